@@ -146,6 +146,22 @@ export class UnsupportedContentEncoding extends Data.TaggedError("UnsupportedCon
 }
 
 /**
+ * The body was read whole but is not what the handler asked it to be (for
+ * example `json` on a body that is not JSON). Answered with `400`; the
+ * connection stays usable.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidBody extends Data.TaggedError("InvalidBody")<{
+  readonly reason: string
+}> {
+  override get message() {
+    return `invalid request body: ${this.reason}`
+  }
+}
+
+/**
  * The client went away (or the connection was closed) before the body was
  * read whole. No response can be sent.
  *
@@ -175,6 +191,7 @@ export type HttpError =
   | VersionNotSupported
   | UnsupportedTransferEncoding
   | UnsupportedContentEncoding
+  | InvalidBody
   | ConnectionClosed
 
 /**
@@ -199,6 +216,7 @@ const httpErrorTags: ReadonlySet<string> = new Set<HttpError["_tag"]>([
   "VersionNotSupported",
   "UnsupportedTransferEncoding",
   "UnsupportedContentEncoding",
+  "InvalidBody",
   "ConnectionClosed"
 ])
 
@@ -232,6 +250,7 @@ export const statusOf = (error: HttpError): number | undefined => {
     case "UnsupportedTransferEncoding":
       return 501
     case "UnsupportedContentEncoding":
+    case "InvalidBody":
       return 400
     case "ConnectionClosed":
       return undefined
@@ -240,11 +259,12 @@ export const statusOf = (error: HttpError): number | undefined => {
 
 /**
  * Whether the connection may serve another request after answering this
- * error. Only an unsupported `Content-Encoding` leaves the framing intact
- * (the body was read whole); every other error leaves the byte stream in a
- * state nothing after it can be trusted from.
+ * error. Only an unsupported `Content-Encoding` and an invalid body leave the
+ * framing intact (the body was read whole); every other error leaves the
+ * byte stream in a state nothing after it can be trusted from.
  *
  * @since 0.1.0
  * @category mapping
  */
-export const keepsConnection = (error: HttpError): boolean => error._tag === "UnsupportedContentEncoding"
+export const keepsConnection = (error: HttpError): boolean =>
+  error._tag === "UnsupportedContentEncoding" || error._tag === "InvalidBody"

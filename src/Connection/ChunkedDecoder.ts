@@ -1,0 +1,203 @@
+/**
+ * Incremental decoder of the chunked transfer coding (RFC 9112 section 7.1).
+ *
+ * One state per position in the grammar; bytes may arrive split anywhere.
+ * Chunk data is handed on as sub-views of the input (never copied). Framing
+ * lines must end in CRLF: a bare LF or CR here is refused, since servers that
+ * disagree on where a chunk ends are how requests get smuggled.
+ *
+ * ```
+ * chunked-body = *chunk last-chunk trailer-section CRLF
+ * chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+ * chunk-ext    = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { FIELD_VALUE, HEX_VALUE, TOKEN } from "./CharClasses.ts"
+import { MalformedRequest } from "./HttpErrors.ts"
+
+/**
+ * Caps on what the framing itself may cost, so that a client cannot make us
+ * buffer or loop without bound on bytes that carry no data.
+ *
+ * @since 0.1.0
+ */
+export const ChunkedLimits = {
+  /** Hex digits of a chunk size: 13 allow up to 2^52, safely an integer. */
+  maxSizeDigits: 13,
+  /** Bytes of extensions on one chunk-size line (llhttp and hyper cap these too). */
+  maxExtensionBytes: 1024,
+  /** Bytes of the whole trailer section. */
+  maxTrailerBytes: 8192
+} as const
+
+type State =
+  | "Size" // reading hex digits of chunk-size
+  | "SizeWhitespace" // BWS after the size, before ";" or CR
+  | "Extension" // inside chunk-ext, up to CR
+  | "SizeLf" // CR seen after the size line, LF expected
+  | "Data" // chunk-data
+  | "DataCr" // CR expected after chunk-data
+  | "DataLf" // LF expected after chunk-data
+  | "TrailerLineStart" // start of a trailer line, or of the final CRLF
+  | "TrailerLine" // inside a trailer field line
+  | "TrailerLf" // CR seen at the end of a trailer line
+  | "EndLf" // CR of the final empty line seen, LF expected
+  | "Done"
+
+const CR = 0x0d
+const LF = 0x0a
+
+const fail = (reason: string): never => {
+  throw new MalformedRequest({ reason })
+}
+
+/**
+ * @since 0.1.0
+ * @category decoders
+ */
+export class ChunkedDecoder {
+  private state: State = "Size"
+  /** Bytes left in the current chunk, or the size being read. */
+  private size = 0
+  private sizeDigits = 0
+  private extensionBytes = 0
+  private trailerBytes = 0
+  /** The current trailer line, validated once it is whole. */
+  private trailerLine = ""
+
+  /** Whether the last chunk and the trailer section have been read. */
+  get done(): boolean {
+    return this.state === "Done"
+  }
+
+  /**
+   * Decodes `input[start, end)`, calling `onData` with each piece of chunk
+   * data. Returns the index where it stopped: `end`, or just past the end of
+   * the body when {@link done} (the rest belongs to the next request).
+   *
+   * @throws MalformedRequest
+   */
+  decode(input: Uint8Array, start: number, end: number, onData: (data: Uint8Array) => void): number {
+    let i = start
+    while (i < end) {
+      switch (this.state) {
+        case "Size": {
+          const b = input[i] as number
+          const v = HEX_VALUE[b] as number
+          if (v !== 255) {
+            if (++this.sizeDigits > ChunkedLimits.maxSizeDigits) fail("chunk size too large")
+            this.size = this.size * 16 + v
+            i++
+          } else if (this.sizeDigits === 0) {
+            fail("invalid chunk size")
+          } else if (b === CR) {
+            this.state = "SizeLf"
+            i++
+          } else if (b === 0x3b /* ; */) {
+            this.state = "Extension"
+            i++
+          } else if (b === 0x20 || b === 0x09) {
+            this.state = "SizeWhitespace"
+            i++
+          } else {
+            fail(b === LF ? "chunk size line not ended by CRLF" : "invalid chunk size")
+          }
+          break
+        }
+        case "SizeWhitespace": {
+          const b = input[i] as number
+          if (b === 0x20 || b === 0x09) i++
+          else if (b === 0x3b) {
+            this.state = "Extension"
+            i++
+          } else if (b === CR) {
+            this.state = "SizeLf"
+            i++
+          } else fail("invalid byte after chunk size")
+          break
+        }
+        case "Extension": {
+          // Extensions are skipped, their bytes checked (token, "=", quoted
+          // strings, BWS are all field-value bytes) and capped.
+          const b = input[i] as number
+          if (b === CR) {
+            this.state = "SizeLf"
+          } else {
+            if (FIELD_VALUE[b] === 0) fail("invalid byte in chunk extension")
+            if (++this.extensionBytes > ChunkedLimits.maxExtensionBytes) fail("chunk extensions too long")
+          }
+          i++
+          break
+        }
+        case "SizeLf": {
+          if (input[i] !== LF) fail("chunk size line not ended by CRLF")
+          i++
+          this.extensionBytes = 0
+          this.sizeDigits = 0
+          this.state = this.size === 0 ? "TrailerLineStart" : "Data"
+          break
+        }
+        case "Data": {
+          const n = Math.min(this.size, end - i)
+          onData(input.subarray(i, i + n))
+          i += n
+          this.size -= n
+          if (this.size === 0) this.state = "DataCr"
+          break
+        }
+        case "DataCr":
+          if (input[i] !== CR) fail("chunk data not followed by CRLF")
+          this.state = "DataLf"
+          i++
+          break
+        case "DataLf":
+          if (input[i] !== LF) fail("chunk data not followed by CRLF")
+          this.state = "Size"
+          i++
+          break
+        case "TrailerLineStart": {
+          const b = input[i] as number
+          if (b === CR) {
+            this.state = "EndLf"
+            i++
+          } else {
+            this.state = "TrailerLine"
+            this.trailerLine = ""
+          }
+          break
+        }
+        case "TrailerLine": {
+          const b = input[i] as number
+          if (++this.trailerBytes > ChunkedLimits.maxTrailerBytes) fail("trailer section too large")
+          if (b === CR) this.state = "TrailerLf"
+          else this.trailerLine += String.fromCharCode(b)
+          i++
+          break
+        }
+        case "TrailerLf":
+          if (input[i] !== LF) fail("trailer line not ended by CRLF")
+          checkTrailerLine(this.trailerLine)
+          this.state = "TrailerLineStart"
+          i++
+          break
+        case "EndLf":
+          if (input[i] !== LF) fail("chunked body not ended by CRLF")
+          this.state = "Done"
+          return i + 1
+        case "Done":
+          return i
+      }
+    }
+    return i
+  }
+}
+
+/** A trailer field line has the grammar of a header line; its value is dropped. */
+const checkTrailerLine = (line: string): void => {
+  const colon = line.indexOf(":")
+  if (colon <= 0) fail("invalid trailer field")
+  for (let i = 0; i < colon; i++) if (TOKEN[line.charCodeAt(i)] === 0) fail("invalid trailer field name")
+  for (let i = colon + 1; i < line.length; i++) if (FIELD_VALUE[line.charCodeAt(i)] === 0) fail("invalid trailer field value")
+}

@@ -1,0 +1,362 @@
+/**
+ * The request head parser: request line and header fields (RFC 9112
+ * sections 2-5), strict by default.
+ *
+ * The head is parsed in one go once its end is in the buffer
+ * ({@link findHeadEnd} scans incrementally, so a head split over many reads is
+ * scanned once). The bytes are read as Latin-1: every byte is one character,
+ * so offsets in the string are offsets in the buffer, and obs-text survives.
+ *
+ * Everything that decides how the body is framed is settled here, in
+ * {@link parseHead}, so that no later stage can read the message differently
+ * (the root of request smuggling).
+ *
+ * @since 0.1.0
+ */
+import { FIELD_VALUE, HOST, TARGET, TOKEN } from "./CharClasses.ts"
+import { MalformedRequest, UnsupportedTransferEncoding, VersionNotSupported } from "./HttpErrors.ts"
+
+/**
+ * How the body of a request is delimited (RFC 9112 section 6.3).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BodyFraming =
+  | { readonly _tag: "NoBody" }
+  | { readonly _tag: "ContentLength"; readonly length: number }
+  | { readonly _tag: "Chunked" }
+
+const noBody: BodyFraming = { _tag: "NoBody" }
+const chunked: BodyFraming = { _tag: "Chunked" }
+
+/**
+ * A parsed request head.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestHead {
+  readonly method: string
+  /** The request-target as sent (origin-, absolute-, authority- or asterisk-form). */
+  readonly target: string
+  readonly version: "HTTP/1.0" | "HTTP/1.1"
+  /** `[name0, value0, name1, value1, ...]`: names as sent, values trimmed, Latin-1. */
+  readonly rawHeaders: Array<string>
+  readonly framing: BodyFraming
+  /** Whether the client asked to keep the connection open (RFC 9112 section 9.3). */
+  readonly keepAlive: boolean
+  /** `Expect: 100-continue` on an HTTP/1.1 request (RFC 9110 section 10.1.1). */
+  readonly expectContinue: boolean
+  /** The Host field value, if any. */
+  readonly host: string | undefined
+}
+
+/**
+ * The leniencies the parser can be told to allow. Each one is off unless
+ * its risk is acceptable for everyone.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ParserLeniency {
+  /**
+   * Accept a bare LF as the end of a request-line or header line (RFC 9112
+   * section 2.2 lets a recipient do so; Tornado and most servers do).
+   * Default: on. Risk: a proxy in front that treats a bare LF as part of a
+   * field value would see different header lines than we do; such proxies
+   * are non-conforming. Chunked framing lines always need CRLF.
+   */
+  readonly bareLfInHead: boolean
+}
+
+/** @since 0.1.0 */
+export const defaultLeniency: ParserLeniency = { bareLfInHead: true }
+
+const LF = 0x0a
+const CR = 0x0d
+
+/**
+ * Scans `buffer[from, end)` for the end of a request head: an empty line
+ * (`\r\n\r\n`, or with bare LFs `\n\n`, `\n\r\n`). Returns the index just past
+ * it, or `-1` when it is not there yet; then the scan may resume at
+ * {@link resumeScanAt}`(end)` once more bytes arrive.
+ *
+ * @since 0.1.0
+ */
+export const findHeadEnd = (buffer: Uint8Array, from: number, end: number): number => {
+  let i = buffer.indexOf(LF, from)
+  while (i !== -1 && i < end) {
+    const next = i + 1
+    if (next < end) {
+      const b = buffer[next]
+      if (b === LF) return next + 1
+      if (b === CR && next + 1 < end && buffer[next + 1] === LF) return next + 2
+    }
+    i = buffer.indexOf(LF, next)
+  }
+  return -1
+}
+
+/**
+ * Where a scan of a head that was incomplete at `end` should resume: far
+ * enough back to see a terminator split across reads.
+ *
+ * @since 0.1.0
+ */
+export const resumeScanAt = (start: number, end: number): number => Math.max(start, end - 3)
+
+/**
+ * Skips the empty lines a client may send before a request-line (RFC 9112
+ * section 2.2: a server SHOULD ignore at least one; some clients send a CRLF
+ * after a POST body). Returns the index of the first other byte.
+ *
+ * @since 0.1.0
+ */
+export const skipLeadingEmptyLines = (buffer: Uint8Array, start: number, end: number): number => {
+  let i = start
+  while (i < end && (buffer[i] === CR || buffer[i] === LF)) i++
+  return i
+}
+
+const malformed = (reason: string): never => {
+  throw new MalformedRequest({ reason })
+}
+
+const VERSION_PATTERN = /^HTTP\/\d\.\d$/
+const SCHEME_PATTERN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//
+
+const isToken = (s: string): boolean => {
+  if (s.length === 0) return false
+  for (let i = 0; i < s.length; i++) if (TOKEN[s.charCodeAt(i)] === 0) return false
+  return true
+}
+
+/**
+ * Parses the request line: `method SP request-target SP HTTP-version`, single
+ * spaces only (RFC 9112 section 3).
+ */
+const parseRequestLine = (line: string): { method: string; target: string; version: "HTTP/1.0" | "HTTP/1.1" } => {
+  const sp1 = line.indexOf(" ")
+  if (sp1 <= 0) return malformed("request line has no method")
+  const sp2 = line.indexOf(" ", sp1 + 1)
+  if (sp2 === -1) return malformed("request line has no version")
+  const method = line.slice(0, sp1)
+  const target = line.slice(sp1 + 1, sp2)
+  const version = line.slice(sp2 + 1)
+  if (!isToken(method)) return malformed("invalid method")
+  if (target.length === 0) return malformed("empty request-target")
+  for (let i = 0; i < target.length; i++) {
+    if (TARGET[target.charCodeAt(i)] === 0) {
+      return malformed(target.charCodeAt(i) === 0x23 ? "fragment in request-target" : "invalid byte in request-target")
+    }
+  }
+  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
+    if (VERSION_PATTERN.test(version)) throw new VersionNotSupported({ version })
+    return malformed("invalid HTTP version")
+  }
+  // RFC 9112 section 3.2: the four forms of request-target.
+  const first = target.charCodeAt(0)
+  if (first !== 0x2f /* / */) {
+    if (target === "*") {
+      if (method !== "OPTIONS") malformed("asterisk-form target on a method other than OPTIONS")
+    } else if (method === "CONNECT") {
+      // authority-form (section 3.2.3): host:port, checked like a Host value.
+      if (!isValidHost(target)) malformed("invalid authority-form target")
+    } else if (!SCHEME_PATTERN.test(target)) {
+      malformed("request-target is neither origin-form nor absolute-form")
+    }
+  }
+  return { method, target, version }
+}
+
+const isValidHost = (value: string): boolean => {
+  for (let i = 0; i < value.length; i++) if (HOST[value.charCodeAt(i)] === 0) return false
+  return true
+}
+
+/**
+ * Parses `Content-Length` (RFC 9110 section 8.6): digits only. A list of
+ * identical values (`5, 5`), which some intermediaries produce by joining
+ * duplicate fields, is accepted as that one value; anything else that could
+ * be read two ways is refused.
+ */
+const parseContentLength = (value: string): number => {
+  let result = -1
+  let start = 0
+  while (start <= value.length) {
+    let comma = value.indexOf(",", start)
+    if (comma === -1) comma = value.length
+    let a = start
+    let b = comma
+    while (a < b && (value.charCodeAt(a) === 0x20 || value.charCodeAt(a) === 0x09)) a++
+    while (b > a && (value.charCodeAt(b - 1) === 0x20 || value.charCodeAt(b - 1) === 0x09)) b--
+    if (a === b) return malformed("empty Content-Length")
+    // More than 15 digits could pass Number.MAX_SAFE_INTEGER: refused, never rounded.
+    if (b - a > 15) return malformed("Content-Length too large")
+    let n = 0
+    for (let i = a; i < b; i++) {
+      const d = value.charCodeAt(i) - 0x30
+      if (d < 0 || d > 9) return malformed("Content-Length is not a number")
+      n = n * 10 + d
+    }
+    if (result !== -1 && n !== result) return malformed("conflicting Content-Length values")
+    result = n
+    start = comma + 1
+  }
+  return result
+}
+
+/**
+ * Decides what `Transfer-Encoding` means (RFC 9112 section 6.1, 6.3):
+ * exactly one `chunked`, last, is the only framing we read. `chunked`
+ * anywhere but last, or twice, leaves the length undeterminable: 400. A list
+ * of codings without `chunked` names codings we do not implement: 501.
+ */
+const checkTransferEncoding = (value: string): void => {
+  const codings = value.split(",")
+  let chunkedAt = -1
+  for (let i = 0; i < codings.length; i++) {
+    const coding = (codings[i] as string).trim().toLowerCase()
+    if (!isToken(coding)) malformed("invalid Transfer-Encoding")
+    if (coding === "chunked") {
+      if (chunkedAt !== -1) malformed("chunked applied twice")
+      chunkedAt = i
+    }
+  }
+  if (chunkedAt === codings.length - 1 && codings.length === 1) return
+  if (chunkedAt !== -1 && chunkedAt !== codings.length - 1) malformed("chunked is not the final transfer coding")
+  throw new UnsupportedTransferEncoding({ transferEncoding: value })
+}
+
+const hasToken = (list: string, token: string): boolean => {
+  const lower = list.toLowerCase()
+  if (lower === token) return true
+  for (const part of lower.split(",")) if (part.trim() === token) return true
+  return false
+}
+
+/**
+ * Parses a complete request head: the latin1 text from the request-line up to
+ * and including the empty line that ends it.
+ *
+ * @throws MalformedRequest | VersionNotSupported | UnsupportedTransferEncoding
+ * @since 0.1.0
+ */
+export const parseHead = (text: string, leniency: ParserLeniency = defaultLeniency): RequestHead => {
+  let lineEnd = text.indexOf("\n")
+  const line = lineText(text, 0, lineEnd, leniency)
+  const { method, target, version } = parseRequestLine(line)
+
+  const rawHeaders: Array<string> = []
+  let contentLength: string | undefined
+  let transferEncoding: string | undefined
+  let connection: string | undefined
+  let host: string | undefined
+  let hostCount = 0
+  let expect: string | undefined
+
+  let pos = lineEnd + 1
+  while (true) {
+    lineEnd = text.indexOf("\n", pos)
+    let end = lineEnd
+    if (end > pos && text.charCodeAt(end - 1) === CR) end--
+    else if (!leniency.bareLfInHead) malformed("header line not ended by CRLF")
+    if (end === pos) break // the empty line that ends the head
+
+    const first = text.charCodeAt(pos)
+    // RFC 9112 section 5.2: obs-fold is refused in requests.
+    if (first === 0x20 || first === 0x09) malformed("obsolete line folding")
+    const colon = text.indexOf(":", pos)
+    if (colon === -1 || colon >= end) malformed("header line without a colon")
+    if (colon === pos) malformed("empty header name")
+    for (let i = pos; i < colon; i++) {
+      if (TOKEN[text.charCodeAt(i)] === 0) {
+        const c = text.charCodeAt(i)
+        // RFC 9112 section 5.1: no whitespace between name and colon.
+        malformed(c === 0x20 || c === 0x09 ? "whitespace before colon" : "invalid header name")
+      }
+    }
+    let a = colon + 1
+    let b = end
+    while (a < b && (text.charCodeAt(a) === 0x20 || text.charCodeAt(a) === 0x09)) a++
+    while (b > a && (text.charCodeAt(b - 1) === 0x20 || text.charCodeAt(b - 1) === 0x09)) b--
+    for (let i = a; i < b; i++) {
+      if (FIELD_VALUE[text.charCodeAt(i)] === 0) malformed("invalid byte in header value")
+    }
+    const name = text.slice(pos, colon)
+    const value = text.slice(a, b)
+    rawHeaders.push(name, value)
+
+    // Only the fields that frame the message or steer the connection are
+    // looked at here; the length switch spares a lowercase copy of the rest.
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") {
+          host = value
+          hostCount++
+        }
+        break
+      case 6:
+        if (name.toLowerCase() === "expect") expect = value
+        break
+      case 10:
+        if (name.toLowerCase() === "connection") connection = connection === undefined ? value : connection + "," + value
+        break
+      case 14:
+        if (name.toLowerCase() === "content-length") {
+          contentLength = contentLength === undefined ? value : contentLength + "," + value
+        }
+        break
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") {
+          transferEncoding = transferEncoding === undefined ? value : transferEncoding + "," + value
+        }
+        break
+    }
+    pos = lineEnd + 1
+  }
+
+  // RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host.
+  if (version === "HTTP/1.1" && hostCount !== 1) malformed(hostCount === 0 ? "missing Host" : "more than one Host")
+  if (hostCount > 1) malformed("more than one Host")
+  if (host !== undefined && !isValidHost(host)) malformed("invalid Host")
+
+  // RFC 9112 section 6.3, in order:
+  //  3. Transfer-Encoding and Content-Length together: a smuggling attempt
+  //     or a broken intermediary; refused.
+  //  4. Transfer-Encoding: chunked last is the framing; other codings 501.
+  //     In HTTP/1.0 (section 6.1) Transfer-Encoding cannot be trusted: refused.
+  //  5. A valid Content-Length gives the length.
+  //  6. Otherwise a request has no body.
+  let framing: BodyFraming = noBody
+  if (transferEncoding !== undefined) {
+    if (contentLength !== undefined) malformed("both Content-Length and Transfer-Encoding")
+    if (version === "HTTP/1.0") malformed("Transfer-Encoding in an HTTP/1.0 request")
+    checkTransferEncoding(transferEncoding)
+    framing = chunked
+  } else if (contentLength !== undefined) {
+    const length = parseContentLength(contentLength)
+    if (length > 0) framing = { _tag: "ContentLength", length }
+  }
+
+  // RFC 9112 section 9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only
+  // with "keep-alive" (and, like Tornado, only when the body is delimited or
+  // the method has none).
+  let keepAlive: boolean
+  if (version === "HTTP/1.1") {
+    keepAlive = connection === undefined || !hasToken(connection, "close")
+  } else {
+    keepAlive = connection !== undefined && hasToken(connection, "keep-alive") && !hasToken(connection, "close")
+  }
+
+  const expectContinue = version === "HTTP/1.1" && expect !== undefined && expect.toLowerCase() === "100-continue"
+
+  return { method, target, version, rawHeaders, framing, keepAlive, expectContinue, host }
+}
+
+const lineText = (text: string, start: number, lineEnd: number, leniency: ParserLeniency): string => {
+  if (lineEnd > start && text.charCodeAt(lineEnd - 1) === CR) return text.slice(start, lineEnd - 1)
+  if (!leniency.bareLfInHead) malformed("request line not ended by CRLF")
+  return text.slice(start, lineEnd)
+}

@@ -1,0 +1,730 @@
+/**
+ * The driver of one HTTP/1.x connection: reads requests off a socket, runs
+ * the handler, writes responses, and keeps the connection alive, pipelined,
+ * timed and bounded.
+ *
+ * It is plain synchronous code around a pure parser (like undici's `Parser`
+ * and Tornado's `HTTP1Connection`): the socket's `data` events feed one input
+ * buffer; requests are taken off it one at a time, in order; a handler whose
+ * Effect completes at once is answered in the same turn, and the responses of
+ * a pipelined batch leave in one write.
+ *
+ * The state of each side is explicit:
+ * - reading: `Head` (waiting for / inside a request head), `Request` (a
+ *   request is in flight: its handler runs, or its response streams, or its
+ *   unread body is being drained), `Closed`;
+ * - keep-alive: decided per response from the request, the options and the
+ *   server's state, and final once `Connection: close` is sent.
+ *
+ * @since 0.1.0
+ */
+import { STATUS_CODES } from "node:http"
+import type * as Net from "node:net"
+import { Cause, Effect, Exit, type Fiber, Stream } from "effect"
+import { HTTPServerRequest, type RequestContext } from "../Request/HTTPServerRequest.ts"
+import type { Response } from "../Response/Response.ts"
+import { ConnectionTimer, type TimeoutKind } from "./ConnectionTimer.ts"
+import {
+  findHeadEnd,
+  type ParserLeniency,
+  parseHead,
+  type RequestHead,
+  resumeScanAt,
+  skipLeadingEmptyLines
+} from "./HeadParser.ts"
+import {
+  BodyTimeout,
+  HeaderTimeout,
+  HeaderTooLarge,
+  type HttpError,
+  isHttpError,
+  keepsConnection,
+  statusOf
+} from "./HttpErrors.ts"
+import { type BodyHost, type BodyLimits, RequestBody } from "./RequestBody.ts"
+import {
+  type ConnectionField,
+  CONTINUE,
+  encodeChunk,
+  LAST_CHUNK,
+  serializeResponse,
+  serializeStreamHead
+} from "./ResponseSerializer.ts"
+
+/**
+ * The options a connection runs under, resolved once per server (durations
+ * in milliseconds).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectionOptions {
+  readonly noKeepAlive: boolean
+  readonly maxHeaderSize: number
+  readonly maxBodySize: number
+  readonly maxBufferSize: number
+  readonly chunkSize: number
+  readonly headerTimeoutMillis: number
+  readonly bodyTimeoutMillis: number | undefined
+  readonly idleTimeoutMillis: number
+  readonly xheaders: boolean
+  readonly isTrustedDownstream: (ip: string) => boolean
+  readonly protocol: "http" | "https" | undefined
+  readonly decodedContentEncoding: ((coding: string) => boolean) | undefined
+  readonly leniency: ParserLeniency
+}
+
+/**
+ * What a connection needs from its server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectionHost {
+  readonly options: ConnectionOptions
+  /** Runs the handler for a request, in the server's context. */
+  readonly runHandler: (request: HTTPServerRequest) => Effect.Effect<Response, unknown> | Exit.Exit<Response, unknown>
+  /** Forks an effect in the server's context. */
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+  /** Logs a failure the client saw as a 5xx. */
+  readonly logFailure: (request: HTTPServerRequest | undefined, cause: Cause.Cause<unknown>) => void
+  /** Whether the server is shutting down: answer what is in flight, then close. */
+  readonly isShuttingDown: () => boolean
+  readonly onClose: (connection: HttpConnection) => void
+}
+
+/** One request in flight on a connection. */
+interface InFlight {
+  readonly head: RequestHead
+  readonly request: HTTPServerRequest
+  readonly body: RequestBody
+  fiber: Fiber.Fiber<Response, unknown> | undefined
+  continueSent: boolean
+  /** The response is out (all of it); what remains is draining the body. */
+  responded: boolean
+  keepAlive: boolean
+}
+
+type ReadState = "Head" | "Request" | "Closed"
+
+const EMPTY = Buffer.alloc(0)
+/** Input held for a request in flight before the socket is paused. */
+const INPUT_HIGH_WATER = 64 * 1024
+/** How long a closing connection may linger for its peer to close first. */
+const LINGER_MILLIS = 2_000
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class HttpConnection implements BodyHost {
+  private readonly socket: Net.Socket
+  private readonly host: ConnectionHost
+  private readonly options: ConnectionOptions
+  private readonly timer: ConnectionTimer
+  private readonly remoteIp: string
+  private readonly socketProtocol: string
+
+  private state: ReadState = "Head"
+  /** Unconsumed input is `input[inputStart, input.length)`. */
+  private input: Buffer = EMPTY
+  private inputStart = 0
+  /** Where the search for the end of the head resumes. */
+  private scanFrom = 0
+  private current: InFlight | undefined = undefined
+  /** Responses waiting for the end of this turn, to leave in one write. */
+  private batch: Array<Buffer> | undefined = undefined
+  private readEnded = false
+  private paused = false
+  /** Bytes of the next request head have arrived (the header timer runs). */
+  private headStarted = false
+  /** Requests fully answered on this connection. */
+  requestCount = 0
+
+  constructor(socket: Net.Socket, host: ConnectionHost) {
+    this.socket = socket
+    this.host = host
+    this.options = host.options
+    this.timer = new ConnectionTimer(this.onTimeout)
+    this.remoteIp = normalizeIp(socket.remoteAddress)
+    this.socketProtocol = (socket as { encrypted?: boolean }).encrypted === true ? "https" : "http"
+    socket.setNoDelay(true)
+    socket.on("data", this.onData)
+    socket.on("end", this.onEnd)
+    socket.on("close", this.onSocketClose)
+    socket.on("error", this.onSocketError)
+    this.timer.arm("idle", this.options.idleTimeoutMillis)
+  }
+
+  /** Whether nothing is in flight: no request, no partial head. */
+  get isIdle(): boolean {
+    return this.current === undefined && this.inputStart >= this.input.length
+  }
+
+  /**
+   * Closes the connection now if it is idle; otherwise it closes after the
+   * response in flight (which then says `Connection: close`).
+   */
+  closeIfIdle(): void {
+    if (this.state !== "Closed" && this.isIdle) this.close()
+  }
+
+  /** Closes the connection at once, interrupting a handler still running. */
+  destroy(): void {
+    if (this.state === "Closed") return
+    this.socket.destroy()
+    this.onSocketClose()
+  }
+
+  // ---------------------------------------------------------------------------
+  // input
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.state === "Closed") return
+    if (this.inputStart >= this.input.length) {
+      this.input = chunk
+      this.inputStart = 0
+      this.scanFrom = 0
+    } else {
+      // Only a partial head or partial framing is ever carried over. Buffers
+      // handed out as body pieces are never written to again, so a fresh one.
+      this.input = Buffer.concat([this.input.subarray(this.inputStart), chunk])
+      this.scanFrom = Math.max(0, this.scanFrom - this.inputStart)
+      this.inputStart = 0
+    }
+    this.process()
+  }
+
+  private readonly onEnd = (): void => {
+    this.readEnded = true
+    // The client sent all it will: answer what is complete, then close.
+    if (this.current === undefined) this.process()
+    if (this.current === undefined && this.state !== "Closed") this.close()
+  }
+
+  private readonly onSocketError = (): void => {
+    // ECONNRESET, EPIPE and the like: the peer is gone; "close" follows.
+  }
+
+  private readonly onSocketClose = (): void => {
+    if (this.state === "Closed") return
+    this.state = "Closed"
+    this.timer.dispose()
+    this.input = EMPTY
+    this.inputStart = 0
+    const current = this.current
+    this.current = undefined
+    if (current !== undefined) {
+      current.body.closed("client closed the connection")
+      if (current.fiber !== undefined && current.fiber.pollUnsafe() === undefined) current.fiber.interruptUnsafe()
+    }
+    this.host.onClose(this)
+  }
+
+  /**
+   * Takes whatever the input allows: feeds the body of the request in
+   * flight, or parses and starts the next request. Runs until it has to
+   * wait; the responses produced meanwhile leave in one write.
+   */
+  private process(): void {
+    if (this.batch !== undefined) return // re-entered from a synchronous handler
+    this.batch = []
+    try {
+      while (this.state !== "Closed") {
+        const current = this.current
+        if (current !== undefined) {
+          if (!this.feedBody(current)) break
+        } else if (!this.nextRequest()) {
+          break
+        }
+      }
+    } finally {
+      this.flush()
+    }
+    this.updateFlow()
+  }
+
+  /** Feeds the body in flight; `true` when the loop should go on. */
+  private feedBody(current: InFlight): boolean {
+    const body = current.body
+    if (!body.wantsInput) return false
+    if (this.inputStart >= this.input.length) {
+      if (this.readEnded) {
+        body.closed("client ended the connection mid-body")
+        if (current.responded) this.close()
+      }
+      return false
+    }
+    this.inputStart = body.feed(this.input, this.inputStart, this.input.length)
+    if (current.responded) {
+      // Draining a body the handler did not read.
+      body.discardQueued()
+      const state = body.state._tag
+      if (state === "Complete") this.finishRequest(current)
+      else if (state === "Failed") this.close()
+      else return false
+      return true
+    }
+    return false
+  }
+
+  /** Parses the next head; `true` when a request was started. */
+  private nextRequest(): boolean {
+    if (this.state === "Closed") return false
+    const end = this.input.length
+    if (this.inputStart >= end) {
+      if (this.readEnded) this.close()
+      return false
+    }
+    if (!this.headStarted) {
+      const start = skipLeadingEmptyLines(this.input, this.inputStart, end)
+      if (start !== this.inputStart) {
+        this.inputStart = start
+        this.scanFrom = start
+        if (start >= end) return false
+      }
+      this.headStarted = true
+      this.timer.arm("header", this.options.headerTimeoutMillis)
+    }
+    const start = this.inputStart
+    const headEnd = findHeadEnd(this.input, Math.max(this.scanFrom, start), end)
+    if (headEnd === -1) {
+      if (end - start > this.options.maxHeaderSize) {
+        this.failConnection(new HeaderTooLarge({ limit: this.options.maxHeaderSize }))
+      } else {
+        this.scanFrom = resumeScanAt(start, end)
+        if (this.readEnded) this.close()
+      }
+      return false
+    }
+    if (headEnd - start > this.options.maxHeaderSize) {
+      this.failConnection(new HeaderTooLarge({ limit: this.options.maxHeaderSize }))
+      return false
+    }
+    let head: RequestHead
+    try {
+      head = parseHead(this.input.toString("latin1", start, headEnd), this.options.leniency)
+    } catch (error) {
+      if (isHttpError(error)) {
+        this.failConnection(error)
+        return false
+      }
+      throw error
+    }
+    this.inputStart = headEnd
+    this.scanFrom = headEnd
+    this.headStarted = false
+    this.timer.disarm()
+    this.startRequest(head)
+    return true
+  }
+
+  private startRequest(head: RequestHead): void {
+    const options = this.options
+    const limits: BodyLimits = {
+      maxBodySize: options.maxBodySize,
+      maxBufferSize: options.maxBufferSize,
+      chunkSize: options.chunkSize,
+      bodyTimeoutMillis: options.bodyTimeoutMillis
+    }
+    const body = new RequestBody(head.framing, limits, this)
+    const context: RequestContext = {
+      remoteIp: this.remoteIp,
+      protocol: options.protocol ?? this.socketProtocol,
+      xheaders: options.xheaders,
+      isTrustedDownstream: options.isTrustedDownstream,
+      decodedContentEncoding: options.decodedContentEncoding
+    }
+    this.state = "Request"
+    let request: HTTPServerRequest
+    try {
+      request = new HTTPServerRequest(head, body, context)
+    } catch (error) {
+      // Only a bug of ours gets here; the client still gets an answer.
+      this.host.logFailure(undefined, Cause.die(error))
+      this.failConnectionWithStatus(500)
+      return
+    }
+    const current: InFlight = {
+      head,
+      request,
+      body,
+      fiber: undefined,
+      continueSent: false,
+      responded: false,
+      keepAlive: false
+    }
+    this.current = current
+
+    let effect: Effect.Effect<Response, unknown> | Exit.Exit<Response, unknown>
+    try {
+      effect = this.host.runHandler(request)
+    } catch (error) {
+      effect = Exit.die(error)
+    }
+    // The synchronous fast path: an Exit (Effect.succeed is one) is the answer.
+    if (Exit.isExit(effect)) {
+      this.respond(current, effect)
+      return
+    }
+    const fiber = this.host.fork(effect)
+    current.fiber = fiber
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) {
+      this.respond(current, exit)
+    } else {
+      fiber.addObserver((exit) => {
+        if (this.current === current) {
+          this.respond(current, exit)
+          this.process()
+        }
+      })
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // BodyHost
+
+  /** The handler started reading its body. */
+  onReadStart(body: RequestBody): void {
+    const current = this.current
+    if (current === undefined || current.body !== body) return
+    if (current.head.expectContinue && !current.continueSent && !current.responded) {
+      current.continueSent = true
+      this.write(CONTINUE)
+    }
+    const timeout = body.limits.bodyTimeoutMillis
+    if (timeout !== undefined && !current.responded) this.timer.arm("body", timeout)
+  }
+
+  /** The reader wants more input. */
+  onDemand(body: RequestBody): void {
+    const current = this.current
+    if (current === undefined || current.body !== body) return
+    if (this.batch === undefined) {
+      this.process()
+      return
+    }
+    if (body.wantsInput) {
+      if (this.inputStart < this.input.length) {
+        this.inputStart = body.feed(this.input, this.inputStart, this.input.length)
+      } else if (this.readEnded) {
+        body.closed("client ended the connection mid-body")
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // output
+
+  private write(data: Buffer): void {
+    if (this.state === "Closed") return
+    if (this.batch !== undefined) this.batch.push(data)
+    else this.socket.write(data)
+  }
+
+  private flush(): void {
+    const batch = this.batch
+    this.batch = undefined
+    if (batch === undefined || batch.length === 0 || this.state === "Closed") return
+    if (batch.length === 1) {
+      this.socket.write(batch[0] as Buffer)
+    } else {
+      this.socket.cork()
+      for (const data of batch) this.socket.write(data)
+      this.socket.uncork()
+    }
+  }
+
+  /**
+   * Answers the request in flight from the handler's exit: the response, or
+   * the status its failure maps to (500 for anything unexpected, logged).
+   */
+  private respond(current: InFlight, exit: Exit.Exit<Response, unknown>): void {
+    if (this.state === "Closed" || current.responded) return
+    current.request.markFinished()
+    let response: Response
+    let forceClose = false
+    if (Exit.isSuccess(exit)) {
+      response = exit.value
+    } else {
+      const error = Cause.findErrorOption(exit.cause)
+      const failure = error._tag === "Some" ? error.value : undefined
+      if (isHttpError(failure)) {
+        const status = statusOf(failure)
+        if (status === undefined) {
+          this.close()
+          return
+        }
+        forceClose = !keepsConnection(failure)
+        response = errorResponse(status)
+      } else {
+        this.host.logFailure(current.request, exit.cause)
+        response = errorResponse(500)
+      }
+    }
+    const keepAlive = !forceClose && this.canKeepAlive(current)
+    current.keepAlive = keepAlive
+    const connection: ConnectionField = !keepAlive
+      ? "close"
+      : current.head.version === "HTTP/1.0"
+      ? "keep-alive"
+      : "none"
+    const isHead = current.head.method === "HEAD"
+    const body = response.body
+    if (body._tag === "Stream" && !isHead) {
+      this.streamResponse(current, response, body.stream, body.contentLength, connection)
+      return
+    }
+    let bytes: Buffer
+    try {
+      bytes = body._tag === "Stream"
+        ? serializeStreamHead(response, body.contentLength, current.head.version === "HTTP/1.1", connection)
+        : serializeResponse(response, isHead, connection)
+    } catch (error) {
+      this.host.logFailure(current.request, Cause.die(error))
+      current.keepAlive = false
+      bytes = serializeResponse(errorResponse(500), isHead, "close")
+    }
+    this.write(bytes)
+    this.afterResponse(current)
+  }
+
+  /**
+   * Whether the connection can serve another request after this one: the
+   * client wants it, the server allows it, and the rest of this request's
+   * body can be read past (RFC 9112 section 9.3).
+   */
+  private canKeepAlive(current: InFlight): boolean {
+    if (this.options.noKeepAlive || !current.head.keepAlive || this.readEnded) return false
+    if (this.host.isShuttingDown()) return false
+    const body = current.body
+    switch (body.state._tag) {
+      case "Complete":
+        return true
+      case "Failed":
+        return false
+      case "Unread":
+      case "Reading": {
+        // The client waits for 100 Continue before sending: it never came.
+        if (current.head.expectContinue && !current.continueSent) return false
+        const framing = current.head.framing
+        const left = framing._tag === "ContentLength" ? framing.length - body.received : 0
+        return left <= body.limits.maxBodySize
+      }
+    }
+  }
+
+  private streamResponse(
+    current: InFlight,
+    response: Response,
+    stream: Stream.Stream<Uint8Array, unknown>,
+    contentLength: number | undefined,
+    connection: ConnectionField
+  ): void {
+    // Without chunked coding (HTTP/1.0) an unknown length ends with the connection.
+    const chunked = contentLength === undefined && current.head.version === "HTTP/1.1"
+    if (contentLength === undefined && !chunked) {
+      current.keepAlive = false
+      connection = "close"
+    }
+    let head: Buffer
+    try {
+      head = serializeStreamHead(response, contentLength, chunked, connection)
+    } catch (error) {
+      this.host.logFailure(current.request, Cause.die(error))
+      current.keepAlive = false
+      this.write(serializeResponse(errorResponse(500), false, "close"))
+      this.afterResponse(current)
+      return
+    }
+    this.write(head)
+    // The head must leave before the chunks, which the stream writes directly.
+    const batching = this.batch !== undefined
+    this.flush()
+    if (batching) this.batch = []
+    const socket = this.socket
+    const writeChunk = (data: Uint8Array): Effect.Effect<void> => {
+      if (data.byteLength === 0 || this.state === "Closed") return Effect.void
+      const ok = socket.write(chunked ? encodeChunk(data) : data)
+      if (ok) return Effect.void
+      // Backpressure: wait for the peer to read.
+      return Effect.callback<void>((resume) => {
+        const onDrain = () => {
+          socket.off("close", onDrain)
+          resume(Effect.void)
+        }
+        socket.once("drain", onDrain)
+        socket.once("close", onDrain)
+        return Effect.sync(() => {
+          socket.off("drain", onDrain)
+          socket.off("close", onDrain)
+        })
+      })
+    }
+    const fiber = this.host.fork(Stream.runForEach(stream, writeChunk))
+    current.fiber = fiber as Fiber.Fiber<unknown, unknown> as Fiber.Fiber<Response, unknown>
+    const done = (exit: Exit.Exit<void, unknown>) => {
+      if (this.state === "Closed" || this.current !== current) return
+      if (Exit.isFailure(exit)) {
+        // The head is out: the only way to tell the client is to cut the body short.
+        if (!Cause.hasInterruptsOnly(exit.cause)) this.host.logFailure(current.request, exit.cause)
+        this.destroy()
+        return
+      }
+      if (chunked) this.write(LAST_CHUNK)
+      this.afterResponse(current)
+      this.process()
+    }
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) done(exit)
+    else fiber.addObserver(done)
+  }
+
+  /** The response is written: close, drain the unread body, or go on. */
+  private afterResponse(current: InFlight): void {
+    current.responded = true
+    this.requestCount++
+    if (!current.keepAlive) {
+      this.close()
+      return
+    }
+    const body = current.body
+    if (body.state._tag === "Complete") {
+      this.finishRequest(current)
+      return
+    }
+    if (body.state._tag === "Failed") {
+      this.close()
+      return
+    }
+    // Drain what the handler left unread, under the body timeout (or the
+    // header timeout, so that a drain never waits forever).
+    body.startDraining()
+    body.discardQueued()
+    this.timer.arm("body", body.limits.bodyTimeoutMillis ?? this.options.headerTimeoutMillis)
+  }
+
+  /** The request is over and the connection stays: wait for the next. */
+  private finishRequest(current: InFlight): void {
+    if (this.current !== current) return
+    this.current = undefined
+    this.state = "Head"
+    this.timer.arm("idle", this.options.idleTimeoutMillis)
+  }
+
+  // ---------------------------------------------------------------------------
+  // flow control, timeouts, closing
+
+  /**
+   * Pauses the socket while the input holds more than the request in flight
+   * can use, and while responses wait for the peer to read them; resumes
+   * otherwise. Memory per connection stays bounded by the limits.
+   */
+  private updateFlow(): void {
+    if (this.state === "Closed") return
+    const buffered = this.input.length - this.inputStart
+    const current = this.current
+    const inputFull = current !== undefined && !current.body.wantsInput && buffered > INPUT_HIGH_WATER
+    const shouldPause = inputFull || this.socket.writableNeedDrain
+    if (shouldPause && !this.paused) {
+      this.paused = true
+      this.socket.pause()
+      if (this.socket.writableNeedDrain) this.socket.once("drain", this.onWriteDrain)
+    } else if (!shouldPause && this.paused) {
+      this.paused = false
+      this.socket.resume()
+    }
+  }
+
+  private readonly onWriteDrain = (): void => {
+    this.updateFlow()
+    if (!this.paused && this.current === undefined) this.process()
+  }
+
+  private readonly onTimeout = (kind: TimeoutKind): void => {
+    if (this.state === "Closed") return
+    switch (kind) {
+      case "idle":
+        this.close()
+        return
+      case "header":
+        this.failConnection(new HeaderTimeout({ timeoutMillis: this.options.headerTimeoutMillis }))
+        return
+      case "body": {
+        const current = this.current
+        if (current === undefined || current.responded) {
+          this.close()
+          return
+        }
+        const timeoutMillis = current.body.limits.bodyTimeoutMillis ?? 0
+        current.body.fail(new BodyTimeout({ timeoutMillis }))
+        return
+      }
+      case "write":
+        this.destroy()
+        return
+    }
+  }
+
+  /** Answers a protocol error that ends the connection, then closes. */
+  private failConnection(error: HttpError): void {
+    const status = statusOf(error)
+    if (status === undefined) this.close()
+    else this.failConnectionWithStatus(status)
+  }
+
+  private failConnectionWithStatus(status: number): void {
+    this.write(serializeResponse(errorResponse(status), false, "close"))
+    this.close()
+  }
+
+  /**
+   * Ends the connection after what was written: half-close, then a short
+   * linger for the peer to close first, so that a final response is not
+   * lost to a reset caused by unread input.
+   */
+  private close(): void {
+    if (this.state === "Closed") return
+    this.flush()
+    this.state = "Closed"
+    this.timer.dispose()
+    const socket = this.socket
+    socket.off("data", this.onData)
+    socket.resume() // discard whatever else arrives
+    socket.end()
+    const linger = setTimeout(() => socket.destroy(), LINGER_MILLIS)
+    linger.unref()
+    socket.once("close", () => clearTimeout(linger))
+    const current = this.current
+    this.current = undefined
+    if (current !== undefined) {
+      current.body.closed("connection closed")
+      if (current.fiber !== undefined && current.fiber.pollUnsafe() === undefined) current.fiber.interruptUnsafe()
+    }
+    this.host.onClose(this)
+  }
+}
+
+const errorResponses = new Map<number, Response>()
+
+/** The plain-text response for an error status. */
+const errorResponse = (status: number): Response => {
+  let response = errorResponses.get(status)
+  if (response === undefined) {
+    const text = `${status} ${STATUS_CODES[status] ?? "Error"}`
+    response = {
+      status,
+      headers: { "Content-Type": "text/plain; charset=utf-8" },
+      body: { _tag: "Text", text }
+    }
+    errorResponses.set(status, response)
+  }
+  return response
+}
+
+/** The peer's IP as Tornado reports it; IPv4-mapped IPv6 as plain IPv4. */
+const normalizeIp = (address: string | undefined): string => {
+  if (address === undefined || address === "") return "0.0.0.0"
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address
+}

@@ -1,0 +1,291 @@
+/**
+ * The request a handler receives: Tornado's `HTTPServerRequest`, with the
+ * body read through Effects that fail with the engine's typed errors.
+ *
+ * Everything derived from the head (headers, cookies, query arguments) is
+ * computed on first use: a handler that only looks at `path` pays for
+ * nothing else.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Stream } from "effect"
+import type { RequestHead } from "../Connection/HeadParser.ts"
+import { type BodyError, InvalidBody, UnsupportedContentEncoding } from "../Connection/HttpErrors.ts"
+import type { RequestBody } from "../Connection/RequestBody.ts"
+import { type HTTPFile, parseBodyArguments } from "./BodyArguments.ts"
+import { parseCookies } from "./Cookies.ts"
+import { HTTPHeaders } from "./HTTPHeaders.ts"
+import { parseQueryArguments } from "./QueryArguments.ts"
+import { applyXHeaders } from "./XHeaders.ts"
+
+/**
+ * Arguments by name, each with every value received, in order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Arguments = Readonly<Record<string, ReadonlyArray<string>>>
+
+/**
+ * Uploaded files by field name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Files = Readonly<Record<string, ReadonlyArray<HTTPFile>>>
+
+/**
+ * What the connection knows that the head does not say.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestContext {
+  /** The peer's address (`0.0.0.0` on a Unix socket, as Tornado). */
+  readonly remoteIp: string
+  /** `https` on a TLS socket, else `http`, unless the server overrides it. */
+  readonly protocol: string
+  /** Trust `X-Real-Ip` / `X-Forwarded-For` / `X-Scheme` / `X-Forwarded-Proto`. */
+  readonly xheaders: boolean
+  readonly isTrustedDownstream: (ip: string) => boolean
+  /** Content codings the server decodes as the body streams in. */
+  readonly decodedContentEncoding: ((coding: string) => boolean) | undefined
+}
+
+interface ParsedBody {
+  readonly arguments: Arguments
+  readonly files: Files
+}
+
+const emptyArguments: Arguments = Object.freeze(Object.create(null))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class HTTPServerRequest {
+  /** The request method, as sent (`GET`, `POST`, ...). */
+  readonly method: string
+  /** The request-target as sent: path and query (or an absolute URI). */
+  readonly uri: string
+  /** `HTTP/1.0` or `HTTP/1.1`. */
+  readonly version: "HTTP/1.0" | "HTTP/1.1"
+  /** The path part of {@link uri}. */
+  readonly path: string
+  /** The query part of {@link uri}, without `?`; empty when none. */
+  readonly query: string
+  /** The client's address, after xheaders when trusted. */
+  readonly remoteIp: string
+  /** `http` or `https`, after xheaders when trusted. */
+  readonly protocol: string
+  /** The Host the client asked for (`127.0.0.1` when none). */
+  readonly host: string
+  /** When the head was received, from `performance.now()` at the time. */
+  private readonly startedAt: number
+  private readonly startedAtEpochMillis: number
+  private finishedAt: number | undefined = undefined
+
+  private readonly head: RequestHead
+  /** @internal */
+  readonly bodyReader: RequestBody
+  private readonly context: RequestContext
+  private headersCache: HTTPHeaders | undefined = undefined
+  private cookiesCache: Readonly<Record<string, string>> | undefined = undefined
+  private queryArgumentsCache: Arguments | undefined = undefined
+  private parsedBodyCache: ParsedBody | undefined = undefined
+
+  constructor(head: RequestHead, body: RequestBody, context: RequestContext) {
+    this.head = head
+    this.bodyReader = body
+    this.context = context
+    this.method = head.method
+    this.uri = head.target
+    this.version = head.version
+    this.startedAt = performance.now()
+    this.startedAtEpochMillis = Date.now()
+
+    let target = head.target
+    let host = head.host
+    // Absolute-form (RFC 9112 section 3.2.2): the target's authority is the host.
+    if (target.charCodeAt(0) !== 0x2f && target !== "*") {
+      const schemeEnd = target.indexOf("://")
+      if (schemeEnd !== -1) {
+        const pathStart = target.indexOf("/", schemeEnd + 3)
+        const queryStart = target.indexOf("?", schemeEnd + 3)
+        const authorityEnd = pathStart !== -1 ? pathStart : queryStart !== -1 ? queryStart : target.length
+        host = target.slice(schemeEnd + 3, authorityEnd)
+        target = pathStart !== -1 ? target.slice(pathStart) : "/" + target.slice(authorityEnd)
+      }
+    }
+    const q = target.indexOf("?")
+    this.path = q === -1 ? target : target.slice(0, q)
+    this.query = q === -1 ? "" : target.slice(q + 1)
+    this.host = host !== undefined && host.length > 0 ? host : "127.0.0.1"
+
+    if (context.xheaders) {
+      const applied = applyXHeaders(
+        { remoteIp: context.remoteIp, protocol: context.protocol === "https" ? "https" : "http" },
+        this.headers,
+        context.isTrustedDownstream
+      )
+      this.remoteIp = applied.remoteIp
+      this.protocol = applied.protocol
+    } else {
+      this.remoteIp = context.remoteIp
+      this.protocol = context.protocol
+    }
+  }
+
+  /** The header fields, in the order received (names as sent, values Latin-1). */
+  get headers(): HTTPHeaders {
+    if (this.headersCache === undefined) {
+      const headers = HTTPHeaders.fromRaw(this.head.rawHeaders)
+      // A body the server decompresses is no longer in that coding.
+      const coding = headers.get("Content-Encoding")
+      const decoded = coding !== undefined && this.context.decodedContentEncoding?.(coding.trim().toLowerCase())
+      this.headersCache = decoded ? headers.without("Content-Encoding") : headers
+    }
+    return this.headersCache
+  }
+
+  /** The host name of {@link host}, lower-cased, without the port. */
+  get hostName(): string {
+    const host = this.host.toLowerCase()
+    if (host.startsWith("[")) {
+      const close = host.indexOf("]")
+      return close === -1 ? host : host.slice(0, close + 1)
+    }
+    const colon = host.lastIndexOf(":")
+    return colon === -1 ? host : host.slice(0, colon)
+  }
+
+  /** The cookies sent in `Cookie` header fields. */
+  get cookies(): Readonly<Record<string, string>> {
+    if (this.cookiesCache === undefined) {
+      const header = this.headers.getAll("Cookie")
+      this.cookiesCache = header.length === 0 ? Object.freeze({}) : parseCookies(header.join("; "))
+    }
+    return this.cookiesCache
+  }
+
+  /** The arguments of the query string. */
+  get queryArguments(): Arguments {
+    if (this.queryArgumentsCache === undefined) {
+      this.queryArgumentsCache = this.query.length === 0 ? emptyArguments : parseQueryArguments(this.query)
+    }
+    return this.queryArgumentsCache
+  }
+
+  /** Whether the client asked for `100 Continue` before sending the body. */
+  get expectsContinue(): boolean {
+    return this.head.expectContinue
+  }
+
+  /** The full URL: protocol, host and uri. */
+  fullUrl(): string {
+    return `${this.protocol}://${this.host}${this.uri}`
+  }
+
+  /** Seconds the request has taken so far, or took once answered. */
+  requestTime(): number {
+    return ((this.finishedAt ?? performance.now()) - this.startedAt) / 1000
+  }
+
+  /** When the request arrived, as a JavaScript `Date`. */
+  get startTime(): Date {
+    return new Date(this.startedAtEpochMillis)
+  }
+
+  /** @internal */
+  markFinished(): void {
+    this.finishedAt ??= performance.now()
+  }
+
+  /**
+   * Raises or lowers the body size limit for this request only; effective
+   * when called before the body is read (Tornado's `set_max_body_size`).
+   */
+  setMaxBodySize(bytes: number): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.bodyReader.limits.maxBodySize = bytes
+    })
+  }
+
+  /**
+   * Sets the time the whole body may take to arrive, for this request only;
+   * effective when called before the body is read (Tornado's
+   * `set_body_timeout`).
+   */
+  setBodyTimeout(timeout: Duration.Input): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.bodyReader.limits.bodyTimeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(timeout))
+    })
+  }
+
+  /** The whole body, in memory (bounded by `maxBufferSize`). */
+  get body(): Effect.Effect<Uint8Array, BodyError> {
+    return this.bodyReader.all
+  }
+
+  /** The body as a stream of pieces of at most `chunkSize` bytes, not buffered. */
+  get stream(): Stream.Stream<Uint8Array, BodyError> {
+    return this.bodyReader.stream
+  }
+
+  /** The whole body decoded as UTF-8. */
+  get text(): Effect.Effect<string, BodyError> {
+    return Effect.map(this.bodyReader.all, (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
+  }
+
+  /** The whole body parsed as JSON. */
+  get json(): Effect.Effect<unknown, BodyError | InvalidBody> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => JSON.parse(text) as unknown,
+        catch: () => new InvalidBody({ reason: "body is not valid JSON" })
+      }))
+  }
+
+  private get parsedBody(): Effect.Effect<ParsedBody, BodyError> {
+    if (this.parsedBodyCache !== undefined) return Effect.succeed(this.parsedBodyCache)
+    return Effect.flatMap(this.bodyReader.all, (bytes) => {
+      if (this.parsedBodyCache !== undefined) return Effect.succeed(this.parsedBodyCache)
+      const contentType = this.headers.get("Content-Type")
+      // A body still in a content coding cannot be parsed (Tornado's
+      // parse_body_arguments refuses it too); the body was read whole.
+      const coding = this.headers.get("Content-Encoding")
+      if (coding !== undefined && coding.trim().toLowerCase() !== "identity") {
+        return Effect.fail(new UnsupportedContentEncoding({ contentEncoding: coding }))
+      }
+      const parsed = parseBodyArguments(contentType, bytes)
+      this.parsedBodyCache = { arguments: parsed.arguments, files: parsed.files }
+      return Effect.succeed(this.parsedBodyCache)
+    })
+  }
+
+  /** Arguments of a form body (urlencoded or multipart). */
+  get bodyArguments(): Effect.Effect<Arguments, BodyError> {
+    return Effect.map(this.parsedBody, (parsed) => parsed.arguments)
+  }
+
+  /** Query arguments then body arguments, merged by name (query first). */
+  get arguments(): Effect.Effect<Arguments, BodyError> {
+    return Effect.map(this.parsedBody, (parsed) => {
+      const query = this.queryArguments
+      const merged: Record<string, Array<string>> = Object.create(null)
+      for (const name in query) merged[name] = [...(query[name] as ReadonlyArray<string>)]
+      for (const name in parsed.arguments) {
+        const values = parsed.arguments[name] as ReadonlyArray<string>
+        const existing = merged[name]
+        if (existing === undefined) merged[name] = [...values]
+        else existing.push(...values)
+      }
+      return merged
+    })
+  }
+
+  /** Files uploaded in a multipart body, by field name. */
+  get files(): Effect.Effect<Files, BodyError> {
+    return Effect.map(this.parsedBody, (parsed) => parsed.files)
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The HTTP server: Tornado's `HTTPServer` as a scoped Effect and a Layer.
+ *
+ * Acquiring one listens; releasing it (closing its Scope) stops accepting,
+ * closes idle keep-alive connections, lets in-flight requests finish up to
+ * `shutdownTimeout`, then closes what is left, interrupting its handlers.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HTTPServer, Response } from "effect-httpserver"
+ *
+ * const program = Effect.gen(function*() {
+ *   const server = yield* HTTPServer.listen(
+ *     (request) => Effect.succeed(Response.text(`Hello ${request.path}`)),
+ *     { port: 8888 }
+ *   )
+ *   yield* Effect.log(`listening on port ${server.address.port}`)
+ *   yield* Effect.never
+ * })
+ * Effect.runFork(Effect.scoped(program))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Net from "node:net"
+import * as Tls from "node:tls"
+import { Context, Data, Duration, Effect, Layer, Scope } from "effect"
+import { makeIpMatcher } from "../Config/IpRange.ts"
+import { type ConfigError, decodeServerConfig, type ServerConfig, type ServerConfigInput } from "../Config/ServerConfig.ts"
+import { defaultLeniency } from "../Connection/HeadParser.ts"
+import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
+import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
+import type { Response } from "../Response/Response.ts"
+
+/**
+ * A request handler: a pure function from request to an Effect of response.
+ * Its failures are answered with 500 (or, for the engine's typed errors, with
+ * their status) and logged; the server goes on.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Handler<E = never, R = never> = (request: HTTPServerRequest) => Effect.Effect<Response, E, R>
+
+/**
+ * Where a server listens.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ServerAddress =
+  | { readonly _tag: "TcpAddress"; readonly hostname: string; readonly port: number }
+  | { readonly _tag: "UnixAddress"; readonly path: string }
+
+/**
+ * A running server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunningServer {
+  readonly address: ServerAddress
+  /** `http` or `https`. */
+  readonly scheme: "http" | "https"
+  /** The connections open now. */
+  readonly connectionCount: () => number
+  /**
+   * Stops accepting new connections; requests in progress go on (Tornado's
+   * `stop`).
+   */
+  readonly stop: Effect.Effect<void>
+  /**
+   * Closes every open connection, interrupting what runs on it, and waits
+   * until all are closed (Tornado's `close_all_connections`).
+   */
+  readonly closeAllConnections: Effect.Effect<void>
+  /** The URL of the server, e.g. `http://127.0.0.1:8888` or `unix:/path`. */
+  readonly url: string
+}
+
+/**
+ * The service a {@link layer} provides.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class HTTPServer extends Context.Service<HTTPServer, RunningServer>()("effect-httpserver/HTTPServer") {}
+
+/**
+ * The server could not listen (address in use, permission denied, ...).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly address: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    const code = (this.cause as { code?: string } | undefined)?.code
+    return `cannot listen on ${this.address}${code === undefined ? "" : `: ${code}`}`
+  }
+}
+
+/** Resolves the decoded config into what each connection reads. */
+const connectionOptions = (config: ServerConfig): ConnectionOptions => {
+  const decoded = config.decompressRequest
+    ? (coding: string) => coding === "gzip" || coding === "deflate" || coding === "x-gzip"
+    : undefined
+  return {
+    noKeepAlive: config.noKeepAlive,
+    maxHeaderSize: config.maxHeaderSize,
+    maxBodySize: config.maxBodySize,
+    maxBufferSize: config.maxBufferSize,
+    chunkSize: config.chunkSize,
+    headerTimeoutMillis: Duration.toMillis(config.headerTimeout),
+    bodyTimeoutMillis: config.bodyTimeout === undefined ? undefined : Duration.toMillis(config.bodyTimeout),
+    idleTimeoutMillis: Duration.toMillis(config.idleConnectionTimeout),
+    xheaders: config.xheaders,
+    isTrustedDownstream: makeIpMatcher(config.trustedDownstream),
+    protocol: config.protocol,
+    decodedContentEncoding: decoded,
+    leniency: defaultLeniency
+  }
+}
+
+/**
+ * Options of {@link listen} beyond the config: a socket bound elsewhere
+ * (Tornado's `add_sockets`, used by worker processes).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListenOptions {
+  /** Serve on this listening handle (a `net.Server`, or `{ fd }`) instead of binding. */
+  readonly handle?: Net.Server | { readonly fd: number } | undefined
+}
+
+/**
+ * Listens and serves `handler` until the Scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const listen = <E, R>(
+  handler: Handler<E, R>,
+  config?: ServerConfigInput,
+  options?: ListenOptions
+): Effect.Effect<RunningServer, ConfigError | ListenError, R | Scope.Scope> =>
+  Effect.flatMap(decodeServerConfig(config ?? {}), (decoded) => listenWith(handler, decoded, options))
+
+/**
+ * {@link listen} with a config already decoded.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const listenWith = <E, R>(
+  handler: Handler<E, R>,
+  config: ServerConfig,
+  options?: ListenOptions
+): Effect.Effect<RunningServer, ListenError, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<R>()
+    const scope = yield* Effect.scope
+    const runFork = Effect.runForkWith(context)
+    const connections = new Set<HttpConnection>()
+    let shuttingDown = false
+    let onAllClosed: (() => void) | undefined
+
+    const host: ConnectionHost = {
+      options: connectionOptions(config),
+      runHandler: handler as ConnectionHost["runHandler"],
+      fork: (effect) => runFork(effect),
+      logFailure: (request, cause) => {
+        const log = Effect.logError("request failed", cause)
+        runFork(
+          request === undefined
+            ? log
+            : Effect.annotateLogs(log, { method: request.method, uri: request.uri, remoteIp: request.remoteIp })
+        )
+      },
+      isShuttingDown: () => shuttingDown,
+      onClose: (connection) => {
+        connections.delete(connection)
+        if (connections.size === 0) onAllClosed?.()
+      }
+    }
+
+    const onSocket = (socket: Net.Socket) => {
+      if (shuttingDown) {
+        socket.destroy()
+        return
+      }
+      connections.add(new HttpConnection(socket, host))
+    }
+
+    const scheme = config.ssl !== undefined ? "https" : "http"
+    const server: Net.Server = config.ssl !== undefined
+      ? Tls.createServer({ cert: config.ssl.cert, key: config.ssl.key, allowHalfOpen: true }, onSocket)
+      : Net.createServer({ allowHalfOpen: true, noDelay: true }, onSocket)
+    // TLS handshake failures and the like concern one client, not the server.
+    server.on("tlsClientError", (_error: unknown, socket: Net.Socket) => socket.destroy())
+
+    const describe = config.unixSocket !== undefined ? `unix:${config.unixSocket}` : `${config.host}:${config.port}`
+    yield* Effect.callback<void, ListenError>((resume) => {
+      const onError = (cause: unknown) => resume(Effect.fail(new ListenError({ address: describe, cause })))
+      server.once("error", onError)
+      const onListening = () => {
+        server.off("error", onError)
+        server.on("error", () => {})
+        resume(Effect.void)
+      }
+      const handle = options?.handle
+      if (handle !== undefined) server.listen(handle, onListening)
+      else if (config.unixSocket !== undefined) server.listen(config.unixSocket, onListening)
+      else server.listen({ host: config.host, port: config.port, backlog: 1024 }, onListening)
+    })
+
+    const bound = server.address()
+    const address: ServerAddress = typeof bound === "string" || bound === null
+      ? { _tag: "UnixAddress", path: config.unixSocket ?? String(bound) }
+      : { _tag: "TcpAddress", hostname: bound.address, port: bound.port }
+    const url = address._tag === "UnixAddress"
+      ? `unix:${address.path}`
+      : `${scheme}://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
+
+    const stopAccepting = Effect.sync(() => {
+      if (server.listening) server.close()
+    })
+
+    const waitForConnections = (destroyFirst: boolean) =>
+      Effect.callback<void>((resume) => {
+        if (destroyFirst) for (const connection of [...connections]) connection.destroy()
+        if (connections.size === 0) {
+          resume(Effect.void)
+          return
+        }
+        onAllClosed = () => resume(Effect.void)
+        return Effect.sync(() => {
+          onAllClosed = undefined
+        })
+      })
+
+    const closeAllConnections = waitForConnections(true)
+
+    // Graceful shutdown, when the scope closes.
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.gen(function*() {
+        shuttingDown = true
+        yield* stopAccepting
+        for (const connection of [...connections]) connection.closeIfIdle()
+        const graceful = yield* Effect.timeoutOption(waitForConnections(false), config.shutdownTimeout)
+        if (graceful._tag === "None") yield* closeAllConnections
+      })
+    )
+
+    return {
+      address,
+      scheme,
+      url,
+      connectionCount: () => connections.size,
+      stop: stopAccepting,
+      closeAllConnections
+    } satisfies RunningServer
+  })
+
+/**
+ * The server as a Layer: built, it listens; released, it shuts down
+ * gracefully. Provides {@link HTTPServer}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <E, R>(
+  handler: Handler<E, R>,
+  config?: ServerConfigInput
+): Layer.Layer<HTTPServer, ConfigError | ListenError, R> => Layer.effect(HTTPServer, listen(handler, config))
+
