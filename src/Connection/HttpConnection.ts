@@ -18,7 +18,6 @@
  *
  * @since 0.1.0
  */
-import { STATUS_CODES } from "node:http"
 import type * as Net from "node:net"
 import { Cause, Effect, Exit, type Fiber, Stream } from "effect"
 import { HTTPServerRequest, type RequestContext } from "../Request/HTTPServerRequest.ts"
@@ -41,12 +40,13 @@ import {
   keepsConnection,
   statusOf
 } from "./HttpErrors.ts"
-import { type BodyHost, type BodyLimits, RequestBody } from "./RequestBody.ts"
+import { type BodyHost, type BodyLimits, type ContentCoding, RequestBody } from "./RequestBody.ts"
 import {
   type ConnectionField,
   CONTINUE,
   encodeChunk,
   LAST_CHUNK,
+  reasonPhrase,
   serializeResponse,
   serializeStreamHead
 } from "./ResponseSerializer.ts"
@@ -258,10 +258,8 @@ export class HttpConnection implements BodyHost {
     this.inputStart = body.feed(this.input, this.inputStart, this.input.length)
     if (current.responded) {
       // Draining a body the handler did not read.
-      body.discardQueued()
-      const state = body.state._tag
-      if (state === "Complete") this.finishRequest(current)
-      else if (state === "Failed") this.close()
+      if (body.state._tag === "Failed") this.close()
+      else if (body.framingComplete) this.finishRequest(current)
       else return false
       return true
     }
@@ -327,7 +325,7 @@ export class HttpConnection implements BodyHost {
       chunkSize: options.chunkSize,
       bodyTimeoutMillis: options.bodyTimeoutMillis
     }
-    const body = new RequestBody(head.framing, limits, this)
+    const body = new RequestBody(head.framing, limits, this, this.contentCoding(head))
     const context: RequestContext = {
       remoteIp: this.remoteIp,
       protocol: options.protocol ?? this.socketProtocol,
@@ -380,6 +378,22 @@ export class HttpConnection implements BodyHost {
         }
       })
     }
+  }
+
+  /** The content coding to decode the body from, when the server decodes it. */
+  private contentCoding(head: RequestHead): ContentCoding | undefined {
+    const decodes = this.options.decodedContentEncoding
+    if (decodes === undefined || head.framing._tag === "NoBody") return undefined
+    const raw = head.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string
+      if (name.length === 16 && name.toLowerCase() === "content-encoding") {
+        const coding = (raw[i + 1] as string).trim().toLowerCase()
+        if (!decodes(coding)) return undefined
+        return coding === "deflate" ? "deflate" : "gzip"
+      }
+    }
+    return undefined
   }
 
   // ---------------------------------------------------------------------------
@@ -499,20 +513,13 @@ export class HttpConnection implements BodyHost {
     if (this.options.noKeepAlive || !current.head.keepAlive || this.readEnded) return false
     if (this.host.isShuttingDown()) return false
     const body = current.body
-    switch (body.state._tag) {
-      case "Complete":
-        return true
-      case "Failed":
-        return false
-      case "Unread":
-      case "Reading": {
-        // The client waits for 100 Continue before sending: it never came.
-        if (current.head.expectContinue && !current.continueSent) return false
-        const framing = current.head.framing
-        const left = framing._tag === "ContentLength" ? framing.length - body.received : 0
-        return left <= body.limits.maxBodySize
-      }
-    }
+    if (body.state._tag === "Failed") return false
+    if (body.framingComplete) return true
+    // The client waits for 100 Continue before sending: it never came.
+    if (current.head.expectContinue && !current.continueSent) return false
+    // A declared length past the limit is not worth draining.
+    const framing = current.head.framing
+    return framing._tag !== "ContentLength" || framing.length <= body.limits.maxBodySize
   }
 
   private streamResponse(
@@ -590,18 +597,17 @@ export class HttpConnection implements BodyHost {
       return
     }
     const body = current.body
-    if (body.state._tag === "Complete") {
-      this.finishRequest(current)
-      return
-    }
     if (body.state._tag === "Failed") {
       this.close()
+      return
+    }
+    if (body.framingComplete) {
+      this.finishRequest(current)
       return
     }
     // Drain what the handler left unread, under the body timeout (or the
     // header timeout, so that a drain never waits forever).
     body.startDraining()
-    body.discardQueued()
     this.timer.arm("body", body.limits.bodyTimeoutMillis ?? this.options.headerTimeoutMillis)
   }
 
@@ -712,7 +718,7 @@ const errorResponses = new Map<number, Response>()
 const errorResponse = (status: number): Response => {
   let response = errorResponses.get(status)
   if (response === undefined) {
-    const text = `${status} ${STATUS_CODES[status] ?? "Error"}`
+    const text = `${status} ${reasonPhrase(status)}`
     response = {
       status,
       headers: { "Content-Type": "text/plain; charset=utf-8" },

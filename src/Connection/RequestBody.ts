@@ -5,17 +5,19 @@
  * them: a body nobody reads costs nothing, `Expect: 100-continue` is answered
  * only when reading starts, and a slow reader pauses the socket. The
  * connection pushes input through {@link RequestBody.feed}, which applies the
- * framing (Content-Length or chunked), the size limit and the piece size,
- * and queues the pieces as views of the input (never copied); the handler
- * takes them through Effects that complete at once when the bytes are
- * already here.
+ * framing (Content-Length or chunked), decodes a compressed body when the
+ * server is told to, enforces the size limits on the decoded bytes, cuts
+ * pieces to `chunkSize`, and queues them as views of the input (never
+ * copied). The handler takes them through Effects that complete at once when
+ * the bytes are already here.
  *
  * @since 0.1.0
  */
+import * as Zlib from "node:zlib"
 import { Cause, Effect, Stream } from "effect"
 import { ChunkedDecoder } from "./ChunkedDecoder.ts"
 import type { BodyFraming } from "./HeadParser.ts"
-import { type BodyError, BodyTooLarge, ConnectionClosed } from "./HttpErrors.ts"
+import { type BodyError, BodyTooLarge, ConnectionClosed, MalformedRequest } from "./HttpErrors.ts"
 
 /**
  * The limits a body is read under; `maxBodySize` and `bodyTimeoutMillis` can be
@@ -45,11 +47,21 @@ export interface BodyHost {
 }
 
 /**
- * Where reading stands.
+ * A content coding the server decodes as the body streams in (RFC 9110
+ * section 8.4.1): `gzip` (and `x-gzip`), and `deflate`, which is the zlib
+ * format.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ContentCoding = "gzip" | "deflate"
+
+/**
+ * Where reading stands, as the reader sees it.
  *
  * - `Unread`: the handler has not asked for the body.
  * - `Reading`: it has; more pieces are to come.
- * - `Complete`: the framing says the body is over (pieces may still be queued).
+ * - `Complete`: every piece is queued or taken.
  * - `Failed`: a limit, a timeout, bad framing or a closed connection ended it.
  *
  * @since 0.1.0
@@ -66,44 +78,56 @@ const READING: BodyState = { _tag: "Reading" }
 const COMPLETE: BodyState = { _tag: "Complete" }
 const EMPTY = new Uint8Array(0)
 
+/** Decoded bytes queued before a decompressor is paused. */
+const DECODED_HIGH_WATER = 256 * 1024
+
 /**
  * @since 0.1.0
  * @category models
  */
 export class RequestBody {
   state: BodyState = UNREAD
-  /** Decoded body bytes received so far (queued or taken). */
+  /**
+   * Whether the framing reached the end of the body on the wire: from here
+   * on, the input belongs to the next request.
+   */
+  framingComplete: boolean
+  /** Body bytes received so far, after decoding (queued or taken). */
   received = 0
   /** Whether the whole body is wanted in memory (`body`, `text`, ...). */
   private buffering = false
+  /** Discarding: the response is out and the body only needs skipping. */
+  private draining = false
   private readonly queue: Array<Uint8Array> = []
   private queuedBytes = 0
   /** Bytes of a Content-Length body still on the wire. */
   private remaining: number
   private readonly decoder: ChunkedDecoder | undefined
+  private readonly coding: ContentCoding | undefined
+  private inflater: Zlib.Gunzip | Zlib.Inflate | undefined = undefined
   private waiter: (() => void) | undefined = undefined
   private buffered: Uint8Array | undefined = undefined
   readonly limits: BodyLimits
   private readonly host: BodyHost
   readonly framing: BodyFraming
 
-  constructor(framing: BodyFraming, limits: BodyLimits, host: BodyHost) {
+  constructor(framing: BodyFraming, limits: BodyLimits, host: BodyHost, coding?: ContentCoding) {
     this.framing = framing
     this.limits = limits
     this.host = host
+    this.coding = coding
     this.remaining = framing._tag === "ContentLength" ? framing.length : 0
     this.decoder = framing._tag === "Chunked" ? new ChunkedDecoder() : undefined
-    if (framing._tag === "NoBody") this.state = COMPLETE
-  }
-
-  /** Whether the framing has reached the end of the body. */
-  get framingDone(): boolean {
-    return this.state._tag === "Complete"
+    this.framingComplete = framing._tag === "NoBody"
+    if (this.framingComplete) this.state = COMPLETE
   }
 
   /** Whether the connection should feed input now. */
   get wantsInput(): boolean {
-    return this.state._tag === "Reading" && (this.buffering || this.queue.length === 0)
+    if (this.framingComplete || this.state._tag !== "Reading") return false
+    if (this.draining || this.buffering) return true
+    if (this.inflater !== undefined) return this.queue.length === 0 && this.inflater.writableLength === 0
+    return this.queue.length === 0
   }
 
   /**
@@ -112,19 +136,19 @@ export class RequestBody {
    * throws: a framing error or a limit fails the body.
    */
   feed(input: Uint8Array, start: number, end: number): number {
-    if (this.state._tag !== "Reading") return start
+    if (this.framingComplete || this.state._tag !== "Reading") return start
     try {
       if (this.decoder !== undefined) {
-        const stop = this.decoder.decode(input, start, end, this.onData)
-        if (this.decoder.done) this.complete()
+        const stop = this.decoder.decode(input, start, end, this.onWireData)
+        if (this.decoder.done) this.endOfFraming()
         return stop
       }
       const n = Math.min(this.remaining, end - start)
       if (n > 0) {
         this.remaining -= n
-        this.onData(input.subarray(start, start + n))
+        this.onWireData(input.subarray(start, start + n))
       }
-      if (this.remaining === 0 && this.state._tag === "Reading") this.complete()
+      if (this.remaining === 0) this.endOfFraming()
       return start + n
     } catch (error) {
       this.fail(error as BodyError)
@@ -136,24 +160,53 @@ export class RequestBody {
   fail(error: BodyError): void {
     if (this.state._tag === "Failed") return
     this.state = { _tag: "Failed", error }
-    this.queue.length = 0
-    this.queuedBytes = 0
+    this.discardQueued()
+    this.dropInflater()
     this.wakeReader()
   }
 
-  /** Starts reading as if the handler had asked, to discard the body. */
+  /** The client went away: whoever reads learns it. */
+  closed(reason: string): void {
+    if (this.state._tag !== "Complete") this.fail(new ConnectionClosed({ reason }))
+    this.dropInflater()
+  }
+
+  /**
+   * The response is out and the body unread (or partly read): read the rest
+   * off the wire and throw it away, so the next request can follow.
+   */
   startDraining(): void {
+    this.draining = true
     this.buffering = false
+    this.dropInflater()
+    this.discardQueued()
     if (this.state._tag === "Unread") this.state = READING
   }
 
-  /** Drops queued pieces (when draining). */
-  discardQueued(): void {
+  private discardQueued(): void {
     this.queue.length = 0
     this.queuedBytes = 0
   }
 
-  private readonly onData = (data: Uint8Array): void => {
+  /** Body bytes as they come off the wire (still encoded, if they are). */
+  private readonly onWireData = (data: Uint8Array): void => {
+    if (data.byteLength === 0 || this.state._tag !== "Reading") return
+    if (this.draining) {
+      this.received += data.byteLength
+      if (this.received > this.limits.maxBodySize) {
+        throw new BodyTooLarge({ limit: this.limits.maxBodySize, limitName: "maxBodySize" })
+      }
+      return
+    }
+    if (this.coding !== undefined) {
+      this.startInflater().write(data)
+      return
+    }
+    this.accept(data)
+  }
+
+  /** Decoded bytes: limits, piece size, queue. */
+  private accept(data: Uint8Array): void {
     if (data.byteLength === 0 || this.state._tag !== "Reading") return
     this.received += data.byteLength
     if (this.received > this.limits.maxBodySize) {
@@ -173,9 +226,60 @@ export class RequestBody {
     this.wakeReader()
   }
 
+  private endOfFraming(): void {
+    this.framingComplete = true
+    if (this.inflater !== undefined) {
+      this.inflater.end() // "end" completes the body once all is decoded
+    } else if (this.coding !== undefined && !this.draining && this.received === 0) {
+      this.complete() // an empty body decodes to nothing
+    } else if (this.state._tag === "Reading") {
+      this.complete()
+    }
+  }
+
   private complete(): void {
+    if (this.state._tag !== "Reading") return
     this.state = COMPLETE
     this.wakeReader()
+  }
+
+  /**
+   * The decompressor, made on the first compressed byte. Its output is
+   * checked against the limits as it comes, so a decompression bomb fails
+   * with `BodyTooLarge` after at most a limit's worth of output; it is paused
+   * while the reader is behind, so memory stays bounded.
+   */
+  private startInflater(): Zlib.Gunzip | Zlib.Inflate {
+    if (this.inflater !== undefined) return this.inflater
+    const options = { chunkSize: Math.max(64, Math.min(this.limits.chunkSize, 1024 * 1024)) }
+    const inflater = this.coding === "gzip" ? Zlib.createGunzip(options) : Zlib.createInflate(options)
+    this.inflater = inflater
+    inflater.on("data", (data: Buffer) => {
+      try {
+        this.accept(data)
+        if (!this.buffering && this.queuedBytes > DECODED_HIGH_WATER) inflater.pause()
+      } catch (error) {
+        this.fail(error as BodyError)
+      }
+    })
+    inflater.on("end", () => {
+      this.inflater = undefined
+      this.complete()
+    })
+    inflater.on("error", (error) => {
+      this.fail(new MalformedRequest({ reason: `body does not decode as ${this.coding}: ${error.message}` }))
+    })
+    return inflater
+  }
+
+  private dropInflater(): void {
+    const inflater = this.inflater
+    if (inflater === undefined) return
+    this.inflater = undefined
+    inflater.removeAllListeners("data")
+    inflater.removeAllListeners("end")
+    inflater.on("error", () => {})
+    inflater.destroy()
   }
 
   private wakeReader(): void {
@@ -189,12 +293,13 @@ export class RequestBody {
   /**
    * Moves from `Unread` to `Reading`, checking a declared length against
    * the limits first (so an oversized body is refused before `100 Continue`
-   * asks the client to send it).
+   * asks the client to send it). The declared length of a compressed body
+   * says nothing of its decoded size, so only the decoded bytes are checked.
    */
   private begin(buffering: boolean): BodyError | undefined {
     if (buffering) this.buffering = true
     if (this.state._tag !== "Unread") return undefined
-    const declared = this.framing._tag === "ContentLength" ? this.framing.length : undefined
+    const declared = this.framing._tag === "ContentLength" && this.coding === undefined ? this.framing.length : undefined
     if (declared !== undefined) {
       const error = declared > this.limits.maxBodySize
         ? new BodyTooLarge({ limit: this.limits.maxBodySize, limitName: "maxBodySize", contentLength: declared })
@@ -211,11 +316,11 @@ export class RequestBody {
     return undefined
   }
 
-  /** Waits until something changed (a piece, the end, an error). */
+  /** Asks for input and waits until something changed (a piece, the end, an error). */
   private readonly waitForChange: Effect.Effect<void> = Effect.callback<void>((resume) => {
     this.waiter = () => resume(Effect.void)
+    this.inflater?.resume()
     this.host.onDemand(this)
-    // Feeding may have completed the wait synchronously.
     return Effect.sync(() => {
       this.waiter = undefined
     })
@@ -242,8 +347,6 @@ export class RequestBody {
       return Effect.succeed(piece)
     }
     if (state._tag === "Complete") return Effect.succeed(undefined)
-    this.host.onDemand(this)
-    if (this.queue.length > 0 || this.state !== state) return this.takePiece
     return Effect.flatMap(this.waitForChange, () => this.takePiece)
   })
 
@@ -263,45 +366,30 @@ export class RequestBody {
   private readonly collect: Effect.Effect<Uint8Array, BodyError> = Effect.suspend(() => {
     const state = this.state
     if (state._tag === "Failed") return Effect.fail(state.error)
-    if (state._tag === "Reading") {
-      this.host.onDemand(this)
-      if (this.state._tag === "Reading") return Effect.flatMap(this.waitForChange, () => this.collect)
-      return this.collect
-    }
+    if (state._tag === "Reading") return Effect.flatMap(this.waitForChange, () => this.collect)
     const bytes = this.queue.length === 0
       ? EMPTY
       : this.queue.length === 1
       ? this.queue[0] as Uint8Array
       : Buffer.concat(this.queue, this.queuedBytes)
-    this.queue.length = 0
-    this.queuedBytes = 0
+    this.discardQueued()
     this.buffered = bytes
     return Effect.succeed(bytes)
   })
 
   /**
    * The body as a stream of pieces of at most `chunkSize` bytes, read as
-   * they are pulled: a slow consumer pauses the socket.
+   * they are pulled: a slow consumer pauses the socket. Once the body was
+   * read whole with {@link all}, the stream gives those bytes.
    *
    * @since 0.1.0
    */
-  readonly stream: Stream.Stream<Uint8Array, BodyError> = Stream.fromPull(
-    Effect.succeed(
-      Effect.flatMap(
-        Effect.suspend(() => (this.buffered !== undefined ? Effect.succeed(this.takeBuffered()) : this.next)),
-        (piece) => (piece === undefined ? Cause.done() : Effect.succeed([piece] as const))
-      )
+  readonly stream: Stream.Stream<Uint8Array, BodyError> = Stream.suspend(() => {
+    if (this.buffered !== undefined) {
+      return this.buffered.byteLength === 0 ? Stream.empty : Stream.succeed(this.buffered)
+    }
+    return Stream.fromPull(
+      Effect.succeed(Effect.flatMap(this.next, (piece) => piece === undefined ? Cause.done() : Effect.succeed([piece] as const)))
     )
-  )
-
-  private takeBuffered(): Uint8Array | undefined {
-    const bytes = this.buffered
-    this.buffered = EMPTY
-    return bytes !== undefined && bytes.byteLength > 0 ? bytes : undefined
-  }
-
-  /** The client went away: whoever reads learns it. */
-  closed(reason: string): void {
-    if (this.state._tag === "Reading" || this.state._tag === "Unread") this.fail(new ConnectionClosed({ reason }))
-  }
+  })
 }

@@ -38,11 +38,24 @@ export class InvalidResponseHeader extends Error {
 
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
+/** RFC 9110 section 15 names where Node's table still has the older ones. */
+const reasonOverrides: Record<number, string> = {
+  413: "Content Too Large",
+  422: "Unprocessable Content"
+}
+
+/**
+ * The reason phrase of a status code.
+ *
+ * @since 0.1.0
+ */
+export const reasonPhrase = (status: number): string => reasonOverrides[status] ?? STATUS_CODES[status] ?? "Unknown"
+
 const statusLines: Array<string> = []
 const statusLine = (status: number): string => {
   let line = statusLines[status]
   if (line === undefined) {
-    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`
+    line = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`
     if (status >= 100 && status < 1000) statusLines[status] = line
   }
   return line

@@ -1,0 +1,24 @@
+/**
+ * effect-httpserver: Tornado's non-blocking HTTP/1.1 server as an Effect
+ * toolkit. Each module is re-exported as a namespace.
+ *
+ * @since 0.1.0
+ */
+
+/** The server: `listen`, `layer`, the `HTTPServer` service. @since 0.1.0 */
+export * as HTTPServer from "./Server/HTTPServer.ts"
+
+/** Response constructors. @since 0.1.0 */
+export * as Response from "./Response/Response.ts"
+
+/** The request a handler receives. @since 0.1.0 */
+export * as HTTPServerRequest from "./Request/HTTPServerRequest.ts"
+
+/** Ordered, case-insensitive, multi-valued header fields. @since 0.1.0 */
+export * as HTTPHeaders from "./Request/HTTPHeaders.ts"
+
+/** The engine's typed errors and their statuses. @since 0.1.0 */
+export * as HttpErrors from "./Connection/HttpErrors.ts"
+
+/** The server's options as a Schema. @since 0.1.0 */
+export * as ServerConfig from "./Config/ServerConfig.ts"
