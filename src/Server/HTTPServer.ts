@@ -33,6 +33,14 @@ import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 
 /**
+ * The request a handler receives.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Request = HTTPServerRequest
+
+/**
  * A request handler: a pure function from request to an Effect of response.
  * Its failures are answered with 500 (or, for the engine's typed errors, with
  * their status) and logged; the server goes on.
