@@ -26,7 +26,10 @@ import { MalformedRequest } from "./HttpErrors.ts"
 export const ChunkedLimits = {
   /** Hex digits of a chunk size: 13 allow up to 2^52, safely an integer. */
   maxSizeDigits: 13,
-  /** Bytes of extensions on one chunk-size line (llhttp and hyper cap these too). */
+  /**
+   * Bytes between the size and the CR of one chunk-size line: BWS, `;` and
+   * extensions (llhttp and hyper cap these too).
+   */
   maxExtensionBytes: 1024,
   /** Bytes of the whole trailer section. */
   maxTrailerBytes: 8192
@@ -41,7 +44,8 @@ type State =
   | "DataCr" // CR expected after chunk-data
   | "DataLf" // LF expected after chunk-data
   | "TrailerLineStart" // start of a trailer line, or of the final CRLF
-  | "TrailerLine" // inside a trailer field line
+  | "TrailerName" // inside the name of a trailer field line
+  | "TrailerValue" // after the colon of a trailer field line
   | "TrailerLf" // CR seen at the end of a trailer line
   | "EndLf" // CR of the final empty line seen, LF expected
   | "Done"
@@ -64,8 +68,8 @@ export class ChunkedDecoder {
   private sizeDigits = 0
   private extensionBytes = 0
   private trailerBytes = 0
-  /** The current trailer line, validated once it is whole. */
-  private trailerLine = ""
+  /** No byte of the current trailer field name seen yet. */
+  private trailerNameEmpty = true
 
   /** Whether the last chunk and the trailer section have been read. */
   get done(): boolean {
@@ -97,9 +101,11 @@ export class ChunkedDecoder {
             i++
           } else if (b === 0x3b /* ; */) {
             this.state = "Extension"
+            this.extensionBytes = 1
             i++
           } else if (b === 0x20 || b === 0x09) {
             this.state = "SizeWhitespace"
+            this.extensionBytes = 1
             i++
           } else {
             fail(b === LF ? "chunk size line not ended by CRLF" : "invalid chunk size")
@@ -108,8 +114,14 @@ export class ChunkedDecoder {
         }
         case "SizeWhitespace": {
           const b = input[i] as number
-          if (b === 0x20 || b === 0x09) i++
-          else if (b === 0x3b) {
+          // Whitespace counts against the extension cap: uncapped, a client
+          // could stream BWS forever on one size line, costing us time while
+          // no body byte, limit or timeout advances.
+          if (b === 0x20 || b === 0x09) {
+            if (++this.extensionBytes > ChunkedLimits.maxExtensionBytes) fail("chunk extensions too long")
+            i++
+          } else if (b === 0x3b) {
+            if (++this.extensionBytes > ChunkedLimits.maxExtensionBytes) fail("chunk extensions too long")
             this.state = "Extension"
             i++
           } else if (b === CR) {
@@ -158,28 +170,48 @@ export class ChunkedDecoder {
           i++
           break
         case "TrailerLineStart": {
+          // A trailer field line has the grammar of a header line (RFC 9112
+          // section 7.1.2, 5); its value is dropped. Each byte is checked as
+          // it arrives, so a bad one (a bare LF above all: RFC 9112 section 7.1
+          // frames with CRLF) fails at once instead of leaving the decoder
+          // waiting for a CR that may never come.
           const b = input[i] as number
           if (b === CR) {
             this.state = "EndLf"
             i++
+          } else if (b === LF) {
+            fail("chunked body not ended by CRLF")
           } else {
-            this.state = "TrailerLine"
-            this.trailerLine = ""
+            this.state = "TrailerName"
           }
           break
         }
-        case "TrailerLine": {
+        case "TrailerName": {
+          const b = input[i] as number
+          if (++this.trailerBytes > ChunkedLimits.maxTrailerBytes) fail("trailer section too large")
+          if (b === 0x3a /* : */) {
+            if (this.trailerNameEmpty) fail("invalid trailer field")
+            this.state = "TrailerValue"
+          } else if (TOKEN[b] === 0) {
+            fail(b === CR || b === LF ? "invalid trailer field" : "invalid trailer field name")
+          } else {
+            this.trailerNameEmpty = false
+          }
+          i++
+          break
+        }
+        case "TrailerValue": {
           const b = input[i] as number
           if (++this.trailerBytes > ChunkedLimits.maxTrailerBytes) fail("trailer section too large")
           if (b === CR) this.state = "TrailerLf"
-          else this.trailerLine += String.fromCharCode(b)
+          else if (FIELD_VALUE[b] === 0) fail("invalid trailer field value")
           i++
           break
         }
         case "TrailerLf":
           if (input[i] !== LF) fail("trailer line not ended by CRLF")
-          checkTrailerLine(this.trailerLine)
           this.state = "TrailerLineStart"
+          this.trailerNameEmpty = true
           i++
           break
         case "EndLf":
@@ -192,12 +224,4 @@ export class ChunkedDecoder {
     }
     return i
   }
-}
-
-/** A trailer field line has the grammar of a header line; its value is dropped. */
-const checkTrailerLine = (line: string): void => {
-  const colon = line.indexOf(":")
-  if (colon <= 0) fail("invalid trailer field")
-  for (let i = 0; i < colon; i++) if (TOKEN[line.charCodeAt(i)] === 0) fail("invalid trailer field name")
-  for (let i = colon + 1; i < line.length; i++) if (FIELD_VALUE[line.charCodeAt(i)] === 0) fail("invalid trailer field value")
 }

@@ -161,13 +161,26 @@ const parseRequestLine = (line: string): { method: string; target: string; versi
     if (target === "*") {
       if (method !== "OPTIONS") malformed("asterisk-form target on a method other than OPTIONS")
     } else if (method === "CONNECT") {
-      // authority-form (section 3.2.3): host:port, checked like a Host value.
-      if (!isValidHost(target)) malformed("invalid authority-form target")
+      // authority-form (section 3.2.3): uri-host ":" port, checked like a Host
+      // value; CONNECT has no default port (RFC 9110 section 9.3.6), so a
+      // port number must be there, and a host before it.
+      if (!isValidHost(target) || !hasPort(target)) malformed("invalid authority-form target")
     } else if (!SCHEME_PATTERN.test(target)) {
       malformed("request-target is neither origin-form nor absolute-form")
     }
   }
   return { method, target, version }
+}
+
+/** Ends in `":" 1*DIGIT` after a non-empty host (RFC 9112 section 3.2.3, RFC 9110 section 9.3.6). */
+const hasPort = (authority: string): boolean => {
+  const colon = authority.lastIndexOf(":")
+  if (colon <= 0 || colon === authority.length - 1) return false
+  for (let i = colon + 1; i < authority.length; i++) {
+    const c = authority.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) return false
+  }
+  return true
 }
 
 const isValidHost = (value: string): boolean => {
@@ -217,7 +230,10 @@ const checkTransferEncoding = (value: string): void => {
   const codings = value.split(",")
   let chunkedAt = -1
   for (let i = 0; i < codings.length; i++) {
-    const coding = (codings[i] as string).trim().toLowerCase()
+    // OWS only (RFC 9110 section 5.6.1): String#trim would also strip U+00A0,
+    // i.e. the obs-text byte 0xA0, and read "chunked\xa0" as "chunked" where
+    // a proxy in front sees an unknown coding (a smuggling vector).
+    const coding = trimOws(codings[i] as string).toLowerCase()
     if (!isToken(coding)) malformed("invalid Transfer-Encoding")
     if (coding === "chunked") {
       if (chunkedAt !== -1) malformed("chunked applied twice")
@@ -232,8 +248,20 @@ const checkTransferEncoding = (value: string): void => {
 const hasToken = (list: string, token: string): boolean => {
   const lower = list.toLowerCase()
   if (lower === token) return true
-  for (const part of lower.split(",")) if (part.trim() === token) return true
+  // OWS only, as in checkTransferEncoding: "close\xa0" is not "close".
+  for (const part of lower.split(",")) if (trimOws(part) === token) return true
   return false
+}
+
+const isOws = (c: number): boolean => c === 0x20 || c === 0x09
+
+/** Strips OWS (SP / HTAB, RFC 9110 section 5.6.3) from both ends, nothing else. */
+const trimOws = (s: string): string => {
+  let a = 0
+  let b = s.length
+  while (a < b && isOws(s.charCodeAt(a))) a++
+  while (b > a && isOws(s.charCodeAt(b - 1))) b--
+  return a === 0 && b === s.length ? s : s.slice(a, b)
 }
 
 /**
@@ -245,6 +273,9 @@ const hasToken = (list: string, token: string): boolean => {
  */
 export const parseHead = (text: string, leniency: ParserLeniency = defaultLeniency): RequestHead => {
   let lineEnd = text.indexOf("\n")
+  // The text must hold a whole head (up to findHeadEnd); without this check a
+  // missing LF made lineText cut the last character off (slice(0, -1)).
+  if (lineEnd === -1) malformed("head not terminated by an empty line")
   const line = lineText(text, 0, lineEnd, leniency)
   const { method, target, version } = parseRequestLine(line)
 
@@ -259,6 +290,7 @@ export const parseHead = (text: string, leniency: ParserLeniency = defaultLenien
   let pos = lineEnd + 1
   while (true) {
     lineEnd = text.indexOf("\n", pos)
+    if (lineEnd === -1) malformed("head not terminated by an empty line")
     let end = lineEnd
     if (end > pos && text.charCodeAt(end - 1) === CR) end--
     else if (!leniency.bareLfInHead) malformed("header line not ended by CRLF")

@@ -122,8 +122,8 @@ export class HttpConnection implements BodyHost {
   private readonly host: ConnectionHost
   private readonly options: ConnectionOptions
   private readonly timer: ConnectionTimer
-  private readonly remoteIp: string
-  private readonly socketProtocol: string
+  /** What every request on this connection shares. */
+  private readonly requestContext: RequestContext
 
   private state: ReadState = "Head"
   /** Unconsumed input is `input[inputStart, input.length)`. */
@@ -138,6 +138,8 @@ export class HttpConnection implements BodyHost {
   private paused = false
   /** Bytes of the next request head have arrived (the header timer runs). */
   private headStarted = false
+  /** A body is being fed from the input (see {@link onDemand}). */
+  private feeding = false
   /** Requests fully answered on this connection. */
   requestCount = 0
 
@@ -146,8 +148,14 @@ export class HttpConnection implements BodyHost {
     this.host = host
     this.options = host.options
     this.timer = new ConnectionTimer(this.onTimeout)
-    this.remoteIp = normalizeIp(socket.remoteAddress)
-    this.socketProtocol = (socket as { encrypted?: boolean }).encrypted === true ? "https" : "http"
+    const options = this.options
+    this.requestContext = {
+      remoteIp: normalizeIp(socket.remoteAddress),
+      protocol: options.protocol ?? ((socket as { encrypted?: boolean }).encrypted === true ? "https" : "http"),
+      xheaders: options.xheaders,
+      isTrustedDownstream: options.isTrustedDownstream,
+      decodedContentEncoding: options.decodedContentEncoding
+    }
     socket.setNoDelay(true)
     socket.on("data", this.onData)
     socket.on("end", this.onEnd)
@@ -197,9 +205,12 @@ export class HttpConnection implements BodyHost {
 
   private readonly onEnd = (): void => {
     this.readEnded = true
-    // The client sent all it will: answer what is complete, then close.
-    if (this.current === undefined) this.process()
-    if (this.current === undefined && this.state !== "Closed") this.close()
+    // The client sent all it will. What the input holds is still served
+    // (handlers that answer at once reply before we close); a request still
+    // in flight is abandoned, as Tornado and nginx do: on a socket a FIN is
+    // all a client that went away leaves behind.
+    this.process()
+    if (this.state !== "Closed") this.close()
   }
 
   private readonly onSocketError = (): void => {
@@ -212,13 +223,25 @@ export class HttpConnection implements BodyHost {
     this.timer.dispose()
     this.input = EMPTY
     this.inputStart = 0
+    this.abandonRequest("client closed the connection")
+  }
+
+  /**
+   * The connection is closed with a request in flight: its body read fails,
+   * its handler is interrupted, and the server hears of the close once the
+   * handler's finalizers have run (so a server scope closing waits for them).
+   */
+  private abandonRequest(reason: string): void {
     const current = this.current
     this.current = undefined
-    if (current !== undefined) {
-      current.body.closed("client closed the connection")
-      if (current.fiber !== undefined && current.fiber.pollUnsafe() === undefined) current.fiber.interruptUnsafe()
+    const fiber = current?.fiber
+    current?.body.closed(reason)
+    if (fiber !== undefined && fiber.pollUnsafe() === undefined) {
+      fiber.addObserver(() => this.host.onClose(this))
+      fiber.interruptUnsafe()
+    } else {
+      this.host.onClose(this)
     }
-    this.host.onClose(this)
   }
 
   /**
@@ -255,7 +278,7 @@ export class HttpConnection implements BodyHost {
       }
       return false
     }
-    this.inputStart = body.feed(this.input, this.inputStart, this.input.length)
+    this.feed(body)
     if (current.responded) {
       // Draining a body the handler did not read.
       if (body.state._tag === "Failed") this.close()
@@ -264,6 +287,16 @@ export class HttpConnection implements BodyHost {
       return true
     }
     return false
+  }
+
+  /** Hands the input to the body, guarded against re-entry from a woken reader. */
+  private feed(body: RequestBody): void {
+    this.feeding = true
+    try {
+      this.inputStart = body.feed(this.input, this.inputStart, this.input.length)
+    } finally {
+      this.feeding = false
+    }
   }
 
   /** Parses the next head; `true` when a request was started. */
@@ -326,17 +359,10 @@ export class HttpConnection implements BodyHost {
       bodyTimeoutMillis: options.bodyTimeoutMillis
     }
     const body = new RequestBody(head.framing, limits, this, this.contentCoding(head))
-    const context: RequestContext = {
-      remoteIp: this.remoteIp,
-      protocol: options.protocol ?? this.socketProtocol,
-      xheaders: options.xheaders,
-      isTrustedDownstream: options.isTrustedDownstream,
-      decodedContentEncoding: options.decodedContentEncoding
-    }
     this.state = "Request"
     let request: HTTPServerRequest
     try {
-      request = new HTTPServerRequest(head, body, context)
+      request = new HTTPServerRequest(head, body, this.requestContext)
     } catch (error) {
       // Only a bug of ours gets here; the client still gets an answer.
       this.host.logFailure(undefined, Cause.die(error))
@@ -370,6 +396,10 @@ export class HttpConnection implements BodyHost {
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
       this.respond(current, exit)
+    } else if (this.current !== current) {
+      // The connection closed while the handler ran its first steps, before
+      // the fiber was known here: interrupt it now.
+      fiber.interruptUnsafe()
     } else {
       fiber.addObserver((exit) => {
         if (this.current === current) {
@@ -408,20 +438,29 @@ export class HttpConnection implements BodyHost {
       this.write(CONTINUE)
     }
     const timeout = body.limits.bodyTimeoutMillis
-    if (timeout !== undefined && !current.responded) this.timer.arm("body", timeout)
+    if (timeout !== undefined && !current.responded && !body.framingComplete) this.timer.arm("body", timeout)
+  }
+
+  /** The body is all read: the body timeout no longer applies. */
+  onBodyComplete(body: RequestBody): void {
+    const current = this.current
+    if (current === undefined || current.body !== body) return
+    if (this.timer.armed === "body" && !current.responded) this.timer.disarm()
   }
 
   /** The reader wants more input. */
   onDemand(body: RequestBody): void {
     const current = this.current
-    if (current === undefined || current.body !== body) return
+    // While a feed runs, the reader it woke may ask again: the feed in
+    // progress hands over all there is, so there is nothing to do.
+    if (current === undefined || current.body !== body || this.feeding) return
     if (this.batch === undefined) {
       this.process()
       return
     }
     if (body.wantsInput) {
       if (this.inputStart < this.input.length) {
-        this.inputStart = body.feed(this.input, this.inputStart, this.input.length)
+        this.feed(body)
       } else if (this.readEnded) {
         body.closed("client ended the connection mid-body")
       }
@@ -702,13 +741,7 @@ export class HttpConnection implements BodyHost {
     const linger = setTimeout(() => socket.destroy(), LINGER_MILLIS)
     linger.unref()
     socket.once("close", () => clearTimeout(linger))
-    const current = this.current
-    this.current = undefined
-    if (current !== undefined) {
-      current.body.closed("connection closed")
-      if (current.fiber !== undefined && current.fiber.pollUnsafe() === undefined) current.fiber.interruptUnsafe()
-    }
-    this.host.onClose(this)
+    this.abandonRequest("connection closed")
   }
 }
 

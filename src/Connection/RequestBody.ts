@@ -44,6 +44,8 @@ export interface BodyHost {
   readonly onReadStart: (body: RequestBody) => void
   /** The reader wants more: feed what input there is, resume the socket. */
   readonly onDemand: (body: RequestBody) => void
+  /** The framing reached the end of the body: stop the body timer. */
+  readonly onBodyComplete: (body: RequestBody) => void
 }
 
 /**
@@ -158,7 +160,8 @@ export class RequestBody {
 
   /** Stops the body with an error; a waiting reader wakes to it. */
   fail(error: BodyError): void {
-    if (this.state._tag === "Failed") return
+    // A body read whole stays read, whatever happens to the connection after.
+    if (this.state._tag === "Failed" || this.state._tag === "Complete") return
     this.state = { _tag: "Failed", error }
     this.discardQueued()
     this.dropInflater()
@@ -228,6 +231,7 @@ export class RequestBody {
 
   private endOfFraming(): void {
     this.framingComplete = true
+    this.host.onBodyComplete(this)
     if (this.inflater !== undefined) {
       this.inflater.end() // "end" completes the body once all is decoded
     } else if (this.coding !== undefined && !this.draining && this.received === 0) {
@@ -316,15 +320,19 @@ export class RequestBody {
     return undefined
   }
 
+  // The Effects below are built when a handler reads the body, not per request.
+
   /** Asks for input and waits until something changed (a piece, the end, an error). */
-  private readonly waitForChange: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    this.waiter = () => resume(Effect.void)
-    this.inflater?.resume()
-    this.host.onDemand(this)
-    return Effect.sync(() => {
-      this.waiter = undefined
+  private waitForChange(): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      this.waiter = () => resume(Effect.void)
+      this.inflater?.resume()
+      this.host.onDemand(this)
+      return Effect.sync(() => {
+        this.waiter = undefined
+      })
     })
-  })
+  }
 
   /**
    * The next piece of the body (at most `chunkSize` bytes, never empty), or
@@ -332,13 +340,15 @@ export class RequestBody {
    *
    * @since 0.1.0
    */
-  readonly next: Effect.Effect<Uint8Array | undefined, BodyError> = Effect.suspend(() => {
-    const error = this.begin(false)
-    if (error !== undefined) return Effect.fail(error)
-    return this.takePiece
-  })
+  get next(): Effect.Effect<Uint8Array | undefined, BodyError> {
+    return Effect.suspend(() => {
+      const error = this.begin(false)
+      if (error !== undefined) return Effect.fail(error)
+      return this.takePiece()
+    })
+  }
 
-  private readonly takePiece: Effect.Effect<Uint8Array | undefined, BodyError> = Effect.suspend(() => {
+  private takePiece(): Effect.Effect<Uint8Array | undefined, BodyError> {
     const state = this.state
     if (state._tag === "Failed") return Effect.fail(state.error)
     if (this.queue.length > 0) {
@@ -347,8 +357,8 @@ export class RequestBody {
       return Effect.succeed(piece)
     }
     if (state._tag === "Complete") return Effect.succeed(undefined)
-    return Effect.flatMap(this.waitForChange, () => this.takePiece)
-  })
+    return Effect.flatMap(this.waitForChange(), () => this.takePiece())
+  }
 
   /**
    * The whole body in memory, bounded by `maxBufferSize`. Read once; later
@@ -356,17 +366,19 @@ export class RequestBody {
    *
    * @since 0.1.0
    */
-  readonly all: Effect.Effect<Uint8Array, BodyError> = Effect.suspend(() => {
-    if (this.buffered !== undefined) return Effect.succeed(this.buffered)
-    const error = this.begin(true)
-    if (error !== undefined) return Effect.fail(error)
-    return this.collect
-  })
+  get all(): Effect.Effect<Uint8Array, BodyError> {
+    return Effect.suspend(() => {
+      if (this.buffered !== undefined) return Effect.succeed(this.buffered)
+      const error = this.begin(true)
+      if (error !== undefined) return Effect.fail(error)
+      return this.collect()
+    })
+  }
 
-  private readonly collect: Effect.Effect<Uint8Array, BodyError> = Effect.suspend(() => {
+  private collect(): Effect.Effect<Uint8Array, BodyError> {
     const state = this.state
     if (state._tag === "Failed") return Effect.fail(state.error)
-    if (state._tag === "Reading") return Effect.flatMap(this.waitForChange, () => this.collect)
+    if (state._tag === "Reading") return Effect.flatMap(this.waitForChange(), () => this.collect())
     const bytes = this.queue.length === 0
       ? EMPTY
       : this.queue.length === 1
@@ -375,7 +387,7 @@ export class RequestBody {
     this.discardQueued()
     this.buffered = bytes
     return Effect.succeed(bytes)
-  })
+  }
 
   /**
    * The body as a stream of pieces of at most `chunkSize` bytes, read as
@@ -384,12 +396,16 @@ export class RequestBody {
    *
    * @since 0.1.0
    */
-  readonly stream: Stream.Stream<Uint8Array, BodyError> = Stream.suspend(() => {
-    if (this.buffered !== undefined) {
-      return this.buffered.byteLength === 0 ? Stream.empty : Stream.succeed(this.buffered)
-    }
-    return Stream.fromPull(
-      Effect.succeed(Effect.flatMap(this.next, (piece) => piece === undefined ? Cause.done() : Effect.succeed([piece] as const)))
-    )
-  })
+  get stream(): Stream.Stream<Uint8Array, BodyError> {
+    return Stream.suspend(() => {
+      if (this.buffered !== undefined) {
+        return this.buffered.byteLength === 0 ? Stream.empty : Stream.succeed(this.buffered)
+      }
+      const pull = Effect.flatMap(
+        this.next,
+        (piece) => piece === undefined ? Cause.done() : Effect.succeed([piece] as const)
+      )
+      return Stream.fromPull(Effect.succeed(pull))
+    })
+  }
 }

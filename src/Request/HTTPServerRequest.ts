@@ -82,7 +82,6 @@ export class HTTPServerRequest {
   readonly host: string
   /** When the head was received, from `performance.now()` at the time. */
   private readonly startedAt: number
-  private readonly startedAtEpochMillis: number
   private finishedAt: number | undefined = undefined
 
   private readonly head: RequestHead
@@ -102,7 +101,6 @@ export class HTTPServerRequest {
     this.uri = head.target
     this.version = head.version
     this.startedAt = performance.now()
-    this.startedAtEpochMillis = Date.now()
 
     let target = head.target
     let host = head.host
@@ -193,7 +191,7 @@ export class HTTPServerRequest {
 
   /** When the request arrived, as a JavaScript `Date`. */
   get startTime(): Date {
-    return new Date(this.startedAtEpochMillis)
+    return new Date(performance.timeOrigin + this.startedAt)
   }
 
   /** @internal */

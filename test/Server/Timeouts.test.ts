@@ -1,0 +1,253 @@
+/**
+ * Timeouts: `headerTimeout`, `bodyTimeout` and its per-request override
+ * (Tornado's BodyLimitsTest.test_timeout), `idleConnectionTimeout`
+ * (IdleTimeoutTest). Real time on real loopback sockets, kept short.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import type { HTTPServerRequest } from "../../src/Request/HTTPServerRequest.ts"
+import * as Response from "../../src/Response/Response.ts"
+import * as L from "../support/LimitsClient.ts"
+import * as RawClient from "../support/RawClient.ts"
+import { serve, serveDemo } from "../support/TestServer.ts"
+
+/**
+ * Waits for the server to close; whatever it sent before closing must be
+ * nothing or a single 408.
+ */
+const expectClosedWithNothingOr408 = (client: RawClient.RawConnection, timeoutMillis: number) =>
+  Effect.gen(function*() {
+    const rest = yield* client.readUntilClose(timeoutMillis)
+    if (rest.length > 0) {
+      const responses = RawClient.parseAllResponses(rest)
+      expect(responses.map((r) => r.status)).toEqual([408])
+    }
+  })
+
+describe("headerTimeout", () => {
+  it.live("a head dribbled one byte per 50 ms is cut off around headerTimeout (300 ms)", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ headerTimeout: 300 })
+      const client = yield* RawClient.connect(port)
+      const head = RawClient.get("/", `X-Filler: ${"a".repeat(100)}`) // would take > 6 s
+      const start = L.now()
+      const dribbling = yield* Effect.forkChild(L.dribble(client, head, 1, 50))
+      yield* expectClosedWithNothingOr408(client, 2000)
+      const elapsed = L.now() - start
+      expect(elapsed).toBeGreaterThanOrEqual(270)
+      expect(elapsed).toBeLessThan(700)
+      const written = yield* Fiber.join(dribbling)
+      expect(written).toBeLessThan(head.length)
+    }))
+
+  it.live("a complete head within headerTimeout is served, even when it comes slowly", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ headerTimeout: 300 })
+      const client = yield* RawClient.connect(port)
+      const head = RawClient.get("/") // ~35 bytes: 8 pieces 20 ms apart, ~140 ms
+      yield* client.writeInPieces(head, 5, 20)
+      const response = yield* client.readResponse()
+      expect(response.status).toBe(200)
+      expect(response.text).toBe("Hello world")
+    }))
+
+  it.live("the header timer starts with the first byte of each head, not when the connection opened", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ headerTimeout: 200 })
+      const client = yield* RawClient.connect(port)
+      yield* client.write(RawClient.get("/"))
+      expect((yield* client.readResponse()).status).toBe(200)
+      // Idle for longer than headerTimeout, then a head that takes ~150 ms.
+      yield* RawClient.sleepReal(250)
+      expect(client.isClosed).toBe(false)
+      yield* client.writeInPieces(RawClient.get("/"), 6, 25)
+      expect((yield* client.readResponse()).status).toBe(200)
+    }))
+})
+
+describe("bodyTimeout", () => {
+  it.live("a body that stops arriving: the connection closes (a 408 may come first) around bodyTimeout", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ bodyTimeout: 200 })
+      for (const path of ["/stream", "/echo"]) {
+        const client = yield* RawClient.connect(port)
+        yield* client.write(L.head("PUT", path, "Content-Length: 42"))
+        yield* client.write("only ten b")
+        const start = L.now()
+        yield* expectClosedWithNothingOr408(client, 2000)
+        const elapsed = L.now() - start
+        expect(elapsed).toBeGreaterThanOrEqual(170)
+        expect(elapsed).toBeLessThan(700)
+      }
+    }))
+
+  it.live("the same for a chunked body that stops mid-chunk", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ bodyTimeout: 200 })
+      const client = yield* RawClient.connect(port)
+      yield* client.write(L.head("PUT", "/stream", "Transfer-Encoding: chunked") + "a\r\nabc")
+      const start = L.now()
+      yield* expectClosedWithNothingOr408(client, 2000)
+      expect(L.now() - start).toBeLessThan(700)
+    }))
+
+  it.live("/stream?body_timeout=0.2 sets it for one request (Tornado's test_timeout)", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo() // no body timeout by default
+      const client = yield* RawClient.connect(port)
+      yield* client.write("PUT /stream?body_timeout=0.2 HTTP/1.0\r\nContent-Length: 42\r\n\r\n")
+      const start = L.now()
+      yield* expectClosedWithNothingOr408(client, 2000)
+      const elapsed = L.now() - start
+      expect(elapsed).toBeGreaterThanOrEqual(170)
+      expect(elapsed).toBeLessThan(700)
+    }))
+
+  it.live("a body that arrives in time, slowly, is read whole", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ bodyTimeout: 400 })
+      const client = yield* RawClient.connect(port)
+      yield* client.write(L.head("PUT", "/stream", "Content-Length: 40"))
+      yield* client.writeInPieces("x".repeat(40), 10, 30)
+      const response = yield* client.readResponse()
+      expect(response.status).toBe(200)
+      expect(response.json().bodyLength).toBe(40)
+    }))
+
+  it.live("a per-request body_timeout raises the server's, and the next request on the connection has the server's again", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ bodyTimeout: 150 })
+      const client = yield* RawClient.connect(port)
+      // 300 ms for the body: over the server's 150 ms, within this request's 1 s.
+      yield* client.write(L.head("PUT", "/stream?body_timeout=1", "Content-Length: 20"))
+      yield* client.write("a".repeat(10))
+      yield* RawClient.sleepReal(300)
+      yield* client.write("a".repeat(10))
+      const raised = yield* client.readResponse()
+      expect(raised.status).toBe(200)
+      expect(raised.json().bodyLength).toBe(20)
+      // Without the override: 150 ms again.
+      yield* client.write(L.head("PUT", "/stream", "Content-Length: 20"))
+      yield* client.write("a".repeat(10))
+      const start = L.now()
+      yield* expectClosedWithNothingOr408(client, 2000)
+      expect(L.now() - start).toBeLessThan(600)
+    }))
+
+  it.live("a per-request body timeout set by a handler of its own (setBodyTimeout) lowers the server's", () => {
+    const handler = (request: HTTPServerRequest) =>
+      Effect.gen(function*() {
+        if (request.path === "/quick") yield* request.setBodyTimeout("100 millis")
+        const body = yield* request.body
+        return Response.text(String(body.byteLength))
+      })
+    return Effect.gen(function*() {
+      const { port } = yield* serve(handler, { bodyTimeout: 5000 })
+      const client = yield* RawClient.connect(port)
+      yield* client.write(L.head("PUT", "/quick", "Content-Length: 20") + "half-body!")
+      const start = L.now()
+      yield* expectClosedWithNothingOr408(client, 2000)
+      const elapsed = L.now() - start
+      expect(elapsed).toBeGreaterThanOrEqual(80)
+      expect(elapsed).toBeLessThan(600)
+    })
+  })
+
+  it.live("the body timeout covers reading the body only: a handler that read it in time may answer later", () => {
+    const handler = (request: HTTPServerRequest) =>
+      Effect.gen(function*() {
+        const body = yield* request.body
+        yield* Effect.sleep(300) // longer than bodyTimeout, after the body is in
+        return Response.text(String(body.byteLength))
+      })
+    return Effect.gen(function*() {
+      const { port } = yield* serve(handler, { bodyTimeout: 100 })
+      const client = yield* RawClient.connect(port)
+      yield* client.write(RawClient.withBody("PUT", "/", "a".repeat(10)))
+      const first = yield* client.readResponse()
+      expect(first.status).toBe(200)
+      expect(first.text).toBe("10")
+      expect(first.header("Connection")).toBeUndefined()
+      yield* client.write(RawClient.withBody("PUT", "/", "a".repeat(5)))
+      const second = yield* client.readResponse()
+      expect(second.status).toBe(200)
+      expect(second.text).toBe("5")
+    })
+  })
+
+  it.live("a body that arrives in time, streamed: the timer stops once the body is in", () => {
+    const handler = (request: HTTPServerRequest) =>
+      Effect.gen(function*() {
+        let length = 0
+        yield* Stream.runForEach(request.stream, (piece) => Effect.sync(() => void (length += piece.byteLength)))
+        yield* Effect.sleep(250)
+        return Response.text(String(length))
+      })
+    return Effect.gen(function*() {
+      const { port } = yield* serve(handler, { bodyTimeout: 100 })
+      const client = yield* RawClient.connect(port)
+      yield* client.write(RawClient.withBody("PUT", "/", "a".repeat(10)))
+      const response = yield* client.readResponse()
+      expect(response.status).toBe(200)
+      expect(response.header("Connection")).toBeUndefined()
+      expect(yield* client.closesWithin(50)).toBe(false)
+    })
+  })
+})
+
+describe("idleConnectionTimeout (Tornado's IdleTimeoutTest)", () => {
+  it.live("an unused connection closes after idleConnectionTimeout (100 ms)", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ idleConnectionTimeout: 100 })
+      const start = L.now()
+      const client = yield* RawClient.connect(port)
+      const rest = yield* client.readUntilClose(2000)
+      expect(rest.length).toBe(0)
+      const elapsed = L.now() - start
+      expect(elapsed).toBeGreaterThanOrEqual(80)
+      expect(elapsed).toBeLessThan(600)
+    }))
+
+  it.live("a keep-alive connection used twice closes about 100 ms after its last response", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ idleConnectionTimeout: 100 })
+      const client = yield* RawClient.connect(port)
+      for (let i = 0; i < 2; i++) {
+        yield* client.write(RawClient.get("/"))
+        const response = yield* client.readResponse()
+        expect(response.text).toBe("Hello world")
+        yield* RawClient.sleepReal(50) // less than the timeout: still open
+        expect(client.isClosed).toBe(false)
+      }
+      const start = L.now()
+      const rest = yield* client.readUntilClose(2000)
+      expect(rest.length).toBe(0)
+      // 50 ms of it already passed
+      expect(L.now() - start).toBeLessThan(500)
+    }))
+
+  it.live("a connection with a request in progress (slow handler) is not closed by it", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ idleConnectionTimeout: 100 })
+      const client = yield* RawClient.connect(port)
+      yield* client.write(RawClient.get("/slow?ms=350"))
+      const response = yield* client.readResponse({ timeoutMillis: 2000 })
+      expect(response.status).toBe(200)
+      expect(response.text).toBe("done")
+      expect(response.header("Connection")).toBeUndefined()
+      // and it goes on serving
+      yield* client.write(RawClient.get("/"))
+      expect((yield* client.readResponse()).status).toBe(200)
+    }))
+
+  it.live("a connection whose handler is still reading a slow body is not closed by it", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ idleConnectionTimeout: 100 })
+      const client = yield* RawClient.connect(port)
+      yield* client.write(L.head("PUT", "/stream", "Content-Length: 30"))
+      yield* client.writeInPieces("z".repeat(30), 10, 120)
+      const response = yield* client.readResponse()
+      expect(response.status).toBe(200)
+      expect(response.json().bodyLength).toBe(30)
+    }))
+})
