@@ -62,6 +62,13 @@ export interface ServerConfig {
   readonly bodyTimeout: Duration.Duration | undefined
   /** On SIGTERM/SIGINT, how long in-flight requests may finish. Default 30 s. */
   readonly shutdownTimeout: Duration.Duration
+  /**
+   * Close a connection whose peer has not read any of a pending response for
+   * this long (a client that never reads must not pin memory). Default 60 s.
+   */
+  readonly writeTimeout: Duration.Duration
+  /** Most connections open at once; beyond it new ones are closed at once. Default none. */
+  readonly maxConnections: number | undefined
   /** Serve TLS with this PEM certificate and key. Default none. */
   readonly ssl: { readonly cert: string; readonly key: string } | undefined
 }
@@ -230,6 +237,8 @@ export const ServerConfig = Schema.Struct({
   headerTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(60))),
   bodyTimeout: none(NonNegativeDuration),
   shutdownTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(30))),
+  writeTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(60))),
+  maxConnections: none(IntegerIn(1, Number.MAX_SAFE_INTEGER, "an integer >= 1")),
   ssl: none(Ssl)
 })
 
@@ -263,6 +272,8 @@ const EXPECTED: Readonly<Record<string, string>> = {
   headerTimeout: DURATION_EXPECTED,
   bodyTimeout: DURATION_EXPECTED,
   shutdownTimeout: DURATION_EXPECTED,
+  writeTimeout: DURATION_EXPECTED,
+  maxConnections: "an integer >= 1",
   ssl: "{ cert, key } with PEM text"
 }
 

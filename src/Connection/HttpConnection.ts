@@ -67,6 +67,7 @@ export interface ConnectionOptions {
   readonly headerTimeoutMillis: number
   readonly bodyTimeoutMillis: number | undefined
   readonly idleTimeoutMillis: number
+  readonly writeTimeoutMillis: number
   readonly xheaders: boolean
   readonly isTrustedDownstream: (ip: string) => boolean
   readonly protocol: "http" | "https" | undefined
@@ -140,6 +141,8 @@ export class HttpConnection implements BodyHost {
   private headStarted = false
   /** A body is being fed from the input (see {@link onDemand}). */
   private feeding = false
+  /** Written responses wait for the peer to read them. */
+  private waitingForDrain = false
   /** Requests fully answered on this connection. */
   requestCount = 0
 
@@ -594,10 +597,12 @@ export class HttpConnection implements BodyHost {
       if (data.byteLength === 0 || this.state === "Closed") return Effect.void
       const ok = socket.write(chunked ? encodeChunk(data) : data)
       if (ok) return Effect.void
-      // Backpressure: wait for the peer to read.
+      // Backpressure: wait for the peer to read, but not for ever.
+      this.timer.arm("write", this.options.writeTimeoutMillis)
       return Effect.callback<void>((resume) => {
         const onDrain = () => {
           socket.off("close", onDrain)
+          if (this.timer.armed === "write") this.timer.disarm()
           resume(Effect.void)
         }
         socket.once("drain", onDrain)
@@ -671,18 +676,36 @@ export class HttpConnection implements BodyHost {
     const buffered = this.input.length - this.inputStart
     const current = this.current
     const inputFull = current !== undefined && !current.body.wantsInput && buffered > INPUT_HIGH_WATER
-    const shouldPause = inputFull || this.socket.writableNeedDrain
+    const needDrain = this.socket.writableNeedDrain
+    if (needDrain) this.awaitWriteDrain()
+    const shouldPause = inputFull || needDrain
     if (shouldPause && !this.paused) {
       this.paused = true
       this.socket.pause()
-      if (this.socket.writableNeedDrain) this.socket.once("drain", this.onWriteDrain)
     } else if (!shouldPause && this.paused) {
       this.paused = false
       this.socket.resume()
     }
   }
 
+  /**
+   * Responses wait in memory for the peer to read them: no more requests
+   * are taken meanwhile, and a peer that reads nothing for `writeTimeout` is
+   * cut off, so that it cannot pin a response in memory for ever.
+   */
+  private awaitWriteDrain(): void {
+    if (this.waitingForDrain) return
+    this.waitingForDrain = true
+    this.socket.once("drain", this.onWriteDrain)
+    this.timer.arm("write", this.options.writeTimeoutMillis)
+  }
+
   private readonly onWriteDrain = (): void => {
+    this.waitingForDrain = false
+    if (this.timer.armed === "write") {
+      if (this.current === undefined) this.timer.arm("idle", this.options.idleTimeoutMillis)
+      else this.timer.disarm()
+    }
     this.updateFlow()
     if (!this.paused && this.current === undefined) this.process()
   }

@@ -124,6 +124,7 @@ const connectionOptions = (config: ServerConfig): ConnectionOptions => {
     headerTimeoutMillis: Duration.toMillis(config.headerTimeout),
     bodyTimeoutMillis: config.bodyTimeout === undefined ? undefined : Duration.toMillis(config.bodyTimeout),
     idleTimeoutMillis: Duration.toMillis(config.idleConnectionTimeout),
+    writeTimeoutMillis: Duration.toMillis(config.writeTimeout),
     xheaders: config.xheaders,
     isTrustedDownstream: makeIpMatcher(config.trustedDownstream),
     protocol: config.protocol,
@@ -195,8 +196,12 @@ export const listenWith = <E, R>(
       }
     }
 
+    const maxConnections = config.maxConnections ?? Infinity
     const onSocket = (socket: Net.Socket) => {
-      if (shuttingDown) {
+      // Past the limit a new connection is closed at once; the open ones are
+      // not touched.
+      if (shuttingDown || connections.size >= maxConnections) {
+        socket.on("error", () => {})
         socket.destroy()
         return
       }

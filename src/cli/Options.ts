@@ -97,7 +97,14 @@ const OPTIONS: ReadonlyArray<OptionSpec> = [
     kind: "seconds",
     metavar: "SECONDS",
     help: "on SIGTERM/SIGINT, how long in-flight requests may finish (default 30)"
-  }
+  },
+  {
+    name: "write-timeout",
+    kind: "seconds",
+    metavar: "SECONDS",
+    help: "close a connection whose client reads nothing of a response this long (default 60)"
+  },
+  { name: "max-connections", kind: "integer", metavar: "N", help: "most connections open at once (default none)" }
 ]
 
 const BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.map((spec) => [spec.name, spec]))

@@ -46,8 +46,11 @@ describe("ServerConfig", () => {
         headerTimeout: config.headerTimeout,
         bodyTimeout: undefined,
         shutdownTimeout: config.shutdownTimeout,
+        writeTimeout: config.writeTimeout,
+        maxConnections: undefined,
         ssl: undefined
       })
+      expect(Duration.toMillis(config.writeTimeout)).toBe(60_000)
       expect(Duration.toMillis(config.idleConnectionTimeout)).toBe(3_600_000)
       expect(Duration.toMillis(config.headerTimeout)).toBe(60_000)
       expect(Duration.toMillis(config.shutdownTimeout)).toBe(30_000)
