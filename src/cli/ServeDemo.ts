@@ -3,25 +3,58 @@
  * `listening on ...` line, and serves until interrupted (SIGTERM/SIGINT),
  * when the scope closes and the server shuts down gracefully.
  *
+ * With `processes` other than 1 (`0`: one per CPU), this process becomes the
+ * primary of `src/Server/Workers.ts`: it forks the workers, which run this
+ * same command and serve, prints the line once every worker listens, and on
+ * SIGTERM/SIGINT stops the workers gracefully and waits for them.
+ *
  * @since 0.1.0
  */
 import { Effect, Logger } from "effect"
 import type { ServerConfig } from "../Config/ServerConfig.ts"
 import { listenWith } from "../Server/HTTPServer.ts"
+import * as Workers from "../Server/Workers.ts"
 import { handler } from "./DemoApp.ts"
+
+const printListening = (url: string) => Effect.sync(() => process.stdout.write(`listening on ${url}\n`))
+
+/** One process: listen, print, serve. */
+const serveSingle = (config: ServerConfig): Effect.Effect<void, unknown> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const server = yield* listenWith(handler, config)
+      yield* printListening(server.url)
+      return yield* Effect.never
+    })
+  )
+
+/**
+ * The primary: fork the workers, print once all listen, supervise them until
+ * interrupted (or until they all exit normally, or the supervisor gives up).
+ */
+const servePrimary = (config: ServerConfig): Effect.Effect<void, unknown> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const workers = yield* Workers.forkWorkers(config)
+      yield* printListening(workers.url)
+      return yield* workers.exited
+    })
+  )
+
+/** A worker: serve, telling the primary when listening; it prints nothing to stdout. */
+const serveWorker = (config: ServerConfig): Effect.Effect<void, unknown> =>
+  Workers.serveAsWorker(listenWith(handler, Workers.workerConfig(config)))
 
 /**
  * @since 0.1.0
  * @category serving
  */
 export const serve = (config: ServerConfig): Effect.Effect<void, unknown> =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const server = yield* listenWith(handler, config)
-      yield* Effect.sync(() => process.stdout.write(`listening on ${server.url}\n`))
-      return yield* Effect.never
-    })
-  ).pipe(
-    // stdout carries the one `listening on` line; logs go to stderr.
-    Effect.provideService(Logger.LogToStderr, true)
-  )
+  (Workers.isWorker()
+    ? serveWorker(config)
+    : config.processes === 1
+    ? serveSingle(config)
+    : servePrimary(config)).pipe(
+      // stdout carries the one `listening on` line; logs go to stderr.
+      Effect.provideService(Logger.LogToStderr, true)
+    )
