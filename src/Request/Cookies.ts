@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { pythonStrip } from "./PythonWhitespace.ts"
 
 /**
  * Parses a `Cookie` header into a null-prototype object of name → value:
@@ -57,21 +58,4 @@ function unquoteCookie(value: string): string {
     (_, octal: string | undefined, char: string | undefined) =>
       octal !== undefined ? String.fromCharCode(Number.parseInt(octal, 8)) : char!
   )
-}
-
-/** Python's `str.isspace()`. */
-function isPythonSpace(c: number): boolean {
-  return c <= 0x20
-    ? c === 0x20 || (c >= 0x09 && c <= 0x0d) || c >= 0x1c
-    : c >= 0x85 && (c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-      c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000)
-}
-
-/** Python's `str.strip()`. */
-function pythonStrip(s: string): string {
-  let start = 0
-  let end = s.length
-  while (start < end && isPythonSpace(s.charCodeAt(start))) start++
-  while (end > start && isPythonSpace(s.charCodeAt(end - 1))) end--
-  return start === 0 && end === s.length ? s : s.slice(start, end)
 }

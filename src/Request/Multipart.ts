@@ -12,6 +12,7 @@
 import type { HTTPFile } from "./BodyArguments.ts"
 import { HTTPHeaders } from "./HTTPHeaders.ts"
 import { isUtf8 } from "node:buffer"
+import { isPythonSpace, pythonStrip } from "./PythonWhitespace.ts"
 
 /**
  * What a `multipart/form-data` body holds.
@@ -397,23 +398,4 @@ function decodeCharset(bytes: Buffer, charset: string): string | undefined {
   } catch {
     return undefined
   }
-}
-
-// ---------------------------------------------------------------------------
-// Python's str.isspace / str.strip
-
-function isPythonSpace(c: number): boolean {
-  return c <= 0x20
-    ? c === 0x20 || (c >= 0x09 && c <= 0x0d) || c >= 0x1c
-    : c >= 0x85 && (c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-      c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000)
-}
-
-/** Python's `str.strip()` (or `lstrip()` when `right` is false). */
-function pythonStrip(s: string, right = true): string {
-  let start = 0
-  let end = s.length
-  while (start < end && isPythonSpace(s.charCodeAt(start))) start++
-  if (right) while (end > start && isPythonSpace(s.charCodeAt(end - 1))) end--
-  return start === 0 && end === s.length ? s : s.slice(start, end)
 }
