@@ -1,0 +1,115 @@
+/** A small node:http client for the runner: checking a server's answers, and warming it up. */
+import * as Http from "node:http"
+import { UPLOAD_SIZE } from "../scenarios.ts"
+import type { LoadScenario } from "../scenarios.ts"
+import { HELLO, LARGE_SIZE } from "../servers/common.ts"
+
+interface Reply {
+  readonly status: number
+  readonly headers: Http.IncomingHttpHeaders
+  readonly body: Buffer
+}
+
+interface RequestSpec {
+  readonly method: string
+  readonly path: string
+  readonly body?: Buffer | undefined
+  readonly close?: boolean | undefined
+}
+
+const send = (port: number, agent: Http.Agent | false, spec: RequestSpec, timeoutMs = 10_000): Promise<Reply> =>
+  new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {}
+    if (spec.body !== undefined) {
+      headers["content-type"] = "application/octet-stream"
+      headers["content-length"] = String(spec.body.length)
+    }
+    if (spec.close === true) headers["connection"] = "close"
+    const request = Http.request(
+      { host: "127.0.0.1", port, method: spec.method, path: spec.path, agent, headers, timeout: timeoutMs },
+      (response) => {
+        const chunks: Array<Buffer> = []
+        response.on("data", (chunk: Buffer) => chunks.push(chunk))
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }))
+        response.on("error", reject)
+      }
+    )
+    request.on("timeout", () => request.destroy(new Error(`${spec.method} ${spec.path}: timed out`)))
+    request.on("error", reject)
+    request.end(spec.body)
+  })
+
+/**
+ * Checks that a server answers the three routes as every peer must. Returns
+ * the problems found (empty when all is well).
+ */
+export const checkRoutes = async (port: number): Promise<Array<string>> => {
+  const problems: Array<string> = []
+  const agent = new Http.Agent({ keepAlive: true, maxSockets: 1 })
+  try {
+    const hello = await send(port, agent, { method: "GET", path: "/hello" })
+    if (hello.status !== 200) problems.push(`GET /hello: status ${hello.status}`)
+    if (hello.body.toString("utf8") !== HELLO) problems.push(`GET /hello: body ${JSON.stringify(hello.body.toString("utf8").slice(0, 40))}`)
+    if (!String(hello.headers["content-type"]).startsWith("text/plain")) {
+      problems.push(`GET /hello: content-type ${String(hello.headers["content-type"])}`)
+    }
+
+    const upload = await send(port, agent, { method: "POST", path: "/upload", body: Buffer.alloc(UPLOAD_SIZE, 0x78) })
+    if (upload.status !== 200) problems.push(`POST /upload: status ${upload.status}`)
+    if (upload.body.toString("utf8") !== String(UPLOAD_SIZE)) {
+      problems.push(`POST /upload: body ${JSON.stringify(upload.body.toString("utf8").slice(0, 40))}, expected "${UPLOAD_SIZE}"`)
+    }
+
+    const large = await send(port, agent, { method: "GET", path: "/large" })
+    if (large.status !== 200) problems.push(`GET /large: status ${large.status}`)
+    if (large.body.length !== LARGE_SIZE) problems.push(`GET /large: ${large.body.length} bytes, expected ${LARGE_SIZE}`)
+    if (large.headers["content-length"] !== String(LARGE_SIZE)) {
+      problems.push(`GET /large: content-length ${String(large.headers["content-length"])}, expected ${LARGE_SIZE}`)
+    }
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error))
+  } finally {
+    agent.destroy()
+  }
+  return problems
+}
+
+/**
+ * Sends the scenario's request from `connections` concurrent connections for
+ * `ms` milliseconds (without pipelining), so that the server's code is
+ * compiled before the measurement. Returns the number of responses.
+ */
+export const warmUp = async (
+  port: number,
+  scenario: Pick<LoadScenario, "method" | "path" | "bodySize" | "close">,
+  connections: number,
+  ms: number
+): Promise<number> => {
+  if (ms <= 0) return 0
+  const agent = scenario.close ? false : new Http.Agent({ keepAlive: true, maxSockets: connections })
+  const spec: RequestSpec = {
+    method: scenario.method,
+    path: scenario.path,
+    body: scenario.bodySize > 0 ? Buffer.alloc(scenario.bodySize, 0x78) : undefined,
+    close: scenario.close
+  }
+  const deadline = Date.now() + ms
+  let responses = 0
+  let failures = 0
+  const worker = async (): Promise<void> => {
+    while (Date.now() < deadline) {
+      try {
+        await send(port, agent, spec)
+        responses++
+      } catch (error) {
+        if (++failures > 100) throw error
+      }
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: connections }, worker))
+  } finally {
+    if (agent !== false) agent.destroy()
+  }
+  return responses
+}

@@ -1,0 +1,132 @@
+/** Load generators: wrk (preferred) and autocannon (fallback), each in its own process. */
+import { spawnSync } from "node:child_process"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { LoadScenario } from "../scenarios.ts"
+import { collect, spawnPinned, waitForExit } from "./proc.ts"
+
+export const benchDir = Path.dirname(Path.dirname(fileURLToPath(import.meta.url)))
+
+export type Tool = "wrk" | "autocannon"
+
+/** What one measurement found, whichever tool produced it. */
+export interface LoadResult {
+  readonly tool: Tool
+  readonly requests: number
+  readonly seconds: number
+  /** Responses per second. */
+  readonly rps: number
+  /** Latency percentiles in milliseconds; null when the tool could not tell. */
+  readonly p50Ms: number | null
+  readonly p99Ms: number | null
+  readonly maxMs: number | null
+  /** Socket errors, timeouts and non-2xx/3xx responses. */
+  readonly errors: number
+  readonly errorDetail: Readonly<Record<string, number>>
+}
+
+export const wrkVersion = (): string | undefined => {
+  const result = spawnSync("wrk", ["--version"], { encoding: "utf8" })
+  if (result.error !== undefined) return undefined
+  return /wrk\s+(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? "unknown"
+}
+
+const run = async (
+  cpu: string | undefined,
+  command: string,
+  args: ReadonlyArray<string>,
+  marker: string,
+  timeoutMs: number
+): Promise<unknown> => {
+  const child = spawnPinned(cpu, command, args)
+  child.stdin?.end()
+  const stdout = collect(child.stdout)
+  const stderr = collect(child.stderr)
+  const code = await waitForExit(child, timeoutMs)
+  if (code === undefined) {
+    child.kill("SIGKILL")
+    throw new Error(`${command} did not finish within ${timeoutMs} ms`)
+  }
+  const line = stdout().split("\n").find((l) => l.startsWith(`${marker} `))
+  if (line === undefined) {
+    throw new Error(`${command} exited with ${code} and no result: ${(stderr() || stdout()).trim().slice(-500)}`)
+  }
+  return JSON.parse(line.slice(marker.length + 1)) as unknown
+}
+
+interface WrkJson {
+  readonly requests: number
+  readonly duration_us: number
+  readonly errors: Readonly<Record<string, number>>
+  readonly latency_us: { readonly p50: number; readonly p99: number; readonly max: number }
+}
+
+const msOrNull = (us: number): number | null => (us > 0 ? us / 1000 : null)
+
+const runWrk = async (scenario: LoadScenario, port: number, seconds: number, cpu: string | undefined): Promise<LoadResult> => {
+  const duration = Math.max(1, Math.round(seconds))
+  const args = [
+    "-t1",
+    `-c${scenario.connections}`,
+    `-d${duration}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    Path.join(benchDir, "wrk", scenario.wrkScript),
+    `http://127.0.0.1:${port}${scenario.path}`,
+    ...(scenario.wrkArgs.length > 0 ? ["--", ...scenario.wrkArgs] : [])
+  ]
+  const json = (await run(cpu, "wrk", args, "WRK_RESULT", (duration + 30) * 1000)) as WrkJson
+  const seconds_ = json.duration_us / 1e6
+  const errors = Object.values(json.errors).reduce((a, b) => a + b, 0)
+  return {
+    tool: "wrk",
+    requests: json.requests,
+    seconds: seconds_,
+    rps: seconds_ > 0 ? json.requests / seconds_ : 0,
+    p50Ms: msOrNull(json.latency_us.p50),
+    p99Ms: msOrNull(json.latency_us.p99),
+    maxMs: msOrNull(json.latency_us.max),
+    errors,
+    errorDetail: json.errors
+  }
+}
+
+/** What bench/clients/autocannon.ts takes as its JSON argument. */
+export interface AutocannonJob {
+  readonly url: string
+  readonly connections: number
+  readonly seconds: number
+  readonly pipelining: number
+  readonly method: string
+  readonly bodySize: number
+  readonly close: boolean
+}
+
+const runAutocannon = async (
+  scenario: LoadScenario,
+  port: number,
+  seconds: number,
+  cpu: string | undefined
+): Promise<LoadResult> => {
+  const job: AutocannonJob = {
+    url: `http://127.0.0.1:${port}${scenario.path}`,
+    connections: scenario.connections,
+    seconds,
+    pipelining: scenario.pipeline,
+    method: scenario.method,
+    bodySize: scenario.bodySize,
+    close: scenario.close
+  }
+  const script = Path.join(benchDir, "clients", "autocannon.ts")
+  return (await run(cpu, process.execPath, [script, JSON.stringify(job)], "AUTOCANNON_RESULT", (seconds + 30) * 1000)) as LoadResult
+}
+
+export const runLoad = (
+  tool: Tool,
+  scenario: LoadScenario,
+  port: number,
+  seconds: number,
+  cpu: string | undefined
+): Promise<LoadResult> =>
+  tool === "wrk" ? runWrk(scenario, port, seconds, cpu) : runAutocannon(scenario, port, seconds, cpu)

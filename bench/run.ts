@@ -1,0 +1,768 @@
+/**
+ * The benchmark runner (`npm run bench`, see bench/README.md).
+ *
+ * Starts each server in its own process for each measurement, checks its
+ * answers, warms it up, drives it with wrk (autocannon when wrk is missing) in
+ * another process, and reads the server's peak RSS from /proc. Servers are
+ * interleaved round by round; the report gives medians over the rounds.
+ */
+import type { ChildProcess } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Readline from "node:readline"
+import { parseArgs } from "node:util"
+import { fmtCpu, fmtInt, fmtKiB, fmtMiB, fmtMs, fmtPct, fmtRatio, median, ratio, spread, table } from "./lib/format.ts"
+import { buildServers } from "./lib/build.ts"
+import { checkRoutes, warmUp } from "./lib/http.ts"
+import { benchDir, type LoadResult, runLoad, type Tool, wrkVersion } from "./lib/load.ts"
+import {
+  collect,
+  countFds,
+  kill,
+  pinProcess,
+  placement as getPlacement,
+  readCpuSeconds,
+  readMemory,
+  resetPeak,
+  sampleRss,
+  spawnPinned,
+  waitForExit
+} from "./lib/proc.ts"
+import { idleTitle, type IdleScenario, type LoadScenario, type Scenario, scenarios as allScenarios } from "./scenarios.ts"
+
+// ---------------------------------------------------------------------------
+// Servers
+
+interface ServerDef {
+  readonly name: string
+  readonly label: string
+  readonly file: string
+}
+
+const SERVERS: ReadonlyArray<ServerDef> = [
+  { name: "node-http", label: "node:http", file: "node-http.ts" },
+  { name: "effect-platform", label: "NodeHttpServer", file: "effect-platform.ts" },
+  { name: "fastify", label: "fastify", file: "fastify.ts" },
+  { name: "ours", label: "ours", file: "ours.ts" }
+]
+
+/** The peers "ours" is compared with in the ratio lines. */
+const BASELINES = ["node-http", "effect-platform"] as const
+
+/** Why "ours" cannot run yet (its public API is missing or broken), or undefined when it can. */
+const oursUnavailable = async (): Promise<string | undefined> => {
+  const url = new URL("../src/index.ts", import.meta.url)
+  if (!Fs.existsSync(url)) return "src/index.ts does not exist yet"
+  try {
+    const mod = (await import(url.href)) as Record<string, unknown>
+    const server = mod["HTTPServer"] as Record<string, unknown> | undefined
+    const response = mod["Response"] as Record<string, unknown> | undefined
+    const missing = [
+      typeof server?.["listen"] === "function" ? undefined : "HTTPServer.listen",
+      typeof response?.["text"] === "function" ? undefined : "Response.text",
+      typeof response?.["bytes"] === "function" ? undefined : "Response.bytes"
+    ].filter((name) => name !== undefined)
+    return missing.length === 0 ? undefined : `src/index.ts does not export ${missing.join(", ")}`
+  } catch (error) {
+    return `importing src/index.ts failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`
+  }
+}
+
+const live = new Set<ChildProcess>()
+
+const track = (child: ChildProcess): ChildProcess => {
+  live.add(child)
+  child.once("exit", () => live.delete(child))
+  return child
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    for (const child of live) child.kill("SIGKILL")
+    process.exit(130)
+  })
+}
+
+/** Resolves with the first stdout line of `child` matching `pattern`. */
+const waitForLine = (
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs: number,
+  describe: () => string
+): Promise<RegExpExecArray> =>
+  new Promise((resolve, reject) => {
+    if (child.stdout === null) {
+      reject(new Error("no stdout"))
+      return
+    }
+    const lines = Readline.createInterface({ input: child.stdout })
+    const done = (): void => {
+      clearTimeout(timer)
+      lines.removeListener("line", onLine)
+      child.removeListener("exit", onExit)
+    }
+    const onLine = (line: string): void => {
+      const match = pattern.exec(line)
+      if (match !== null) {
+        done()
+        resolve(match)
+      }
+    }
+    const onExit = (code: number | null, signal: string | null): void => {
+      done()
+      reject(new Error(`exited (${code ?? signal}) before printing ${pattern}: ${describe()}`))
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error(`no ${pattern} within ${timeoutMs} ms: ${describe()}`))
+    }, timeoutMs)
+    lines.on("line", onLine)
+    child.once("exit", onExit)
+  })
+
+interface RunningServer {
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly port: number
+  /** From spawning to the "listening on" line. */
+  readonly startupMs: number
+  /** Measurements made on this process so far. */
+  measurements: number
+}
+
+/** Where the built (type-stripped) tree is, when the servers run from it. */
+let buildDir: string | undefined
+
+const serverEntry = (def: ServerDef): string =>
+  buildDir === undefined
+    ? Path.join(benchDir, "servers", def.file)
+    : Path.join(buildDir, "bench", "servers", def.file.replace(/\.ts$/, ".js"))
+
+const startServer = async (def: ServerDef, cpu: string | undefined): Promise<RunningServer> => {
+  const spawnedAt = performance.now()
+  const child = track(spawnPinned(cpu, process.execPath, [serverEntry(def), "0"]))
+  child.stdin?.end()
+  const stderr = collect(child.stderr, 4096)
+  try {
+    const match = await waitForLine(child, /^listening on http:\/\/127\.0\.0\.1:(\d+)$/, 30_000, () => stderr().trim().slice(-1500))
+    child.stdout?.resume()
+    if (child.pid === undefined) throw new Error("no pid")
+    return { child, pid: child.pid, port: Number(match[1]), startupMs: Math.round(performance.now() - spawnedAt), measurements: 0 }
+  } catch (error) {
+    await kill(child)
+    throw error
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ---------------------------------------------------------------------------
+// Options
+
+const usage = `Usage: npm run bench -- [options]
+
+  --quick                 short smoke run: 1 round, 0.25 s warm-up + 1 s per measurement, 1,000 idle
+                          connections, --reuse
+  --reuse                 one server process per server and round for all load scenarios (faster; peak RSS
+                          is then reset between scenarios, see bench/README.md)
+  --only a,b              servers to run: ${SERVERS.map((s) => s.name).join(", ")}
+  --scenario x,y          scenarios to run: ${allScenarios.map((s) => s.name).join(", ")}
+  --rounds N              rounds (default 3; each server is measured once per round and scenario)
+  --duration S            seconds per measurement (default 2; wrk takes whole seconds)
+  --warmup S              seconds of warm-up before each measurement (default 0.75)
+  --idle-connections N    connections in the idle scenario (default 5000)
+  --tool wrk|autocannon   load generator (default: wrk when on PATH, else autocannon)
+  --no-build              run the servers' .ts files directly (Node's type stripper then adds ~17 MiB RSS to each)
+  --no-json               do not write bench/results/<timestamp>.json
+  --help`
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    scenario: { type: "string" },
+    rounds: { type: "string" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    "idle-connections": { type: "string" },
+    tool: { type: "string" },
+    "no-json": { type: "boolean", default: false },
+    "no-build": { type: "boolean", default: false },
+    reuse: { type: "boolean", default: false },
+    help: { type: "boolean", default: false }
+  },
+  strict: true
+})
+
+if (args.help) {
+  console.log(usage)
+  process.exit(0)
+}
+
+const fail = (message: string): never => {
+  console.error(`${message}\n\n${usage}`)
+  process.exit(2)
+}
+
+const numberArg = (name: string, raw: string | undefined, fallback: number, min: number): number => {
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < min) fail(`--${name}: expected a number >= ${min}, got ${raw}`)
+  return n
+}
+
+const listArg = <A extends { readonly name: string }>(name: string, raw: string | undefined, all: ReadonlyArray<A>): Array<A> => {
+  if (raw === undefined) return [...all]
+  const wanted = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+  const unknown = wanted.filter((w) => !all.some((a) => a.name === w))
+  if (unknown.length > 0) fail(`--${name}: unknown ${unknown.join(", ")}`)
+  return all.filter((a) => wanted.includes(a.name))
+}
+
+const quick = args.quick
+const options = {
+  quick,
+  rounds: Math.floor(numberArg("rounds", args.rounds, quick ? 1 : 3, 1)),
+  duration: Math.round(numberArg("duration", args.duration, quick ? 1 : 2, 1)),
+  warmup: numberArg("warmup", args.warmup, quick ? 0.25 : 0.75, 0),
+  idleConnections: Math.floor(numberArg("idle-connections", args["idle-connections"], quick ? 1000 : 5000, 1)),
+  reuse: quick || args.reuse,
+  /** Pause before each RSS reading of the idle scenario. */
+  settleMs: quick ? 250 : 500
+}
+const selectedServers = listArg("only", args.only, SERVERS)
+const selectedScenarios: Array<Scenario> = listArg("scenario", args.scenario, allScenarios).map((s) =>
+  s.kind === "idle" ? { ...s, connections: options.idleConnections, title: idleTitle(options.idleConnections) } : s
+)
+
+const detectedWrk = wrkVersion()
+let tool: Tool
+if (args.tool === undefined) {
+  tool = detectedWrk === undefined ? "autocannon" : "wrk"
+} else if (args.tool === "wrk" || args.tool === "autocannon") {
+  tool = args.tool
+  if (tool === "wrk" && detectedWrk === undefined) fail("--tool wrk: wrk is not on PATH (apt-get install -y wrk)")
+} else {
+  tool = fail(`--tool: expected wrk or autocannon, got ${args.tool}`)
+}
+const toolVersion = tool === "wrk" ? `wrk ${detectedWrk ?? "?"}` : "autocannon (npm)"
+
+// ---------------------------------------------------------------------------
+// Measurements
+
+interface LoadRun {
+  readonly round: number
+  readonly ok: true
+  readonly startupMs: number
+  readonly load: LoadResult
+  readonly peakRss: number
+  /** Server CPU time during the measurement / its wall time (1 = one core busy). */
+  readonly cpuUse: number | null
+  /** Responses per second of server CPU time: less sensitive to other load on the machine. */
+  readonly rpsPerCpu: number | null
+}
+
+interface IdleRun {
+  readonly round: number
+  readonly ok: true
+  readonly startupMs: number
+  readonly requested: number
+  readonly opened: number
+  readonly failed: number
+  readonly openMs: number
+  readonly closedByServer: number
+  readonly rssBefore: number
+  readonly rssAfter: number
+  readonly perConnection: number
+  readonly fdsBefore: number | null
+  readonly fdsAfter: number | null
+  readonly peakRss: number
+}
+
+interface FailedRun {
+  readonly round: number
+  readonly ok: false
+  readonly error: string
+}
+
+type Run = LoadRun | IdleRun | FailedRun
+
+const cpuCount = Os.availableParallelism()
+const placement = getPlacement()
+pinProcess(process.pid, placement.client)
+
+/** Starts a server and checks its answers. */
+const startChecked = async (def: ServerDef): Promise<RunningServer> => {
+  const server = await startServer(def, placement.server)
+  const problems = await checkRoutes(server.port)
+  if (problems.length > 0) {
+    await kill(server.child)
+    throw new Error(`wrong answers: ${problems.join("; ")}`)
+  }
+  return server
+}
+
+/** Warms `server` up for `scenario`, then measures it. */
+const measureOn = async (server: RunningServer, scenario: LoadScenario, round: number): Promise<LoadRun> => {
+  // A reused server's peak so far belongs to the previous scenarios: start this one's afresh.
+  const peakReset = server.measurements === 0 || resetPeak(server.pid)
+  server.measurements++
+  await warmUp(server.port, scenario, scenario.connections, options.warmup * 1000)
+  const sampler = sampleRss(server.pid)
+  const cpuBefore = readCpuSeconds(server.pid)
+  const load = await runLoad(tool, scenario, server.port, options.duration, placement.client)
+  const cpuAfter = readCpuSeconds(server.pid)
+  const sampled = sampler.stop()
+  const memory = readMemory(server.pid)
+  if (memory === undefined || server.child.exitCode !== null) throw new Error("the server exited during the measurement")
+  const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
+  return {
+    round,
+    ok: true,
+    startupMs: server.startupMs,
+    load,
+    peakRss: peakReset ? Math.max(memory.peak ?? 0, sampled) : sampled,
+    // Over the load generator's own measured time: its start-up costs the server nothing.
+    cpuUse: cpu === undefined || load.seconds <= 0 ? null : cpu / load.seconds,
+    rpsPerCpu: cpu === undefined || cpu === 0 ? null : load.requests / cpu
+  }
+}
+
+/** One measurement on a fresh server process. */
+const measureLoad = async (def: ServerDef, scenario: LoadScenario, round: number): Promise<LoadRun> => {
+  const server = await startChecked(def)
+  try {
+    return await measureOn(server, scenario, round)
+  } finally {
+    await kill(server.child)
+  }
+}
+
+/**
+ * `--reuse`: all the load scenarios on one server process (started again only
+ * if it dies), reporting each run as it completes.
+ */
+const measureLoadSeries = async (
+  def: ServerDef,
+  scenarios: ReadonlyArray<LoadScenario>,
+  round: number,
+  report: (scenario: LoadScenario, run: Run) => void
+): Promise<void> => {
+  let server: RunningServer | undefined
+  try {
+    for (const scenario of scenarios) {
+      let run: Run
+      try {
+        if (server === undefined || server.child.exitCode !== null || server.child.signalCode !== null) {
+          server = await startChecked(def)
+        }
+        run = await measureOn(server, scenario, round)
+      } catch (error) {
+        run = { round, ok: false, error: error instanceof Error ? error.message : String(error) }
+      }
+      report(scenario, run)
+    }
+  } finally {
+    if (server !== undefined) await kill(server.child)
+  }
+}
+
+const measureIdle = async (def: ServerDef, scenario: IdleScenario, round: number): Promise<IdleRun> => {
+  const server = await startChecked(def)
+  let client: ChildProcess | undefined
+  try {
+    const hello = { method: "GET", path: "/hello", bodySize: 0, close: false } as const
+    await warmUp(server.port, hello, 50, options.warmup * 1000)
+    await sleep(options.settleMs)
+    const before = readMemory(server.pid)
+    const fdsBefore = countFds(server.pid) ?? null
+    if (before === undefined) throw new Error("cannot read the server's memory")
+
+    const script = Path.join(benchDir, "clients", "idle.ts")
+    const child = track(spawnPinned(placement.client, process.execPath, [script, String(server.port), String(scenario.connections), "200"]))
+    client = child
+    const clientErr = collect(child.stderr, 4096)
+    const ready = await waitForLine(child, /^IDLE_READY (.*)$/, 120_000, () => clientErr().trim().slice(-1000))
+    const opened = JSON.parse(ready[1] ?? "{}") as { opened: number; failed: number; ms: number }
+    await sleep(options.settleMs)
+    const after = readMemory(server.pid)
+    const fdsAfter = countFds(server.pid) ?? null
+    if (after === undefined) throw new Error("the server exited while the connections were open")
+    const reportLine = waitForLine(child, /^IDLE_REPORT (.*)$/, 10_000, () => clientErr().trim().slice(-1000))
+    child.stdin?.write("report\n")
+    const report = JSON.parse((await reportLine)[1] ?? "{}") as { open: number; closedByServer: number }
+    await waitForExit(child, 10_000)
+    if (opened.opened === 0) throw new Error(`no connection could be opened (${opened.failed} failed)`)
+    return {
+      round,
+      ok: true,
+      startupMs: server.startupMs,
+      requested: scenario.connections,
+      opened: opened.opened,
+      failed: opened.failed,
+      openMs: opened.ms,
+      closedByServer: report.closedByServer,
+      rssBefore: before.rss,
+      rssAfter: after.rss,
+      perConnection: (after.rss - before.rss) / opened.opened,
+      fdsBefore,
+      fdsAfter,
+      peakRss: readMemory(server.pid)?.peak ?? after.rss
+    }
+  } finally {
+    if (client !== undefined) await kill(client)
+    await kill(server.child)
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Report
+
+interface LoadSummary {
+  readonly kind: "load"
+  readonly runs: number
+  readonly rps: number | null
+  readonly rpsSpread: number | null
+  readonly p99Ms: number | null
+  readonly peakRss: number | null
+  readonly cpuUse: number | null
+  readonly rpsPerCpu: number | null
+  readonly errors: number
+}
+
+interface IdleSummary {
+  readonly kind: "idle"
+  readonly runs: number
+  readonly perConnection: number | null
+  readonly rssBefore: number | null
+  readonly rssAfter: number | null
+  readonly opened: number | null
+  readonly closedByServer: number
+  readonly fdsAfter: number | null
+  readonly peakRss: number | null
+}
+
+type Summary = LoadSummary | IdleSummary
+
+const summarize = (scenario: Scenario, runs: ReadonlyArray<Run>): Summary | undefined => {
+  if (scenario.kind === "load") {
+    const ok = runs.filter((r): r is LoadRun => r.ok && "load" in r)
+    if (ok.length === 0) return undefined
+    const rps = ok.map((r) => r.load.rps)
+    return {
+      kind: "load",
+      runs: ok.length,
+      rps: median(rps),
+      rpsSpread: spread(rps),
+      p99Ms: median(ok.flatMap((r) => (r.load.p99Ms === null ? [] : [r.load.p99Ms]))),
+      peakRss: median(ok.map((r) => r.peakRss)),
+      cpuUse: median(ok.flatMap((r) => (r.cpuUse === null ? [] : [r.cpuUse]))),
+      rpsPerCpu: median(ok.flatMap((r) => (r.rpsPerCpu === null ? [] : [r.rpsPerCpu]))),
+      errors: ok.reduce((sum, r) => sum + r.load.errors, 0)
+    }
+  }
+  const ok = runs.filter((r): r is IdleRun => r.ok && "perConnection" in r)
+  if (ok.length === 0) return undefined
+  const fds = ok.flatMap((r) => (r.fdsAfter === null ? [] : [r.fdsAfter]))
+  return {
+    kind: "idle",
+    runs: ok.length,
+    perConnection: median(ok.map((r) => r.perConnection)),
+    rssBefore: median(ok.map((r) => r.rssBefore)),
+    rssAfter: median(ok.map((r) => r.rssAfter)),
+    opened: Math.min(...ok.map((r) => r.opened)),
+    closedByServer: ok.reduce((sum, r) => sum + r.closedByServer, 0),
+    fdsAfter: fds.length === 0 ? null : Math.min(...fds),
+    peakRss: median(ok.map((r) => r.peakRss))
+  }
+}
+
+interface Ratios {
+  readonly versus: string
+  readonly rps?: number | null
+  readonly rpsPerCpu?: number | null
+  readonly p99?: number | null
+  readonly peakRss?: number | null
+  readonly perConnection?: number | null
+}
+
+const ratiosFor = (summaries: ReadonlyMap<string, Summary>): Array<Ratios> => {
+  const ours = summaries.get("ours")
+  return BASELINES.flatMap((name): Array<Ratios> => {
+    const base = summaries.get(name)
+    if (ours === undefined || base === undefined) return []
+    const versus = SERVERS.find((s) => s.name === name)?.label ?? name
+    if (ours.kind === "load" && base.kind === "load") {
+      return [{
+        versus,
+        rps: ratio(ours.rps, base.rps),
+        rpsPerCpu: ratio(ours.rpsPerCpu, base.rpsPerCpu),
+        p99: ratio(ours.p99Ms, base.p99Ms),
+        peakRss: ratio(ours.peakRss, base.peakRss)
+      }]
+    }
+    if (ours.kind === "idle" && base.kind === "idle") {
+      return [{ versus, perConnection: ratio(ours.perConnection, base.perConnection), peakRss: ratio(ours.peakRss, base.peakRss) }]
+    }
+    return []
+  })
+}
+
+/** An error message on one line, at most 300 characters. */
+const oneLine = (message: string): string => {
+  const flat = message.replace(/\s*\n\s*/g, " | ")
+  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat
+}
+
+const progressLine = (round: number, scenario: Scenario, def: ServerDef, run: Run): string => {
+  const head = `  round ${round}/${options.rounds}  ${scenario.name.padEnd(9)}  ${def.label.padEnd(14)}`
+  if (!run.ok) return `${head}  FAILED: ${oneLine(run.error)}`
+  if ("load" in run) {
+    const errors = run.load.errors > 0 ? `  errors ${fmtInt(run.load.errors)}` : ""
+    const cpu = run.cpuUse === null ? "" : `  CPU ${fmtCpu(run.cpuUse).padStart(4)}`
+    return `${head}  ${fmtInt(run.load.rps).padStart(9)} req/s  p99 ${fmtMs(run.load.p99Ms).padStart(9)}  peak RSS ${fmtMiB(run.peakRss).padStart(10)}${cpu}${errors}`
+  }
+  const closed = run.closedByServer > 0 ? `  closed by server ${run.closedByServer}` : ""
+  return `${head}  ${fmtInt(run.opened)} open in ${run.openMs} ms  RSS ${fmtMiB(run.rssBefore)} -> ${fmtMiB(run.rssAfter)}  ${fmtKiB(run.perConnection)}/conn${closed}`
+}
+
+const scenarioReport = (
+  scenario: Scenario,
+  summaries: ReadonlyMap<string, Summary>,
+  failures: ReadonlyMap<string, string>,
+  servers: ReadonlyArray<ServerDef>
+): string => {
+  const lines = [`${scenario.name}: ${scenario.title}`, `  measures: ${scenario.measures}`]
+  const rows: Array<Array<string>> = []
+  if (scenario.kind === "load") {
+    rows.push(["server", "req/s (median)", "spread", "p99", "peak RSS", "server CPU", "req/CPU-s", "errors"])
+    for (const def of servers) {
+      const s = summaries.get(def.name)
+      if (s?.kind === "load") {
+        rows.push([
+          def.label,
+          fmtInt(s.rps),
+          fmtPct(s.rpsSpread),
+          fmtMs(s.p99Ms),
+          fmtMiB(s.peakRss),
+          fmtCpu(s.cpuUse),
+          fmtInt(s.rpsPerCpu),
+          fmtInt(s.errors)
+        ])
+      } else {
+        rows.push([def.label, "failed"])
+      }
+    }
+  } else {
+    rows.push(["server", "RSS growth/conn", "RSS before", "RSS after", "open conns", "server fds", "peak RSS"])
+    for (const def of servers) {
+      const s = summaries.get(def.name)
+      if (s?.kind === "idle") {
+        const open = s.closedByServer > 0 ? `${fmtInt(s.opened)} (${s.closedByServer} closed)` : fmtInt(s.opened)
+        rows.push([def.label, fmtKiB(s.perConnection), fmtMiB(s.rssBefore), fmtMiB(s.rssAfter), open, fmtInt(s.fdsAfter), fmtMiB(s.peakRss)])
+      } else {
+        rows.push([def.label, "failed"])
+      }
+    }
+  }
+  lines.push(table(rows))
+  for (const def of servers) {
+    const failure = failures.get(def.name)
+    if (failure !== undefined) lines.push(`  ${def.label} failed${summaries.has(def.name) ? " in some rounds" : ""}: ${oneLine(failure)}`)
+  }
+  const ratios = ratiosFor(summaries)
+  for (const r of ratios) {
+    lines.push(
+      scenario.kind === "load"
+        ? `  ours / ${r.versus}: req/s ${fmtRatio(r.rps ?? null)}, req/CPU-s ${fmtRatio(r.rpsPerCpu ?? null)}, ` +
+          `p99 ${fmtRatio(r.p99 ?? null)}, peak RSS ${fmtRatio(r.peakRss ?? null)}`
+        : `  ours / ${r.versus}: RSS growth per connection ${fmtRatio(r.perConnection ?? null)}, peak RSS ${fmtRatio(r.peakRss ?? null)}`
+    )
+  }
+  if (ratios.length === 0) lines.push("  ours / node:http, ours / NodeHttpServer: n/a (no result for ours or the peer)")
+  if (scenario.kind === "load" && scenario.pipeline > 1) {
+    lines.push(`  (p99 is per batch of ${scenario.pipeline} pipelined requests; n/a where wrk reports none)`)
+  }
+  return lines.join("\n")
+}
+
+const summaryTable = (
+  scenarios: ReadonlyArray<Scenario>,
+  summaries: ReadonlyMap<string, ReadonlyMap<string, Summary>>
+): string => {
+  const rows: Array<Array<string>> = [["scenario", "metric", "vs node:http", "vs NodeHttpServer"]]
+  for (const scenario of scenarios) {
+    const ratios = ratiosFor(summaries.get(scenario.name) ?? new Map())
+    const byPeer = (label: string): Ratios | undefined => ratios.find((r) => r.versus === label)
+    const metrics: ReadonlyArray<readonly [string, (r: Ratios) => number | null | undefined]> = scenario.kind === "load"
+      ? [["req/s", (r) => r.rps], ["req/CPU-s", (r) => r.rpsPerCpu], ["p99", (r) => r.p99], ["peak RSS", (r) => r.peakRss]]
+      : [["RSS/conn", (r) => r.perConnection], ["peak RSS", (r) => r.peakRss]]
+    metrics.forEach(([metric, get], i) => {
+      const cell = (label: string): string => {
+        const r = byPeer(label)
+        return r === undefined ? "n/a" : fmtRatio(get(r) ?? null)
+      }
+      rows.push([i === 0 ? scenario.name : "", metric, cell("node:http"), cell("NodeHttpServer")])
+    })
+  }
+  return table(rows)
+}
+
+// ---------------------------------------------------------------------------
+// Main
+
+const main = async (): Promise<void> => {
+  const startedAt = new Date()
+  const loadAtStart = Os.loadavg()
+  const skipped = new Map<string, string>()
+  let buildNote = "servers run from their .ts files (--no-build)"
+  if (!args["no-build"]) {
+    const repoRoot = Path.dirname(benchDir)
+    const build = buildServers(repoRoot, Path.join(benchDir, ".build"))
+    const benchFailures = build.failures.filter((f) => f.startsWith(`bench${Path.sep}`))
+    if (benchFailures.length === 0) {
+      buildDir = build.outDir
+      buildNote = `servers run as type-stripped JavaScript from bench/.build (${build.files} files)`
+      const srcFailures = build.failures.filter((f) => !f.startsWith(`bench${Path.sep}`))
+      if (srcFailures.length > 0) skipped.set("ours", `type stripping failed: ${srcFailures.join("; ")}`)
+    } else {
+      buildNote = `servers run from their .ts files (type stripping failed: ${benchFailures.join("; ")})`
+    }
+  }
+  if (selectedServers.some((s) => s.name === "ours") && !skipped.has("ours")) {
+    const reason = await oursUnavailable()
+    if (reason !== undefined) skipped.set("ours", reason)
+  }
+  const servers = selectedServers.filter((s) => !skipped.has(s.name))
+  if (servers.length === 0 || selectedScenarios.length === 0) {
+    for (const [name, reason] of skipped) console.log(`skipping ${name}: ${reason}`)
+    fail("nothing to run")
+  }
+
+  const loadRuns = selectedScenarios.filter((s) => s.kind === "load").length
+  const idleRuns = selectedScenarios.length - loadRuns
+  const startup = 0.6
+  const estimate = options.rounds * servers.length * (
+    (options.reuse ? startup : loadRuns * startup) +
+    loadRuns * (0.2 + options.warmup + options.duration) +
+    idleRuns * (startup + 2 + options.warmup + (2 * options.settleMs) / 1000)
+  )
+
+  console.log(`effect-httpserver benchmark${quick ? " (quick)" : ""}`)
+  console.log(`  node ${process.version}, ${Os.cpus()[0]?.model ?? "unknown CPU"}, ${cpuCount} CPUs`)
+  console.log(`  load generator: ${toolVersion}, 1 thread; ${placement.description}`)
+  console.log(`  ${buildNote}`)
+  console.log(
+    `  ${options.rounds} round(s) x ${servers.length} server(s) x ${selectedScenarios.length} scenario(s); ` +
+      `${options.warmup} s warm-up + ${options.duration} s measurement, ` +
+      `${options.reuse ? "one server process per server and round for the load scenarios" : "a fresh server process each"}; ` +
+      `about ${Math.ceil(estimate)} s`
+  )
+  for (const [name, reason] of skipped) console.log(`  skipping ${name}: ${reason}`)
+  const [load1] = Os.loadavg()
+  if (load1 !== undefined && load1 > 0.5) {
+    console.log(`  warning: load average ${load1.toFixed(2)}: other processes are using the CPUs, expect noisy numbers`)
+  }
+  console.log("")
+
+  const runs = new Map<string, Map<string, Array<Run>>>()
+  for (const scenario of selectedScenarios) runs.set(scenario.name, new Map(servers.map((s) => [s.name, []])))
+
+  for (let round = 1; round <= options.rounds; round++) {
+    // Rotate the order each round so that no server is always measured first.
+    const shift = (round - 1) % servers.length
+    const order = [...servers.slice(shift), ...servers.slice(0, shift)]
+    const record = (scenario: Scenario, def: ServerDef, run: Run): void => {
+      runs.get(scenario.name)?.get(def.name)?.push(run)
+      console.log(progressLine(round, scenario, def, run))
+    }
+    const measure = async (scenario: Scenario, def: ServerDef): Promise<void> => {
+      let run: Run
+      try {
+        run = scenario.kind === "load"
+          ? await measureLoad(def, scenario, round)
+          : await measureIdle(def, scenario, round)
+      } catch (error) {
+        run = { round, ok: false, error: error instanceof Error ? error.message : String(error) }
+      }
+      record(scenario, def, run)
+    }
+    if (options.reuse) {
+      const loadScenarios = selectedScenarios.filter((s): s is LoadScenario => s.kind === "load")
+      for (const def of order) {
+        await measureLoadSeries(def, loadScenarios, round, (scenario, run) => record(scenario, def, run))
+      }
+      for (const scenario of selectedScenarios.filter((s) => s.kind === "idle")) {
+        for (const def of order) await measure(scenario, def)
+      }
+    } else {
+      for (const scenario of selectedScenarios) {
+        for (const def of order) await measure(scenario, def)
+      }
+    }
+  }
+
+  const summaries = new Map<string, Map<string, Summary>>()
+  const report: Array<string> = []
+  const json: Array<unknown> = []
+  for (const scenario of selectedScenarios) {
+    const byServer = new Map<string, Summary>()
+    const failures = new Map<string, string>()
+    const results: Record<string, unknown> = {}
+    for (const def of servers) {
+      const serverRuns = runs.get(scenario.name)?.get(def.name) ?? []
+      const summary = summarize(scenario, serverRuns)
+      if (summary !== undefined) byServer.set(def.name, summary)
+      const failed = serverRuns.find((r): r is FailedRun => !r.ok)
+      if (failed !== undefined) failures.set(def.name, failed.error)
+      results[def.name] = { label: def.label, summary: summary ?? null, runs: serverRuns }
+    }
+    summaries.set(scenario.name, byServer)
+    report.push(scenarioReport(scenario, byServer, failures, servers))
+    json.push({ ...scenario, results, ratios: ratiosFor(byServer) })
+  }
+
+  const finishedAt = new Date()
+  const elapsed = (finishedAt.getTime() - startedAt.getTime()) / 1000
+  console.log("")
+  console.log(report.join("\n\n"))
+  console.log("")
+  console.log("Ratios, ours / peer (req/s, req/CPU-s: higher is better; p99, RSS: lower is better)")
+  console.log(summaryTable(selectedScenarios, summaries))
+  console.log("")
+  console.log(`done in ${elapsed.toFixed(0)} s`)
+
+  if (!args["no-json"]) {
+    const dir = Path.join(benchDir, "results")
+    Fs.mkdirSync(dir, { recursive: true })
+    const file = Path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`)
+    const document = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      elapsedSeconds: elapsed,
+      machine: {
+        node: process.version,
+        platform: `${Os.type()} ${Os.release()} ${Os.arch()}`,
+        cpu: Os.cpus()[0]?.model ?? null,
+        cpus: cpuCount,
+        placement: placement.description,
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: Os.loadavg()
+      },
+      tool: toolVersion,
+      build: buildNote,
+      options,
+      servers: SERVERS.map((s) => ({
+        ...s,
+        run: servers.includes(s),
+        skipped: skipped.get(s.name) ?? (selectedServers.includes(s) ? null : "not selected")
+      })),
+      scenarios: json
+    }
+    Fs.writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`)
+    console.log(`results: ${Path.relative(process.cwd(), file)}`)
+  }
+}
+
+await main()

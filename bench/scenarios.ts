@@ -1,0 +1,121 @@
+/** The benchmark scenarios: what each one sends, and how. */
+
+/** A load scenario: a load generator drives the server at full speed for a fixed time. */
+export interface LoadScenario {
+  readonly kind: "load"
+  readonly name: string
+  readonly title: string
+  /** What the numbers mean, for the README and the report header. */
+  readonly measures: string
+  readonly method: "GET" | "POST"
+  readonly path: string
+  readonly connections: number
+  /** Requests written back to back per connection before reading the responses. */
+  readonly pipeline: number
+  /** Request body size in bytes (0: no body). */
+  readonly bodySize: number
+  /** Send `Connection: close`, so every request opens a new connection. */
+  readonly close: boolean
+  /** The wrk script in bench/wrk/, and the arguments given to its `init`. */
+  readonly wrkScript: string
+  readonly wrkArgs: ReadonlyArray<string>
+}
+
+/** The idle-connection scenario: memory held per open, idle keep-alive connection. */
+export interface IdleScenario {
+  readonly kind: "idle"
+  readonly name: string
+  readonly title: string
+  readonly measures: string
+  readonly connections: number
+}
+
+export type Scenario = LoadScenario | IdleScenario
+
+export const CONNECTIONS = 50
+export const PIPELINE_DEPTH = 16
+export const UPLOAD_SIZE = 64 * 1024
+export const IDLE_CONNECTIONS = 5_000
+
+export const idleTitle = (connections: number): string =>
+  `${connections.toLocaleString("en-US")} idle keep-alive connections`
+
+export const scenarios: ReadonlyArray<Scenario> = [
+  {
+    kind: "load",
+    name: "hello",
+    title: `GET /hello, keep-alive, ${CONNECTIONS} connections`,
+    measures: "per-request overhead of parsing, routing and writing a tiny response",
+    method: "GET",
+    path: "/hello",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: 0,
+    close: false,
+    wrkScript: "get.lua",
+    wrkArgs: []
+  },
+  {
+    kind: "load",
+    name: "pipelined",
+    title: `GET /hello, ${PIPELINE_DEPTH} requests pipelined per connection, ${CONNECTIONS} connections`,
+    measures: "throughput when many requests arrive in one read (batching, no per-request syscalls)",
+    method: "GET",
+    path: "/hello",
+    connections: CONNECTIONS,
+    pipeline: PIPELINE_DEPTH,
+    bodySize: 0,
+    close: false,
+    wrkScript: "pipeline.lua",
+    wrkArgs: [String(PIPELINE_DEPTH)]
+  },
+  {
+    kind: "load",
+    name: "upload",
+    title: `POST /upload of a ${UPLOAD_SIZE / 1024} KiB body, keep-alive, ${CONNECTIONS} connections`,
+    measures: "request-body reading and buffering",
+    method: "POST",
+    path: "/upload",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: UPLOAD_SIZE,
+    close: false,
+    wrkScript: "upload.lua",
+    wrkArgs: [String(UPLOAD_SIZE)]
+  },
+  {
+    kind: "load",
+    name: "large",
+    title: `GET /large (1 MiB response), keep-alive, ${CONNECTIONS} connections`,
+    measures: "writing large bodies: back-pressure and copies",
+    method: "GET",
+    path: "/large",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: 0,
+    close: false,
+    wrkScript: "get.lua",
+    wrkArgs: []
+  },
+  {
+    kind: "idle",
+    name: "idle",
+    title: idleTitle(IDLE_CONNECTIONS),
+    measures: "memory held per open connection (RSS growth / connections) after one GET /hello each",
+    connections: IDLE_CONNECTIONS
+  },
+  {
+    kind: "load",
+    name: "close",
+    title: `GET /hello with Connection: close (a new connection per request), ${CONNECTIONS} connections`,
+    measures: "connection accept and teardown cost",
+    method: "GET",
+    path: "/hello",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: 0,
+    close: true,
+    wrkScript: "close.lua",
+    wrkArgs: []
+  }
+]

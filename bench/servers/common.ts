@@ -1,0 +1,35 @@
+/**
+ * What every benchmark server shares: the routes' fixed payloads, the port
+ * argument and the start-up line the runner waits for.
+ */
+
+/** `GET /hello` answers this, as `text/plain`. */
+export const HELLO = "Hello world"
+
+/** `GET /large` answers this many bytes. */
+export const LARGE_SIZE = 1024 * 1024
+
+/** Allocated once per server process at start-up, then reused for every `GET /large`. */
+export const makeLargeBody = (): Buffer => Buffer.alloc(LARGE_SIZE, 0x78)
+
+/**
+ * Idle keep-alive connections must survive the idle-connection scenario, so
+ * servers whose default is short (node:http closes after 5 s) are given this.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000
+
+/** The port from `argv[2]`, else `$PORT`, else 0 (a free port). */
+export const portFromArgs = (): number => {
+  const raw = process.argv[2] ?? process.env["PORT"] ?? "0"
+  const port = Number(raw)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`invalid port: ${raw}`)
+    process.exit(2)
+  }
+  return port
+}
+
+/** The line the runner waits for on stdout. */
+export const announce = (port: number): void => {
+  process.stdout.write(`listening on http://127.0.0.1:${port}\n`)
+}

@@ -1,0 +1,32 @@
+/** Peer: fastify 5 with its defaults (no logger). */
+import Fastify from "fastify"
+import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeLargeBody, portFromArgs } from "./common.ts"
+
+const large = makeLargeBody()
+
+const app = Fastify({ logger: false, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS })
+
+// Fastify only parses JSON and text bodies out of the box; buffer every other body whole.
+app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
+  done(null, body)
+})
+
+app.get("/hello", (_request, reply) => {
+  reply.type("text/plain").send(HELLO)
+})
+
+app.post("/upload", (request, reply) => {
+  const body = request.body
+  const length = Buffer.isBuffer(body) ? body.length : typeof body === "string" ? Buffer.byteLength(body) : 0
+  reply.type("text/plain").send(String(length))
+})
+
+app.get("/large", (_request, reply) => {
+  reply.type("application/octet-stream").header("content-length", large.length).send(large)
+})
+
+const port = portFromArgs()
+await app.listen({ host: "127.0.0.1", port })
+const address = app.server.address()
+if (address === null || typeof address === "string") throw new Error("unexpected server address")
+announce(address.port)

@@ -1,0 +1,34 @@
+/** Peer: plain node:http, no framework. */
+import * as Http from "node:http"
+import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeLargeBody, portFromArgs } from "./common.ts"
+
+const large = makeLargeBody()
+const helloLength = String(Buffer.byteLength(HELLO))
+const largeLength = String(large.length)
+
+const server = Http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
+  if (req.method === "GET" && req.url === "/hello") {
+    res.writeHead(200, { "content-type": "text/plain", "content-length": helloLength })
+    res.end(HELLO)
+  } else if (req.method === "POST" && req.url === "/upload") {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => {
+      const body = String(Buffer.concat(chunks).length)
+      res.writeHead(200, { "content-type": "text/plain", "content-length": String(Buffer.byteLength(body)) })
+      res.end(body)
+    })
+  } else if (req.method === "GET" && req.url === "/large") {
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": largeLength })
+    res.end(large)
+  } else {
+    res.writeHead(404, { "content-type": "text/plain", "content-length": "9" })
+    res.end("Not Found")
+  }
+})
+
+server.listen(portFromArgs(), "127.0.0.1", () => {
+  const address = server.address()
+  if (address === null || typeof address === "string") throw new Error("unexpected server address")
+  announce(address.port)
+})

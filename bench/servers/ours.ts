@@ -1,0 +1,39 @@
+/** Our server, through the public API of src/index.ts, with its default config. */
+import { Cause, Effect } from "effect"
+import { HTTPServer, Response } from "../../src/index.ts"
+import { announce, HELLO, makeLargeBody, portFromArgs } from "./common.ts"
+
+const large = makeLargeBody()
+// The same Content-Type as the peers send (ours would add `; charset=utf-8` by default).
+const textPlain = { "content-type": "text/plain" }
+
+const handler = (request: HTTPServer.Request): Effect.Effect<Response.Response, unknown> => {
+  if (request.method === "GET" && request.path === "/hello") {
+    return Effect.succeed(Response.text(HELLO, { headers: textPlain }))
+  }
+  if (request.method === "POST" && request.path === "/upload") {
+    return Effect.map(request.body, (body) => Response.text(String(body.length), { headers: textPlain }))
+  }
+  if (request.method === "GET" && request.path === "/large") {
+    return Effect.succeed(Response.bytes(large))
+  }
+  return Effect.succeed(Response.text("Not Found", { status: 404 }))
+}
+
+const port = portFromArgs()
+
+Effect.runFork(Effect.scoped(Effect.gen(function*() {
+  const server = yield* HTTPServer.listen(handler, { host: "127.0.0.1", port })
+  if (server.address._tag !== "TcpAddress") {
+    return yield* Effect.die(new Error("unexpected unix socket address"))
+  }
+  announce(server.address.port)
+  yield* Effect.never
+}).pipe(
+  Effect.tapCause((cause) =>
+    Effect.sync(() => {
+      console.error(Cause.pretty(cause))
+      process.exit(1)
+    })
+  )
+)))
