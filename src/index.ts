@@ -22,3 +22,6 @@ export * as HttpErrors from "./Connection/HttpErrors.ts"
 
 /** The server's options as a Schema. @since 0.1.0 */
 export * as ServerConfig from "./Config/ServerConfig.ts"
+
+/** Runs `effect/http` apps (HttpRouter, HttpApi) on this server. @since 0.1.0 */
+export * as EffectHttpAdapter from "./Server/EffectHttpAdapter.ts"

@@ -134,7 +134,7 @@ export class HttpConnection implements BodyHost {
   private scanFrom = 0
   private current: InFlight | undefined = undefined
   /** Responses waiting for the end of this turn, to leave in one write. */
-  private batch: Array<Buffer> | undefined = undefined
+  private batch: Array<Uint8Array> | undefined = undefined
   private readEnded = false
   private paused = false
   /** Bytes of the next request head have arrived (the header timer runs). */
@@ -473,7 +473,7 @@ export class HttpConnection implements BodyHost {
   // ---------------------------------------------------------------------------
   // output
 
-  private write(data: Buffer): void {
+  private readonly write = (data: Uint8Array): void => {
     if (this.state === "Closed") return
     if (this.batch !== undefined) this.batch.push(data)
     else this.socket.write(data)
@@ -484,7 +484,7 @@ export class HttpConnection implements BodyHost {
     this.batch = undefined
     if (batch === undefined || batch.length === 0 || this.state === "Closed") return
     if (batch.length === 1) {
-      this.socket.write(batch[0] as Buffer)
+      this.socket.write(batch[0] as Uint8Array)
     } else {
       this.socket.cork()
       for (const data of batch) this.socket.write(data)
@@ -532,17 +532,22 @@ export class HttpConnection implements BodyHost {
       this.streamResponse(current, response, body.stream, body.contentLength, connection)
       return
     }
-    let bytes: Buffer
+    // Outside a batch (an async handler), the pieces of this response still
+    // leave together.
+    const ownBatch = this.batch === undefined
+    if (ownBatch) this.batch = []
     try {
-      bytes = body._tag === "Stream"
-        ? serializeStreamHead(response, body.contentLength, current.head.version === "HTTP/1.1", connection)
-        : serializeResponse(response, isHead, connection)
+      if (body._tag === "Stream") {
+        this.write(serializeStreamHead(response, body.contentLength, current.head.version === "HTTP/1.1", connection))
+      } else {
+        serializeResponse(response, isHead, connection, this.write)
+      }
     } catch (error) {
       this.host.logFailure(current.request, Cause.die(error))
       current.keepAlive = false
-      bytes = serializeResponse(errorResponse(500), isHead, "close")
+      serializeResponse(errorResponse(500), isHead, "close", this.write)
     }
-    this.write(bytes)
+    if (ownBatch) this.flush()
     this.afterResponse(current)
   }
 
@@ -583,7 +588,7 @@ export class HttpConnection implements BodyHost {
     } catch (error) {
       this.host.logFailure(current.request, Cause.die(error))
       current.keepAlive = false
-      this.write(serializeResponse(errorResponse(500), false, "close"))
+      serializeResponse(errorResponse(500), false, "close", this.write)
       this.afterResponse(current)
       return
     }
@@ -743,7 +748,7 @@ export class HttpConnection implements BodyHost {
   }
 
   private failConnectionWithStatus(status: number): void {
-    this.write(serializeResponse(errorResponse(status), false, "close"))
+    serializeResponse(errorResponse(status), false, "close", this.write)
     this.close()
   }
 

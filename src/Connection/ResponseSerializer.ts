@@ -122,14 +122,29 @@ const headStart = (status: number, headers: ResponseHeaders): string => {
 }
 
 /**
+ * Byte bodies from this size on are written as they are, after the head,
+ * rather than copied into one buffer with it: the copy would cost more than
+ * the second piece of a vectored write.
+ *
+ * @since 0.1.0
+ */
+export const ZERO_COPY_MIN_BYTES = 16 * 1024
+
+/**
  * Serializes a response whose body is known in full (`Empty`, `Text`,
- * `Bytes`) into one Buffer. For HEAD the `Content-Length` of the body is sent
- * but not the body (RFC 9110 section 9.3.2).
+ * `Bytes`) into one Buffer; a large byte body follows as a second piece,
+ * not copied (see {@link ZERO_COPY_MIN_BYTES}). For HEAD the `Content-Length`
+ * of the body is sent but not the body (RFC 9110 section 9.3.2).
  *
  * @throws InvalidResponseHeader
  * @since 0.1.0
  */
-export const serializeResponse = (response: Response, isHead: boolean, connection: ConnectionField): Buffer => {
+export const serializeResponse = (
+  response: Response,
+  isHead: boolean,
+  connection: ConnectionField,
+  write: (data: Uint8Array) => void
+): void => {
   const { body, status } = response
   let head = headStart(status, response.headers)
   const noBody = statusHasNoBody(status)
@@ -138,12 +153,18 @@ export const serializeResponse = (response: Response, isHead: boolean, connectio
   else if (body._tag === "Bytes") bodyLength = body.bytes.byteLength
   if (!noBody) head += "Content-Length: " + bodyLength + "\r\n"
   head += connectionLines[connection] + "\r\n"
-  if (noBody || isHead || bodyLength === 0) return Buffer.from(head, "latin1")
-  const out = Buffer.allocUnsafe(head.length + bodyLength)
-  out.write(head, 0, "latin1")
-  if (body._tag === "Text") out.write(body.text, head.length, "utf8")
-  else if (body._tag === "Bytes") out.set(body.bytes, head.length)
-  return out
+  if (noBody || isHead || bodyLength === 0) {
+    write(Buffer.from(head, "latin1"))
+  } else if (body._tag === "Bytes" && bodyLength >= ZERO_COPY_MIN_BYTES) {
+    write(Buffer.from(head, "latin1"))
+    write(body.bytes)
+  } else {
+    const out = Buffer.allocUnsafe(head.length + bodyLength)
+    out.write(head, 0, "latin1")
+    if (body._tag === "Text") out.write(body.text, head.length, "utf8")
+    else if (body._tag === "Bytes") out.set(body.bytes, head.length)
+    write(out)
+  }
 }
 
 /**

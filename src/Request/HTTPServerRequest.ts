@@ -199,6 +199,11 @@ export class HTTPServerRequest {
     this.finishedAt ??= performance.now()
   }
 
+  /** The body size limit in force for this request, in bytes. */
+  get maxBodySize(): number {
+    return this.bodyReader.limits.maxBodySize
+  }
+
   /**
    * Raises or lowers the body size limit for this request only; effective
    * when called before the body is read (Tornado's `set_max_body_size`).
