@@ -78,8 +78,6 @@ import { type Handler, type ListenError, listenWith, type ServerAddress } from "
 interface Exchange {
   response: Response | undefined
   arrayBuffer: ArrayBuffer | undefined
-  /** The server's `maxBodySize`: `HttpIncomingMessage.MaxBodySize` may only lower it. */
-  readonly maxBodySize: number
 }
 
 /**
@@ -253,12 +251,12 @@ class ServerRequest extends Inspectable.Class implements Request.HttpServerReque
 
   /**
    * Reads the body under `HttpIncomingMessage.MaxBodySize` when it is set
-   * below the server's `maxBodySize`.
+   * below the limit in force (it may only lower it).
    */
   private limited<A, E>(read: Effect.Effect<A, E>): Effect.Effect<A, E> {
     return Effect.withFiber((fiber) => {
       const max = fiber.getRef(HttpIncomingMessage.MaxBodySize)
-      if (max === undefined || Number(max) >= this.exchange.maxBodySize) return read
+      if (max === undefined || Number(max) >= this.source.maxBodySize) return read
       return Effect.andThen(this.source.setMaxBodySize(Number(max)), read)
     })
   }
@@ -559,8 +557,6 @@ export const makeHandler = <E, R>(
   httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
   options?: {
     readonly middleware?: HttpMiddleware.HttpMiddleware | undefined
-    /** The server's `maxBodySize` (default 100 MiB), below which `MaxBodySize` may lower the limit. */
-    readonly maxBodySize?: number | undefined
   }
 ): Effect.Effect<Handler<unknown>, never, Exclude<R, Request.HttpServerRequest | Scope.Scope>> =>
   Effect.map(Effect.context<Exclude<R, Request.HttpServerRequest | Scope.Scope>>(), (context) => {
@@ -569,9 +565,8 @@ export const makeHandler = <E, R>(
       unknown,
       Request.HttpServerRequest
     >
-    const maxBodySize = options?.maxBodySize ?? 100 * 1024 * 1024
     return (source: HTTPServerRequest): Effect.Effect<Response, unknown> => {
-      const exchange: Exchange = { response: undefined, arrayBuffer: undefined, maxBodySize }
+      const exchange: Exchange = { response: undefined, arrayBuffer: undefined }
       const request = new ServerRequest(source, exchange)
       const requestContext = Context.add(context, Request.HttpServerRequest, request)
       const run = Effect.flatMap(Effect.exit(handled), (exit): Effect.Effect<Response, unknown> => {
@@ -628,7 +623,7 @@ export const make = (
       serve: (httpEffect, middleware) =>
         Effect.gen(function*() {
           const serveScope = yield* Effect.scope
-          const handler = yield* makeHandler(httpEffect, { middleware, maxBodySize: config.maxBodySize })
+          const handler = yield* makeHandler(httpEffect, { middleware })
           current = handler
           yield* Scope.addFinalizer(
             serveScope,
