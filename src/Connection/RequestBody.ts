@@ -108,6 +108,8 @@ export class RequestBody {
   private readonly coding: ContentCoding | undefined
   private inflater: Zlib.Gunzip | Zlib.Inflate | undefined = undefined
   private waiter: (() => void) | undefined = undefined
+  /** The buffer a body of known length is gathered into (see `gather`). */
+  private whole: Buffer | undefined = undefined
   private buffered: Uint8Array | undefined = undefined
   readonly limits: BodyLimits
   private readonly host: BodyHost
@@ -189,6 +191,7 @@ export class RequestBody {
   private discardQueued(): void {
     this.queue.length = 0
     this.queuedBytes = 0
+    this.whole = undefined
   }
 
   /** Body bytes as they come off the wire (still encoded, if they are). */
@@ -218,15 +221,40 @@ export class RequestBody {
     if (this.buffering && this.received > this.limits.maxBufferSize) {
       throw new BodyTooLarge({ limit: this.limits.maxBufferSize, limitName: "maxBufferSize" })
     }
+    if (this.buffering) {
+      this.gather(data)
+      return // the reader of a whole body wakes once, at its end
+    }
     // Pieces never exceed chunkSize, and HTTP chunk boundaries stay visible.
     const size = this.limits.chunkSize
-    if (data.byteLength <= size || this.buffering) {
+    if (data.byteLength <= size) {
       this.queue.push(data)
     } else {
       for (let i = 0; i < data.byteLength; i += size) this.queue.push(data.subarray(i, i + size))
     }
     this.queuedBytes += data.byteLength
     this.wakeReader()
+  }
+
+  /**
+   * Keeps a piece of a body read whole. A body whose length is known and
+   * that does not arrive in one piece is copied into one buffer of that
+   * length as it comes, so the socket's read buffers are freed at once and
+   * nothing is copied twice; a body that arrives whole stays a view.
+   */
+  private gather(data: Uint8Array): void {
+    const framing = this.framing
+    if (this.whole === undefined && this.queue.length === 0 && this.coding === undefined &&
+      framing._tag === "ContentLength" && data.byteLength < framing.length)
+    {
+      this.whole = Buffer.allocUnsafe(framing.length)
+    }
+    if (this.whole !== undefined) {
+      this.whole.set(data, this.queuedBytes)
+    } else {
+      this.queue.push(data)
+    }
+    this.queuedBytes += data.byteLength
   }
 
   private endOfFraming(): void {
@@ -379,7 +407,9 @@ export class RequestBody {
     const state = this.state
     if (state._tag === "Failed") return Effect.fail(state.error)
     if (state._tag === "Reading") return Effect.flatMap(this.waitForChange(), () => this.collect())
-    const bytes = this.queue.length === 0
+    const bytes = this.whole !== undefined
+      ? this.whole.subarray(0, this.queuedBytes)
+      : this.queue.length === 0
       ? EMPTY
       : this.queue.length === 1
       ? this.queue[0] as Uint8Array
