@@ -37,9 +37,11 @@ export class ConnectionTimer {
     return this.kind
   }
 
-  /** Arms `kind` to fire `millis` from now, replacing what was armed. */
-  arm(kind: TimeoutKind, millis: number): void {
-    const now = performance.now()
+  /**
+   * Arms `kind` to fire `millis` from `now` (`performance.now()` when not
+   * given: a caller that has just read the clock passes its reading).
+   */
+  arm(kind: TimeoutKind, millis: number, now: number = performance.now()): void {
     this.kind = kind
     this.deadline = now + millis
     if (this.timer === undefined || this.firesAt > this.deadline + 1) this.schedule(now, millis)

@@ -109,6 +109,8 @@ interface InFlight {
 type ReadState = "Head" | "Request" | "Closed"
 
 const EMPTY = Buffer.alloc(0)
+/** Pieces of one turn's output up to this size are joined before writing. */
+const COALESCE_MAX_BYTES = 64 * 1024
 /** Input held for a request in flight before the socket is paused. */
 const INPUT_HIGH_WATER = 64 * 1024
 /** How long a closing connection may linger for its peer to close first. */
@@ -143,6 +145,12 @@ export class HttpConnection implements BodyHost {
   private feeding = false
   /** Written responses wait for the peer to read them. */
   private waitingForDrain = false
+  /**
+   * The clock when the current batch of input arrived: the requests of one
+   * read start, and their header timers run, from that instant (one clock
+   * read per read, not several per request).
+   */
+  private turnTime = 0
   /** Requests fully answered on this connection. */
   requestCount = 0
 
@@ -192,6 +200,7 @@ export class HttpConnection implements BodyHost {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.state === "Closed") return
+    this.turnTime = performance.now()
     if (this.inputStart >= this.input.length) {
       this.input = chunk
       this.inputStart = 0
@@ -318,7 +327,7 @@ export class HttpConnection implements BodyHost {
         if (start >= end) return false
       }
       this.headStarted = true
-      this.timer.arm("header", this.options.headerTimeoutMillis)
+      this.timer.arm("header", this.options.headerTimeoutMillis, this.turnTime)
     }
     const start = this.inputStart
     const headEnd = findHeadEnd(this.input, Math.max(this.scanFrom, start), end)
@@ -365,7 +374,7 @@ export class HttpConnection implements BodyHost {
     this.state = "Request"
     let request: HTTPServerRequest
     try {
-      request = new HTTPServerRequest(head, body, this.requestContext)
+      request = new HTTPServerRequest(head, body, this.requestContext, this.turnTime)
     } catch (error) {
       // Only a bug of ours gets here; the client still gets an answer.
       this.host.logFailure(undefined, Cause.die(error))
@@ -485,6 +494,14 @@ export class HttpConnection implements BodyHost {
     if (batch === undefined || batch.length === 0 || this.state === "Closed") return
     if (batch.length === 1) {
       this.socket.write(batch[0] as Uint8Array)
+      return
+    }
+    let size = 0
+    for (const data of batch) size += data.byteLength
+    if (size <= COALESCE_MAX_BYTES) {
+      // Small responses of a pipelined batch: one copy into one buffer costs
+      // less than a vectored write of many small pieces.
+      this.socket.write(Buffer.concat(batch, size))
     } else {
       this.socket.cork()
       for (const data of batch) this.socket.write(data)

@@ -93,14 +93,14 @@ export class HTTPServerRequest {
   private queryArgumentsCache: Arguments | undefined = undefined
   private parsedBodyCache: ParsedBody | undefined = undefined
 
-  constructor(head: RequestHead, body: RequestBody, context: RequestContext) {
+  constructor(head: RequestHead, body: RequestBody, context: RequestContext, startedAt: number = performance.now()) {
     this.head = head
     this.bodyReader = body
     this.context = context
     this.method = head.method
     this.uri = head.target
     this.version = head.version
-    this.startedAt = performance.now()
+    this.startedAt = startedAt
 
     let target = head.target
     let host = head.host
