@@ -12,7 +12,7 @@ import { Duration, Effect, Stream } from "effect"
 import type { RequestHead } from "../Connection/HeadParser.ts"
 import { type BodyError, InvalidBody, UnsupportedContentEncoding } from "../Connection/HttpErrors.ts"
 import type { RequestBody } from "../Connection/RequestBody.ts"
-import { type HTTPFile, parseBodyArguments } from "./BodyArguments.ts"
+import { type HTTPFile, parseBodyArguments, parseContentType } from "./BodyArguments.ts"
 import { parseCookies } from "./Cookies.ts"
 import { HTTPHeaders } from "./HTTPHeaders.ts"
 import { parseQueryArguments } from "./QueryArguments.ts"
@@ -254,11 +254,15 @@ export class HTTPServerRequest {
     return Effect.flatMap(this.bodyReader.all, (bytes) => {
       if (this.parsedBodyCache !== undefined) return Effect.succeed(this.parsedBodyCache)
       const contentType = this.headers.get("Content-Type")
-      // A body still in a content coding cannot be parsed (Tornado's
-      // parse_body_arguments refuses it too); the body was read whole.
+      // A form body still in a content coding cannot be parsed (Tornado's
+      // parse_body_arguments refuses it too); the body was read whole. Other
+      // media types have no arguments to parse, whatever their coding.
       const coding = this.headers.get("Content-Encoding")
-      if (coding !== undefined && coding.trim().toLowerCase() !== "identity") {
-        return Effect.fail(new UnsupportedContentEncoding({ contentEncoding: coding }))
+      if (coding !== undefined && coding.trim().toLowerCase() !== "identity" && contentType !== undefined) {
+        const mediaType = parseContentType(contentType).mediaType
+        if (mediaType === "application/x-www-form-urlencoded" || mediaType === "multipart/form-data") {
+          return Effect.fail(new UnsupportedContentEncoding({ contentEncoding: coding }))
+        }
       }
       const parsed = parseBodyArguments(contentType, bytes)
       this.parsedBodyCache = { arguments: parsed.arguments, files: parsed.files }

@@ -256,6 +256,18 @@ describe("decompressRequest: off (Tornado's GzipUnsupportedTest)", () => {
       expect(streamed.json().bodyLength).toBe(compressed.length)
     }))
 
+  it.live("a compressed body that is not a form has no arguments to parse: /echo answers 200", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo()
+      const client = yield* RawClient.connect(port)
+      const compressed = L.gzip("not a form")
+      yield* client.write(post("/echo", compressed, "Content-Type: application/octet-stream", "Content-Encoding: gzip"))
+      const response = yield* client.readResponse()
+      expect(response.status).toBe(200)
+      expect(response.json().bodyArguments).toEqual({})
+      expect(response.json().bodyLength).toBe(compressed.length)
+    }))
+
   it.live("Content-Encoding: identity is no coding: parsed as usual", () =>
     Effect.gen(function*() {
       const { port } = yield* serveDemo()
