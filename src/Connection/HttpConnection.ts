@@ -137,6 +137,7 @@ export class HttpConnection implements BodyHost {
   private current: InFlight | undefined = undefined
   /** Responses waiting for the end of this turn, to leave in one write. */
   private batch: Array<Uint8Array> | undefined = undefined
+  private batchBytes = 0
   private readEnded = false
   private paused = false
   /** Bytes of the next request head have arrived (the header timer runs). */
@@ -263,20 +264,37 @@ export class HttpConnection implements BodyHost {
    */
   private process(): void {
     if (this.batch !== undefined) return // re-entered from a synchronous handler
-    this.batch = []
+    this.startBatch()
     try {
       while (this.state !== "Closed") {
         const current = this.current
         if (current !== undefined) {
           if (!this.feedBody(current)) break
-        } else if (!this.nextRequest()) {
-          break
+        } else {
+          // Responses waiting for the peer to read them: take no more
+          // requests until it does (a pipelining client that never reads
+          // must not make us hold every response it asked for).
+          if (this.batchBytes > COALESCE_MAX_BYTES) this.flushAndContinue()
+          if (this.waitingForDrain || this.socket.writableNeedDrain) break
+          if (!this.nextRequest()) break
         }
       }
     } finally {
       this.flush()
     }
     this.updateFlow()
+  }
+
+  /** Output is gathered to leave in one write at the end of the turn. */
+  private startBatch(): void {
+    this.batch = []
+    this.batchBytes = 0
+  }
+
+  /** Writes out what the batch holds and goes on batching. */
+  private flushAndContinue(): void {
+    this.flush()
+    this.startBatch()
   }
 
   /** Feeds the body in flight; `true` when the loop should go on. */
@@ -484,8 +502,12 @@ export class HttpConnection implements BodyHost {
 
   private readonly write = (data: Uint8Array): void => {
     if (this.state === "Closed") return
-    if (this.batch !== undefined) this.batch.push(data)
-    else this.socket.write(data)
+    if (this.batch !== undefined) {
+      this.batch.push(data)
+      this.batchBytes += data.byteLength
+    } else {
+      this.socket.write(data)
+    }
   }
 
   private flush(): void {
@@ -496,8 +518,7 @@ export class HttpConnection implements BodyHost {
       this.socket.write(batch[0] as Uint8Array)
       return
     }
-    let size = 0
-    for (const data of batch) size += data.byteLength
+    const size = this.batchBytes
     if (size <= COALESCE_MAX_BYTES) {
       // Small responses of a pipelined batch: one copy into one buffer costs
       // less than a vectored write of many small pieces.
@@ -552,7 +573,7 @@ export class HttpConnection implements BodyHost {
     // Outside a batch (an async handler), the pieces of this response still
     // leave together.
     const ownBatch = this.batch === undefined
-    if (ownBatch) this.batch = []
+    if (ownBatch) this.startBatch()
     try {
       if (body._tag === "Stream") {
         this.write(serializeStreamHead(response, body.contentLength, current.head.version === "HTTP/1.1", connection))
@@ -611,9 +632,7 @@ export class HttpConnection implements BodyHost {
     }
     this.write(head)
     // The head must leave before the chunks, which the stream writes directly.
-    const batching = this.batch !== undefined
-    this.flush()
-    if (batching) this.batch = []
+    if (this.batch !== undefined) this.flushAndContinue()
     const socket = this.socket
     const writeChunk = (data: Uint8Array): Effect.Effect<void> => {
       if (data.byteLength === 0 || this.state === "Closed") return Effect.void

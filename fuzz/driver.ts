@@ -1,0 +1,393 @@
+/**
+ * The fuzz harness: one connection's byte stream, arriving in given pieces,
+ * read with the parser exactly as `HttpConnection` and `RequestBody` drive it
+ * (no sockets, no Effects):
+ *
+ * - input: the unconsumed rest of the buffer plus each new piece
+ *   (`HttpConnection.onData`), the head scan resuming at `resumeScanAt`;
+ * - heads: leading empty lines skipped before a head starts, `findHeadEnd`,
+ *   `maxHeaderSize` checked on the partial and on the whole head, `parseHead`
+ *   on the Latin-1 text (`HttpConnection.nextRequest`);
+ * - bodies: `Content-Length` counted off, or the `ChunkedDecoder` fed what
+ *   the input holds (`RequestBody.feed`); then the next pipelined request.
+ *
+ * What may come out of the parser is a request, or one of the engine's
+ * tagged errors (`isHttpError`), which ends the connection. Anything else
+ * thrown, and any broken contract between the pieces (an index out of range,
+ * a decoder that stops early, a head that says what its bytes do not), is a
+ * finding: {@link Finding}.
+ */
+import { ChunkedDecoder } from "../src/Connection/ChunkedDecoder.ts"
+import {
+  defaultLeniency,
+  findHeadEnd,
+  type ParserLeniency,
+  parseHead,
+  type RequestHead,
+  resumeScanAt,
+  skipLeadingEmptyLines
+} from "../src/Connection/HeadParser.ts"
+import { HeaderTooLarge, type HttpError, isHttpError } from "../src/Connection/HttpErrors.ts"
+
+/** A contract of the parser broken: what the fuzzer reports as a crash. */
+export class Finding extends Error {
+  readonly kind: string
+  constructor(kind: string, message: string) {
+    super(`${kind}: ${message}`)
+    this.kind = kind
+  }
+}
+
+export interface DriveOptions {
+  readonly leniency: ParserLeniency
+  readonly maxHeaderSize: number
+}
+
+export const defaultOptions: DriveOptions = { leniency: defaultLeniency, maxHeaderSize: 65536 }
+export const strictOptions: DriveOptions = { leniency: { bareLfInHead: false }, maxHeaderSize: 65536 }
+/** A small head limit, to reach the `HeaderTooLarge` paths with small inputs. */
+export const smallHeadOptions: DriveOptions = { leniency: defaultLeniency, maxHeaderSize: 96 }
+
+/** What a connection made of its bytes, comparable across ways of cutting them. */
+export interface Outcome {
+  readonly requests: Array<{ readonly head: RequestHead; readonly body: string }>
+  /** The error that ended the connection: tag and, for a malformed request, the reason. */
+  readonly error: string | undefined
+  /** Where the connection was left waiting for bytes. */
+  readonly waiting: "nothing" | "head" | "body"
+}
+
+/** Errors each stage may throw; any other tag out of the parser is a finding too. */
+const headTags: ReadonlySet<string> = new Set([
+  "MalformedRequest",
+  "VersionNotSupported",
+  "UnsupportedTransferEncoding",
+  "HeaderTooLarge"
+])
+const chunkedTags: ReadonlySet<string> = new Set(["MalformedRequest"])
+
+const describeError = (error: HttpError): string =>
+  error._tag === "MalformedRequest" ? `${error._tag}: ${error.reason}` : error._tag
+
+const describeThrown = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ""}` : `non-Error thrown: ${String(error)}`
+
+/** Runs a stage of the parser: a tagged error it may throw is returned, anything else is a finding. */
+const guarded = <A>(stage: string, tags: ReadonlySet<string>, f: () => A): A | HttpError => {
+  try {
+    return f()
+  } catch (error) {
+    if (error instanceof Finding) throw error
+    if (!isHttpError(error)) throw new Finding("untagged-throw", `${stage} threw ${describeThrown(error)}`)
+    if (!tags.has(error._tag)) throw new Finding("unexpected-tag", `${stage} threw ${error._tag}`)
+    return error
+  }
+}
+
+const isErrorResult = (x: unknown): x is HttpError => isHttpError(x)
+
+const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** What a parsed head must satisfy whatever the bytes were. */
+const checkHead = (head: RequestHead, text: string): void => {
+  const fail = (what: string) => {
+    throw new Finding("bad-head", `${what}; head ${JSON.stringify(text.slice(0, 300))}`)
+  }
+  if (!TOKEN_PATTERN.test(head.method)) fail(`method ${JSON.stringify(head.method)} is not a token`)
+  if (head.version !== "HTTP/1.0" && head.version !== "HTTP/1.1") fail(`version ${String(head.version)}`)
+  if (head.target.length === 0 || /[\x00-\x20\x7f#]/.test(head.target)) fail(`target ${JSON.stringify(head.target)}`)
+  if (head.rawHeaders.length % 2 !== 0) fail("odd rawHeaders")
+  for (let i = 0; i < head.rawHeaders.length; i += 2) {
+    const name = head.rawHeaders[i] as string
+    const value = head.rawHeaders[i + 1] as string
+    if (!TOKEN_PATTERN.test(name)) fail(`header name ${JSON.stringify(name)}`)
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) fail(`control byte in the value of ${name}`)
+    if (value !== value.replace(/^[ \t]+|[ \t]+$/g, "")) fail(`value of ${name} not trimmed`)
+  }
+  const values = (name: string) =>
+    head.rawHeaders.filter((_, i) => i % 2 === 0 && head.rawHeaders[i]?.toLowerCase() === name).length
+  const framing = head.framing
+  const te = values("transfer-encoding")
+  const cl = values("content-length")
+  if (framing._tag === "Chunked" && (te === 0 || cl > 0 || head.version !== "HTTP/1.1")) {
+    fail(`chunked framing with ${te} Transfer-Encoding, ${cl} Content-Length, ${head.version}`)
+  }
+  if (framing._tag === "ContentLength") {
+    if (!Number.isSafeInteger(framing.length) || framing.length <= 0) fail(`Content-Length ${framing.length}`)
+    if (te > 0) fail("Content-Length framing with Transfer-Encoding present")
+  }
+  if (framing._tag === "NoBody" && te > 0) fail("no body with Transfer-Encoding present")
+  if (head.version === "HTTP/1.1" && values("host") !== 1) fail("HTTP/1.1 without exactly one Host")
+  if (head.expectContinue && head.version !== "HTTP/1.1") fail("100-continue on HTTP/1.0")
+}
+
+type Body =
+  | { readonly _tag: "Length"; remaining: number; readonly parts: Array<Buffer> }
+  | { readonly _tag: "Chunked"; readonly decoder: ChunkedDecoder; readonly parts: Array<Buffer> }
+
+/**
+ * Feeds `pieces` (the reads of one connection, in order) through the parser
+ * as the server does. Throws a {@link Finding} on a broken contract.
+ */
+export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = defaultOptions): Outcome => {
+  const requests: Array<{ head: RequestHead; body: string }> = []
+  let input: Buffer = Buffer.alloc(0)
+  let inputStart = 0
+  let scanFrom = 0
+  let headStarted = false
+  let head: RequestHead | undefined
+  let body: Body | undefined
+  let error: string | undefined
+
+  const finish = () => {
+    requests.push({ head: head as RequestHead, body: Buffer.concat(body?.parts ?? []).toString("latin1") })
+    head = undefined
+    body = undefined
+  }
+
+  /** `RequestBody.feed`; `true` when the loop should go on. */
+  const feedBody = (current: Body): boolean => {
+    const end = input.length
+    if (inputStart >= end) return false
+    if (current._tag === "Length") {
+      const n = Math.min(current.remaining, end - inputStart)
+      current.parts.push(Buffer.from(input.subarray(inputStart, inputStart + n)))
+      inputStart += n
+      current.remaining -= n
+      if (current.remaining === 0) finish()
+      return true
+    }
+    const start = inputStart
+    const decoded: Array<Buffer> = []
+    const stop = guarded("ChunkedDecoder.decode", chunkedTags, () =>
+      current.decoder.decode(input, start, end, (data) => {
+        if (data.byteLength === 0) throw new Finding("chunked-contract", "onData called with an empty piece")
+        if (data.buffer !== input.buffer) throw new Finding("chunked-contract", "onData piece is not a view of the input")
+        decoded.push(Buffer.from(data))
+      }))
+    if (isErrorResult(stop)) {
+      error = describeError(stop)
+      return false
+    }
+    if (!Number.isInteger(stop) || stop < start || stop > end) {
+      throw new Finding("chunked-contract", `decode returned ${stop} outside [${start}, ${end}]`)
+    }
+    if (!current.decoder.done && stop !== end) {
+      throw new Finding("chunked-contract", `decode stopped at ${stop} before ${end} without being done`)
+    }
+    if (current.decoder.done) {
+      const again = current.decoder.decode(input, stop, end, () => {
+        throw new Finding("chunked-contract", "data after the end of the body")
+      })
+      if (again !== stop) throw new Finding("chunked-contract", `a done decoder consumed input (${stop} -> ${again})`)
+    }
+    current.parts.push(...decoded)
+    inputStart = stop
+    if (current.decoder.done) finish()
+    return true
+  }
+
+  /** `HttpConnection.nextRequest`; `true` when a request was started. */
+  const nextRequest = (): boolean => {
+    const end = input.length
+    if (inputStart >= end) return false
+    if (!headStarted) {
+      const start = skipLeadingEmptyLines(input, inputStart, end)
+      if (start < inputStart || start > end) {
+        throw new Finding("head-contract", `skipLeadingEmptyLines returned ${start} outside [${inputStart}, ${end}]`)
+      }
+      if (start !== inputStart) {
+        inputStart = start
+        scanFrom = start
+        if (start >= end) return false
+      }
+      headStarted = true
+    }
+    const start = inputStart
+    const from = Math.max(scanFrom, start)
+    const headEnd = guarded("findHeadEnd", headTags, () => findHeadEnd(input, from, end))
+    if (isErrorResult(headEnd)) throw new Finding("unexpected-tag", "findHeadEnd threw")
+    if (headEnd === -1) {
+      if (end - start > options.maxHeaderSize) {
+        error = describeError(new HeaderTooLarge({ limit: options.maxHeaderSize }))
+      } else {
+        scanFrom = resumeScanAt(start, end)
+        if (scanFrom < start || scanFrom > end) throw new Finding("head-contract", `resumeScanAt gave ${scanFrom}`)
+      }
+      return false
+    }
+    if (headEnd <= from || headEnd > end) {
+      throw new Finding("head-contract", `findHeadEnd returned ${headEnd} outside (${from}, ${end}]`)
+    }
+    const tail = input.toString("latin1", Math.max(start, headEnd - 3), headEnd)
+    if (!tail.endsWith("\n\n") && !tail.endsWith("\n\r\n")) {
+      throw new Finding("head-contract", `findHeadEnd stopped after ${JSON.stringify(tail)}, not an empty line`)
+    }
+    if (headEnd - start > options.maxHeaderSize) {
+      error = describeError(new HeaderTooLarge({ limit: options.maxHeaderSize }))
+      return false
+    }
+    const text = input.toString("latin1", start, headEnd)
+    const parsed = guarded("parseHead", headTags, () => parseHead(text, options.leniency))
+    if (isErrorResult(parsed)) {
+      error = describeError(parsed)
+      return false
+    }
+    checkHead(parsed, text)
+    inputStart = headEnd
+    scanFrom = headEnd
+    headStarted = false
+    head = parsed
+    const framing = parsed.framing
+    if (framing._tag === "NoBody") finish()
+    else if (framing._tag === "ContentLength") body = { _tag: "Length", remaining: framing.length, parts: [] }
+    else body = { _tag: "Chunked", decoder: new ChunkedDecoder(), parts: [] }
+    return true
+  }
+
+  /** `HttpConnection.process`: takes whatever the input allows. */
+  const process = (): void => {
+    while (error === undefined) {
+      if (body !== undefined) {
+        if (!feedBody(body)) break
+      } else if (!nextRequest()) {
+        break
+      }
+    }
+  }
+
+  for (const piece of pieces) {
+    if (error !== undefined) break
+    if (piece.length === 0) continue
+    // `HttpConnection.onData`
+    if (inputStart >= input.length) {
+      input = piece
+      inputStart = 0
+      scanFrom = 0
+    } else {
+      input = Buffer.concat([input.subarray(inputStart), piece])
+      scanFrom = Math.max(0, scanFrom - inputStart)
+      inputStart = 0
+    }
+    process()
+  }
+  const waiting = error !== undefined
+    ? "nothing"
+    : body !== undefined
+    ? "body"
+    : headStarted || skipLeadingEmptyLines(input, inputStart, input.length) < input.length
+    ? "head"
+    : "nothing"
+  return { requests, error, waiting }
+}
+
+/** `data` cut at `cuts` (offsets; out-of-range ones ignored). */
+export const cutAt = (data: Buffer, cuts: ReadonlyArray<number>): Array<Buffer> => {
+  const points = [...new Set(cuts.filter((c) => c > 0 && c < data.length))].sort((a, b) => a - b)
+  const out: Array<Buffer> = []
+  let from = 0
+  for (const p of points) {
+    out.push(data.subarray(from, p))
+    from = p
+  }
+  out.push(data.subarray(from))
+  return out
+}
+
+/** A small deterministic hash (FNV-1a) of the bytes: seeds the cuts, so a saved input replays the same. */
+export const hashBytes = (data: Uint8Array): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < data.length; i++) {
+    h ^= data[i] as number
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+/** Up to 7 cut points derived from the input itself. */
+export const cutsOf = (data: Buffer): Array<number> => {
+  let state = hashBytes(data) || 1
+  const count = (state % 7) + 1
+  const cuts: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    state ^= state << 13
+    state ^= state >>> 17
+    state ^= state << 5
+    state >>>= 0
+    cuts.push(state % (data.length + 1))
+  }
+  return cuts
+}
+
+const comparable = (outcome: Outcome): string => JSON.stringify(outcome)
+
+const hasBareLf = (data: Buffer): boolean => {
+  for (let i = data.indexOf(0x0a); i !== -1; i = data.indexOf(0x0a, i + 1)) {
+    if (i === 0 || data[i - 1] !== 0x0d) return true
+  }
+  return false
+}
+
+/**
+ * Requests as plain bytes again: the request line, the header lines as
+ * parsed (so the framing headers too), CRLFs, and the body in the framing
+ * the head declares (a chunked body as one chunk).
+ */
+const serialize = (requests: Outcome["requests"]): Buffer =>
+  Buffer.concat(requests.map(({ body, head }) => {
+    let text = `${head.method} ${head.target} ${head.version}\r\n`
+    for (let i = 0; i < head.rawHeaders.length; i += 2) text += `${head.rawHeaders[i]}: ${head.rawHeaders[i + 1]}\r\n`
+    text += "\r\n"
+    if (head.framing._tag === "Chunked") {
+      text += body.length > 0 ? `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n` : "0\r\n\r\n"
+    } else {
+      text += body
+    }
+    return Buffer.from(text, "latin1")
+  }))
+
+/** Byte-by-byte feeding is quadratic (the partial head is copied each read): only for inputs up to this. */
+export const BYTE_BY_BYTE_MAX = 1024
+
+/**
+ * One fuzz input through every way the server may meet it: whole, cut where
+ * its hash says, one byte per read (small inputs), with the strict bare-LF
+ * setting and with a small head limit. The ways of cutting the same bytes
+ * must agree (what a request is cannot depend on how TCP delivered it).
+ * Throws a {@link Finding}; returns the outcome of the whole input.
+ */
+export const check = (data: Buffer): Outcome => {
+  const whole = drive([data], defaultOptions)
+  const expected = comparable(whole)
+  const ways: Array<[string, ReadonlyArray<Buffer>]> = [["cut", cutAt(data, cutsOf(data))]]
+  if (data.length <= BYTE_BY_BYTE_MAX) ways.push(["byte-by-byte", cutAt(data, Array.from(data.keys()))])
+  for (const [name, pieces] of ways) {
+    const actual = comparable(drive(pieces, defaultOptions))
+    if (actual !== expected) {
+      throw new Finding("split-mismatch", `${name} (${pieces.length} pieces) read ${actual}\nwhole read ${expected}`)
+    }
+  }
+  // Without a bare LF anywhere, the bare-LF leniency cannot matter.
+  const strict = comparable(drive([data], strictOptions))
+  if (!hasBareLf(data) && strict !== expected) {
+    throw new Finding("leniency-mismatch", `strict read ${strict}\nlenient read ${expected}`)
+  }
+  // What was read, written out again plainly, reads the same.
+  if (whole.requests.length > 0) {
+    const again = drive([serialize(whole.requests)], defaultOptions)
+    const before = JSON.stringify(whole.requests)
+    const after = JSON.stringify(again.requests)
+    if (after !== before || again.error !== undefined) {
+      throw new Finding(
+        "roundtrip-mismatch",
+        `re-serialized requests read ${after} (error ${String(again.error)})\nfirst read ${before}`
+      )
+    }
+  }
+  const small = comparable(drive([data], smallHeadOptions))
+  const smallCut = comparable(drive(cutAt(data, cutsOf(data)), smallHeadOptions))
+  if (small !== smallCut) {
+    throw new Finding("split-mismatch", `maxHeaderSize ${smallHeadOptions.maxHeaderSize}, cut read ${smallCut}\nwhole read ${small}`)
+  }
+  return whole
+}
