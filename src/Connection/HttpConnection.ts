@@ -131,6 +131,8 @@ export class HttpConnection implements BodyHost {
   private state: ReadState = "Head"
   /** Unconsumed input is `input[inputStart, input.length)`. */
   private input: Buffer = EMPTY
+  /** The input is a shared read buffer, valid only during this turn. */
+  private inputTransient = false
   private inputStart = 0
   /** Where the search for the end of the head resumes. */
   private scanFrom = 0
@@ -155,7 +157,14 @@ export class HttpConnection implements BodyHost {
   /** Requests fully answered on this connection. */
   requestCount = 0
 
-  constructor(socket: Net.Socket, host: ConnectionHost) {
+  /**
+   * @param socket the connection's socket
+   * @param host the server
+   * @param readsByCallback the server delivers the socket's bytes through
+   *   {@link receive} (from a shared read buffer: see `HTTPServer`), rather
+   *   than the socket's `data` events
+   */
+  constructor(socket: Net.Socket, host: ConnectionHost, readsByCallback = false) {
     this.socket = socket
     this.host = host
     this.options = host.options
@@ -169,7 +178,7 @@ export class HttpConnection implements BodyHost {
       decodedContentEncoding: options.decodedContentEncoding
     }
     socket.setNoDelay(true)
-    socket.on("data", this.onData)
+    if (!readsByCallback) socket.on("data", this.onData)
     socket.on("end", this.onEnd)
     socket.on("close", this.onSocketClose)
     socket.on("error", this.onSocketError)
@@ -199,21 +208,46 @@ export class HttpConnection implements BodyHost {
   // ---------------------------------------------------------------------------
   // input
 
-  private readonly onData = (chunk: Buffer): void => {
+  private readonly onData = (chunk: Buffer): void => this.receive(chunk, false)
+
+  /**
+   * Takes bytes read from the socket. `transient` bytes live in a read
+   * buffer that the next read of any connection overwrites: whatever of them
+   * outlives this call (a partial head, body pieces, a body not read yet) is
+   * copied first, so that reading itself allocates nothing.
+   */
+  receive(chunk: Buffer, transient: boolean): void {
     if (this.state === "Closed") return
     this.turnTime = performance.now()
     if (this.inputStart >= this.input.length) {
       this.input = chunk
+      this.inputTransient = transient
       this.inputStart = 0
       this.scanFrom = 0
     } else {
       // Only a partial head or partial framing is ever carried over. Buffers
       // handed out as body pieces are never written to again, so a fresh one.
       this.input = Buffer.concat([this.input.subarray(this.inputStart), chunk])
+      this.inputTransient = false
       this.scanFrom = Math.max(0, this.scanFrom - this.inputStart)
       this.inputStart = 0
     }
     this.process()
+    if (this.inputTransient) this.keepRestOfInput()
+  }
+
+  /** Copies what is left of transient input into a buffer of our own. */
+  private keepRestOfInput(): void {
+    this.inputTransient = false
+    if (this.state === "Closed" || this.inputStart >= this.input.length) {
+      this.input = EMPTY
+      this.inputStart = 0
+      this.scanFrom = 0
+      return
+    }
+    this.input = Buffer.from(this.input.subarray(this.inputStart))
+    this.scanFrom = Math.max(0, this.scanFrom - this.inputStart)
+    this.inputStart = 0
   }
 
   private readonly onEnd = (): void => {
@@ -323,7 +357,7 @@ export class HttpConnection implements BodyHost {
   private feed(body: RequestBody): void {
     this.feeding = true
     try {
-      this.inputStart = body.feed(this.input, this.inputStart, this.input.length)
+      this.inputStart = body.feed(this.input, this.inputStart, this.input.length, this.inputTransient)
     } finally {
       this.feeding = false
     }

@@ -108,6 +108,11 @@ export class RequestBody {
   private readonly coding: ContentCoding | undefined
   private inflater: Zlib.Gunzip | Zlib.Inflate | undefined = undefined
   private waiter: (() => void) | undefined = undefined
+  /**
+   * The bytes being fed live in a read buffer reused after this feed: a
+   * piece kept beyond it must be a copy.
+   */
+  private transientInput = false
   /** The buffer a body of known length is gathered into (see `gather`). */
   private whole: Buffer | undefined = undefined
   private buffered: Uint8Array | undefined = undefined
@@ -139,8 +144,9 @@ export class RequestBody {
    * where the body's bytes end (the rest is the next request's). Never
    * throws: a framing error or a limit fails the body.
    */
-  feed(input: Uint8Array, start: number, end: number): number {
+  feed(input: Uint8Array, start: number, end: number, transient = false): number {
     if (this.framingComplete || this.state._tag !== "Reading") return start
+    this.transientInput = transient
     try {
       if (this.decoder !== undefined) {
         const stop = this.decoder.decode(input, start, end, this.onWireData)
@@ -157,6 +163,8 @@ export class RequestBody {
     } catch (error) {
       this.fail(error as BodyError)
       return end
+    } finally {
+      this.transientInput = false
     }
   }
 
@@ -205,7 +213,7 @@ export class RequestBody {
       return
     }
     if (this.coding !== undefined) {
-      this.startInflater().write(data)
+      this.startInflater().write(this.owned(data))
       return
     }
     this.accept(data)
@@ -226,6 +234,7 @@ export class RequestBody {
       return // the reader of a whole body wakes once, at its end
     }
     // Pieces never exceed chunkSize, and HTTP chunk boundaries stay visible.
+    data = this.owned(data)
     const size = this.limits.chunkSize
     if (data.byteLength <= size) {
       this.queue.push(data)
@@ -252,9 +261,14 @@ export class RequestBody {
     if (this.whole !== undefined) {
       this.whole.set(data, this.queuedBytes)
     } else {
-      this.queue.push(data)
+      this.queue.push(this.owned(data))
     }
     this.queuedBytes += data.byteLength
+  }
+
+  /** `data`, or a copy of it when it lives in a transient read buffer. */
+  private owned(data: Uint8Array): Uint8Array {
+    return this.transientInput ? Buffer.from(data) : data
   }
 
   private endOfFraming(): void {

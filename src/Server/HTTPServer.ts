@@ -29,6 +29,7 @@ import { makeIpMatcher } from "../Config/IpRange.ts"
 import { type ConfigError, decodeServerConfig, type ServerConfig, type ServerConfigInput } from "../Config/ServerConfig.ts"
 import { defaultLeniency } from "../Connection/HeadParser.ts"
 import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
+import { readIntoSharedBuffer } from "./SharedReadBuffer.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 
@@ -205,13 +206,24 @@ export const listenWith = <E, R>(
         socket.destroy()
         return
       }
+      if (config.ssl === undefined) {
+        // Plain sockets are accepted paused and moved to the shared read buffer.
+        let connection: HttpConnection | undefined
+        const reader = readIntoSharedBuffer(socket, true, (bytes) => connection?.receive(bytes, true))
+        if (reader !== undefined) {
+          connection = new HttpConnection(reader, host, true)
+          connections.add(connection)
+          return
+        }
+        socket.resume()
+      }
       connections.add(new HttpConnection(socket, host))
     }
 
     const scheme = config.ssl !== undefined ? "https" : "http"
     const server: Net.Server = config.ssl !== undefined
       ? Tls.createServer({ cert: config.ssl.cert, key: config.ssl.key, allowHalfOpen: true }, onSocket)
-      : Net.createServer({ allowHalfOpen: true, noDelay: true }, onSocket)
+      : Net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, onSocket)
     // TLS handshake failures and the like concern one client, not the server.
     server.on("tlsClientError", (_error: unknown, socket: Net.Socket) => socket.destroy())
 
