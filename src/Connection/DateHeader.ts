@@ -8,6 +8,7 @@
  */
 
 let cachedValue: string | undefined = undefined
+let cachedLine: Buffer | undefined = undefined
 let ticker: ReturnType<typeof setInterval> | undefined = undefined
 let askedSinceTick = false
 
@@ -19,10 +20,12 @@ const tick = (): void => {
     clearInterval(ticker)
     ticker = undefined
     cachedValue = undefined
+    cachedLine = undefined
     return
   }
   askedSinceTick = false
   cachedValue = format()
+  cachedLine = undefined
 }
 
 /**
@@ -46,4 +49,15 @@ export const currentDate = (): string => {
     ticker.unref()
   }
   return cachedValue
+}
+
+/**
+ * The whole `Date: ...\r\n` header line as bytes, made once a second.
+ *
+ * @since 0.1.0
+ */
+export const currentDateLine = (): Buffer => {
+  const value = currentDate()
+  cachedLine ??= Buffer.from("Date: " + value + "\r\n", "latin1")
+  return cachedLine
 }

@@ -8,7 +8,7 @@
 import { STATUS_CODES } from "node:http"
 import type { Response, ResponseHeaders } from "../Response/Response.ts"
 import { TOKEN } from "./CharClasses.ts"
-import { currentDate } from "./DateHeader.ts"
+import { currentDate, currentDateLine } from "./DateHeader.ts"
 
 /**
  * What the `Connection` field of a response says: nothing (HTTP/1.1
@@ -88,6 +88,17 @@ const isToken = (s: string): boolean => {
  * @throws InvalidResponseHeader
  */
 const headStart = (status: number, headers: ResponseHeaders): string => {
+  const start = handlerHead(status, headers)
+  return start.hasDate ? start.text : start.text + "Date: " + currentDate() + "\r\n"
+}
+
+/**
+ * The status line and the handler's header fields, validated, without the
+ * framing fields; and whether the handler set `Date`.
+ *
+ * @throws InvalidResponseHeader
+ */
+const handlerHead = (status: number, headers: ResponseHeaders): { readonly text: string; readonly hasDate: boolean } => {
   let head = statusLine(status)
   let hasDate = false
   for (const name in headers) {
@@ -117,8 +128,7 @@ const headStart = (status: number, headers: ResponseHeaders): string => {
       }
     }
   }
-  if (!hasDate) head += "Date: " + currentDate() + "\r\n"
-  return head
+  return { text: head, hasDate }
 }
 
 /**
@@ -145,7 +155,20 @@ export const serializeResponse = (
   connection: ConnectionField,
   write: (data: Uint8Array) => void
 ): void => {
+  const ready = prepared.get(response)
+  if (ready !== undefined) return writePrepared(ready, isHead, connection, write)
+  if (response === lastResponse) {
+    // The same response object answered twice in a row: prepare its bytes.
+    const made = prepare(response)
+    if (made !== undefined) {
+      prepared.set(response, made)
+      return writePrepared(made, isHead, connection, write)
+    }
+  }
+  lastResponse = response
   const { body, status } = response
+  const cachedHead = cachedHandlerHead(status, response.headers)
+  if (cachedHead !== undefined) return writeWithHead(cachedHead, response, isHead, connection, write)
   let head = headStart(status, response.headers)
   const noBody = statusHasNoBody(status)
   let bodyLength = 0
@@ -164,6 +187,149 @@ export const serializeResponse = (
     if (body._tag === "Text") out.write(body.text, head.length, "utf8")
     else if (body._tag === "Bytes") out.set(body.bytes, head.length)
     write(out)
+  }
+}
+
+/**
+ * A response object a handler answers with again and again (a constant
+ * `Response.text("Hello world")`) is serialized once: its status line,
+ * headers and `Content-Length` as bytes, its body encoded. What changes per
+ * response (`Date`, `Connection`) is added from ready-made bytes, so the hot
+ * path copies bytes instead of building and encoding strings.
+ */
+interface PreparedResponse {
+  /** Status line and the handler's header fields. */
+  readonly head: Buffer
+  readonly hasDate: boolean
+  /** The `Content-Length` line, empty for statuses without a body. */
+  readonly contentLength: Buffer
+  /** The body, or empty for statuses without one. */
+  readonly body: Uint8Array
+}
+
+const prepared = new WeakMap<Response, PreparedResponse>()
+/**
+ * The response serialized last. Only a response seen twice in a row is
+ * prepared: one comparison is all a handler that makes a new response each
+ * time pays, and nothing it makes is kept.
+ */
+let lastResponse: Response | undefined = undefined
+
+const connectionLineBytes: Record<ConnectionField, Buffer> = {
+  none: Buffer.alloc(0),
+  close: Buffer.from(connectionLines.close, "latin1"),
+  "keep-alive": Buffer.from(connectionLines["keep-alive"], "latin1")
+}
+const CRLF = Buffer.from("\r\n", "latin1")
+const NO_BYTES = new Uint8Array(0)
+
+const prepare = (response: Response): PreparedResponse | undefined => {
+  const { body, status } = response
+  if (body._tag === "Stream") return undefined
+  const start = handlerHead(status, response.headers)
+  const noBody = statusHasNoBody(status)
+  const bytes = noBody || body._tag === "Empty"
+    ? NO_BYTES
+    : body._tag === "Text"
+    ? Buffer.from(body.text, "utf8")
+    : body.bytes
+  return {
+    head: Buffer.from(start.text, "latin1"),
+    hasDate: start.hasDate,
+    contentLength: noBody ? Buffer.alloc(0) : Buffer.from("Content-Length: " + bytes.byteLength + "\r\n", "latin1"),
+    body: noBody ? NO_BYTES : bytes
+  }
+}
+
+/**
+ * The bytes of a status line and handler headers, kept for a headers object
+ * that comes back (a constant `{ "Content-Type": "text/plain" }` handed to
+ * every `Response.text`), under the same "twice in a row" rule.
+ */
+interface HandlerHeadBytes {
+  readonly status: number
+  readonly head: Buffer
+  readonly hasDate: boolean
+}
+
+const handlerHeads = new WeakMap<ResponseHeaders, HandlerHeadBytes>()
+let lastHeaders: ResponseHeaders | undefined = undefined
+let lastStatus = 0
+
+const cachedHandlerHead = (status: number, headers: ResponseHeaders): HandlerHeadBytes | undefined => {
+  const cached = handlerHeads.get(headers)
+  if (cached !== undefined && cached.status === status) return cached
+  if (headers === lastHeaders && status === lastStatus) {
+    const start = handlerHead(status, headers)
+    const made = { status, head: Buffer.from(start.text, "latin1"), hasDate: start.hasDate }
+    handlerHeads.set(headers, made)
+    return made
+  }
+  lastHeaders = headers
+  lastStatus = status
+  return undefined
+}
+
+/** Writes a response whose status line and handler headers are ready as bytes. */
+const writeWithHead = (
+  start: HandlerHeadBytes,
+  response: Response,
+  isHead: boolean,
+  connection: ConnectionField,
+  write: (data: Uint8Array) => void
+): void => {
+  const body = response.body
+  const noBody = statusHasNoBody(response.status)
+  const bodyLength = body._tag === "Text"
+    ? Buffer.byteLength(body.text, "utf8")
+    : body._tag === "Bytes"
+    ? body.bytes.byteLength
+    : 0
+  const contentLength = noBody ? "" : "Content-Length: " + bodyLength + "\r\n"
+  const date = start.hasDate ? NO_BYTES : currentDateLine()
+  const connectionLine = connectionLineBytes[connection]
+  const headLength = start.head.length + date.byteLength + contentLength.length + connectionLine.length + 2
+  const sent = noBody || isHead ? 0 : bodyLength
+  const inline = !(body._tag === "Bytes" && sent >= ZERO_COPY_MIN_BYTES)
+  const out = Buffer.allocUnsafe(headLength + (inline ? sent : 0))
+  let at = start.head.copy(out, 0)
+  out.set(date, at)
+  at += date.byteLength
+  at += out.write(contentLength, at, "latin1")
+  at += connectionLine.copy(out, at)
+  at += CRLF.copy(out, at)
+  if (sent > 0 && inline) {
+    if (body._tag === "Text") out.write(body.text, at, "utf8")
+    else if (body._tag === "Bytes") out.set(body.bytes, at)
+  }
+  write(out)
+  if (sent > 0 && !inline && body._tag === "Bytes") write(body.bytes)
+}
+
+const writePrepared = (
+  ready: PreparedResponse,
+  isHead: boolean,
+  connection: ConnectionField,
+  write: (data: Uint8Array) => void
+): void => {
+  const date = ready.hasDate ? NO_BYTES : currentDateLine()
+  const connectionLine = connectionLineBytes[connection]
+  const headLength = ready.head.length + date.byteLength + ready.contentLength.length + connectionLine.length + 2
+  const body = isHead ? NO_BYTES : ready.body
+  const inline = body.byteLength < ZERO_COPY_MIN_BYTES
+  const out = Buffer.allocUnsafe(headLength + (inline ? body.byteLength : 0))
+  let at = ready.head.copy(out, 0)
+  out.set(date, at)
+  at += date.byteLength
+  at += ready.contentLength.copy(out, at)
+  at += connectionLine.copy(out, at)
+  at += CRLF.copy(out, at)
+  if (inline) {
+    out.set(body, at)
+    write(out)
+  } else {
+    write(out)
+    write(body)
   }
 }
 

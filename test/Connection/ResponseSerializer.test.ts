@@ -1,0 +1,103 @@
+import { describe, expect, it } from "@effect/vitest"
+import {
+  type ConnectionField,
+  InvalidResponseHeader,
+  serializeResponse,
+  ZERO_COPY_MIN_BYTES
+} from "../../src/Connection/ResponseSerializer.ts"
+import * as Response from "../../src/Response/Response.ts"
+
+/** Serializes and joins the pieces written, as the socket would see them. */
+const bytesOf = (response: Response.Response, isHead = false, connection: ConnectionField = "none") => {
+  const pieces: Array<Uint8Array> = []
+  serializeResponse(response, isHead, connection, (data) => pieces.push(data))
+  return { text: Buffer.concat(pieces).toString("latin1"), pieces: pieces.length }
+}
+
+/** The bytes with the Date line blanked out (it changes every second). */
+const withoutDate = (text: string) => text.replace(/\r\nDate: [^\r]*\r\n/, "\r\nDate: -\r\n")
+
+describe("serializeResponse", () => {
+  it("status line, handler headers, Date, Content-Length, then the body", () => {
+    const { text } = bytesOf(Response.text("Hello world", { headers: { "X-A": "1" } }))
+    expect(withoutDate(text)).toBe(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nX-A: 1\r\nDate: -\r\nContent-Length: 11\r\n\r\nHello world"
+    )
+    expect(text).toMatch(/\r\nDate: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT\r\n/)
+  })
+
+  it("the framing fields a handler sets are ignored; its Date is kept", () => {
+    const response = Response.text("abc", {
+      headers: { "Content-Length": "99", "Transfer-Encoding": "chunked", Connection: "upgrade", Date: "yesterday" }
+    })
+    const { text } = bytesOf(response, false, "close")
+    expect(text).toBe(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: yesterday\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+    )
+  })
+
+  it("a response object served again and again gives the same bytes each time (the prepared path)", () => {
+    const constant = Response.text("é and more", { headers: { "Set-Cookie": ["a=1", "b=2"] } })
+    const first = withoutDate(bytesOf(constant).text)
+    for (const connection of ["none", "close", "keep-alive", "none"] as const) {
+      const again = withoutDate(bytesOf(constant, false, connection).text)
+      const expected = connection === "none"
+        ? first
+        : first.replace("\r\n\r\n", connection === "close" ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: Keep-Alive\r\n\r\n")
+      expect(again).toBe(expected)
+    }
+    expect(first).toContain("Content-Length: 11\r\n") // é is two bytes in UTF-8
+    expect(first).toContain("Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n")
+  })
+
+  it("a headers object reused across fresh responses gives the same bytes as a fresh one (the cached-head path)", () => {
+    const headers = { "Content-Type": "text/plain" }
+    const expected = (body: string) => withoutDate(bytesOf(Response.text(body, { headers: { ...headers } })).text)
+    for (const body of ["one", "two", "three", "", "four"]) {
+      expect(withoutDate(bytesOf(Response.text(body, { headers })).text)).toBe(expected(body))
+    }
+  })
+
+  it("HEAD: the Content-Length of the body, not the body, on every path", () => {
+    const constant = Response.text("Hello world")
+    for (let i = 0; i < 3; i++) {
+      const { text } = bytesOf(constant, true)
+      expect(text).toContain("Content-Length: 11\r\n")
+      expect(text.endsWith("\r\n\r\n")).toBe(true)
+    }
+  })
+
+  it("204 and 304 have neither body nor Content-Length, on every path", () => {
+    for (const status of [204, 304]) {
+      const constant = Response.text("ignored", { status })
+      for (let i = 0; i < 3; i++) {
+        const { text } = bytesOf(constant)
+        expect(text).not.toContain("Content-Length")
+        expect(text.endsWith("\r\n\r\n")).toBe(true)
+      }
+    }
+  })
+
+  it("a large byte body is written as a second piece, not copied", () => {
+    const big = new Uint8Array(ZERO_COPY_MIN_BYTES).fill(0x61)
+    const constant = Response.bytes(big)
+    for (let i = 0; i < 3; i++) {
+      const pieces: Array<Uint8Array> = []
+      serializeResponse(constant, false, "none", (data) => pieces.push(data))
+      expect(pieces).toHaveLength(2)
+      expect(pieces[1]).toBe(big)
+    }
+  })
+
+  it("a header that could split the response is refused, on every path", () => {
+    const bad = Response.text("x", { headers: { "X-Bad": "a\r\nInjected: yes" } })
+    for (let i = 0; i < 3; i++) expect(() => bytesOf(bad)).toThrow(InvalidResponseHeader)
+    const badName = Response.text("x", { headers: { "Bad Name": "v" } })
+    expect(() => bytesOf(badName)).toThrow(InvalidResponseHeader)
+    expect(() => bytesOf(Response.text("x", { headers: { "X-Wide": "\u0100" } }))).toThrow(InvalidResponseHeader)
+  })
+
+  it("413 is called Content Too Large (RFC 9110 section 15.5.14)", () => {
+    expect(bytesOf(Response.empty({ status: 413 })).text.startsWith("HTTP/1.1 413 Content Too Large\r\n")).toBe(true)
+  })
+})
