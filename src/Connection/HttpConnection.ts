@@ -4,10 +4,11 @@
  * timed and bounded.
  *
  * It is plain synchronous code around a pure parser (like undici's `Parser`
- * and Tornado's `HTTP1Connection`): the socket's `data` events feed one input
- * buffer; requests are taken off it one at a time, in order; a handler whose
- * Effect completes at once is answered in the same turn, and the responses of
- * a pipelined batch leave in one write.
+ * and Tornado's `HTTP1Connection`): each read of the socket (from the shared
+ * read buffer, or a `data` event on TLS) feeds one input buffer; requests are
+ * taken off it one at a time, in order; a handler whose Effect completes at
+ * once is answered in the same turn, and the responses of a pipelined batch
+ * leave in one write.
  *
  * The state of each side is explicit:
  * - reading: `Head` (waiting for / inside a request head), `Request` (a
