@@ -170,15 +170,7 @@ export class HttpConnection implements BodyHost {
     this.host = host
     this.options = host.options
     this.timer = new ConnectionTimer(this.onTimeout)
-    const options = this.options
-    this.requestContext = {
-      remoteIp: normalizeIp(socket.remoteAddress),
-      protocol: options.protocol ?? ((socket as { encrypted?: boolean }).encrypted === true ? "https" : "http"),
-      xheaders: options.xheaders,
-      isTrustedDownstream: options.isTrustedDownstream,
-      decodedContentEncoding: options.decodedContentEncoding
-    }
-    socket.setNoDelay(true)
+    this.requestContext = new ConnectionContext(socket, this.options)
     if (!readsByCallback) socket.on("data", this.onData)
     socket.on("end", this.onEnd)
     socket.on("close", this.onSocketClose)
@@ -841,6 +833,32 @@ export class HttpConnection implements BodyHost {
     linger.unref()
     socket.once("close", () => clearTimeout(linger))
     this.abandonRequest("connection closed")
+  }
+}
+
+/**
+ * What the requests of one connection share; the peer's address is asked of
+ * the socket (a system call) only when a request wants it.
+ */
+class ConnectionContext implements RequestContext {
+  private readonly socket: Net.Socket
+  private address: string | undefined = undefined
+  readonly protocol: string
+  readonly xheaders: boolean
+  readonly isTrustedDownstream: (ip: string) => boolean
+  readonly decodedContentEncoding: ((coding: string) => boolean) | undefined
+
+  constructor(socket: Net.Socket, options: ConnectionOptions) {
+    this.socket = socket
+    this.protocol = options.protocol ?? ((socket as { encrypted?: boolean }).encrypted === true ? "https" : "http")
+    this.xheaders = options.xheaders
+    this.isTrustedDownstream = options.isTrustedDownstream
+    this.decodedContentEncoding = options.decodedContentEncoding
+  }
+
+  get remoteIp(): string {
+    this.address ??= normalizeIp(this.socket.remoteAddress)
+    return this.address
   }
 }
 

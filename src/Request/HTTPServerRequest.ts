@@ -74,10 +74,6 @@ export class HTTPServerRequest {
   readonly path: string
   /** The query part of {@link uri}, without `?`; empty when none. */
   readonly query: string
-  /** The client's address, after xheaders when trusted. */
-  readonly remoteIp: string
-  /** `http` or `https`, after xheaders when trusted. */
-  readonly protocol: string
   /** The Host the client asked for (`127.0.0.1` when none). */
   readonly host: string
   /** When the head was received, from `performance.now()` at the time. */
@@ -92,6 +88,7 @@ export class HTTPServerRequest {
   private cookiesCache: Readonly<Record<string, string>> | undefined = undefined
   private queryArgumentsCache: Arguments | undefined = undefined
   private parsedBodyCache: ParsedBody | undefined = undefined
+  private peer: { readonly remoteIp: string; readonly protocol: string } | undefined = undefined
 
   constructor(head: RequestHead, body: RequestBody, context: RequestContext, startedAt: number = performance.now()) {
     this.head = head
@@ -119,19 +116,31 @@ export class HTTPServerRequest {
     this.path = q === -1 ? target : target.slice(0, q)
     this.query = q === -1 ? "" : target.slice(q + 1)
     this.host = host !== undefined && host.length > 0 ? host : "127.0.0.1"
+  }
 
-    if (context.xheaders) {
-      const applied = applyXHeaders(
-        { remoteIp: context.remoteIp, protocol: context.protocol === "https" ? "https" : "http" },
-        this.headers,
-        context.isTrustedDownstream
-      )
-      this.remoteIp = applied.remoteIp
-      this.protocol = applied.protocol
-    } else {
-      this.remoteIp = context.remoteIp
-      this.protocol = context.protocol
+  /** The client's address, after xheaders when trusted. */
+  get remoteIp(): string {
+    return this.resolvePeer().remoteIp
+  }
+
+  /** `http` or `https`, after xheaders when trusted. */
+  get protocol(): string {
+    return this.resolvePeer().protocol
+  }
+
+  /** Who the client is, worked out on first use (asking the socket is a system call). */
+  private resolvePeer(): { readonly remoteIp: string; readonly protocol: string } {
+    if (this.peer === undefined) {
+      const context = this.context
+      this.peer = context.xheaders
+        ? applyXHeaders(
+          { remoteIp: context.remoteIp, protocol: context.protocol === "https" ? "https" : "http" },
+          this.headers,
+          context.isTrustedDownstream
+        )
+        : { remoteIp: context.remoteIp, protocol: context.protocol }
     }
+    return this.peer
   }
 
   /** The header fields, in the order received (names as sent, values Latin-1). */

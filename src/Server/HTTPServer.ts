@@ -222,7 +222,7 @@ export const listenWith = <E, R>(
 
     const scheme = config.ssl !== undefined ? "https" : "http"
     const server: Net.Server = config.ssl !== undefined
-      ? Tls.createServer({ cert: config.ssl.cert, key: config.ssl.key, allowHalfOpen: true }, onSocket)
+      ? Tls.createServer({ cert: config.ssl.cert, key: config.ssl.key, allowHalfOpen: true, noDelay: true }, onSocket)
       : Net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, onSocket)
     // TLS handshake failures and the like concern one client, not the server.
     server.on("tlsClientError", (_error: unknown, socket: Net.Socket) => socket.destroy())
