@@ -22,6 +22,8 @@
  *
  * @since 0.1.0
  */
+import Cluster from "node:cluster"
+import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
 import { Context, Data, Duration, Effect, Layer, Scope } from "effect"
@@ -135,6 +137,21 @@ const connectionOptions = (config: ServerConfig): ConnectionOptions => {
 }
 
 /**
+ * A socket file left by a server that did not close cleanly would make
+ * binding fail with EADDRINUSE; like Tornado's `bind_unix_socket`, a socket
+ * file (and only a socket file) at the path is removed first. Cluster workers
+ * leave it alone: their primary has bound the path for all of them.
+ */
+const removeStaleUnixSocket = (path: string): void => {
+  if (Cluster.isWorker) return
+  try {
+    if (Fs.statSync(path).isSocket()) Fs.unlinkSync(path)
+  } catch {
+    // Nothing there (or not ours to remove): listen reports what matters.
+  }
+}
+
+/**
  * Options of {@link listen} beyond the config: a socket bound elsewhere
  * (Tornado's `add_sockets`, used by worker processes).
  *
@@ -238,7 +255,10 @@ export const listenWith = <E, R>(
       }
       const handle = options?.handle
       if (handle !== undefined) server.listen(handle, onListening)
-      else if (config.unixSocket !== undefined) server.listen(config.unixSocket, onListening)
+      else if (config.unixSocket !== undefined) {
+        removeStaleUnixSocket(config.unixSocket)
+        server.listen(config.unixSocket, onListening)
+      }
       else server.listen({ host: config.host, port: config.port, backlog: 1024 }, onListening)
     })
 

@@ -4,6 +4,7 @@
  * shared/spec/demo-server.md): one error response, then the connection
  * closes, and nothing sent after the bad request is served.
  */
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -166,5 +167,29 @@ describe("other refusals", () => {
       const bad = yield* RawClient.connect({ path })
       yield* bad.write("garbage\r\n\r\n")
       expectOnly(RawClient.parseAllResponses(yield* bad.readUntilClose()), 400)
+    }))
+
+  it.live("a socket file left behind by a server that died is replaced, a regular file is not", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-httpserver-test-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+      const path = Path.join(dir, "stale.sock")
+      // A server that dies without closing leaves its socket file behind.
+      const died = ChildProcess.spawnSync(process.execPath, [
+        "-e",
+        `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`
+      ])
+      expect(died.signal).toBe("SIGKILL")
+      expect(Fs.statSync(path).isSocket()).toBe(true)
+      yield* Effect.orDie(HTTPServer.listen(demoHandler, { unixSocket: path, shutdownTimeout: 2000 }))
+      const client = yield* RawClient.connect({ path })
+      yield* client.write("GET /hello HTTP/1.0\r\n\r\n")
+      expect((yield* client.readResponse()).text).toBe("Hello world")
+
+      const regular = Path.join(dir, "regular-file")
+      Fs.writeFileSync(regular, "keep me")
+      const failed = yield* Effect.flip(HTTPServer.listen(demoHandler, { unixSocket: regular }))
+      expect(failed._tag).toBe("ListenError")
+      expect(Fs.readFileSync(regular, "utf8")).toBe("keep me")
     }))
 })
