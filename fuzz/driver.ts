@@ -1,33 +1,25 @@
 /**
  * The fuzz harness: one connection's byte stream, arriving in given pieces,
- * read with the parser exactly as `HttpConnection` and `RequestBody` drive it
- * (no sockets, no Effects):
+ * read with the engine's own pure components exactly as `HttpConnection` and
+ * `RequestBody` drive them (no sockets, no Effects):
  *
  * - input: the unconsumed rest of the buffer plus each new piece
- *   (`HttpConnection.onData`), the head scan resuming at `resumeScanAt`;
- * - heads: leading empty lines skipped before a head starts, `findHeadEnd`,
- *   `maxHeaderSize` checked on the partial and on the whole head, `parseHead`
- *   on the Latin-1 text (`HttpConnection.nextRequest`);
- * - bodies: `Content-Length` counted off, or the `ChunkedDecoder` fed what
- *   the input holds (`RequestBody.feed`); then the next pipelined request.
+ *   (`HttpConnection.receive`), the head scan's resume point rebased with it;
+ * - heads: the `HeadReader` (`HttpConnection.nextRequest`): leading empty
+ *   lines, the incremental scan, `maxHeaderSize`, `parseHead`;
+ * - bodies: a `BodyFramer` fed what the input holds (`RequestBody.feed`);
+ *   then the next pipelined request.
  *
  * What may come out of the parser is a request, or one of the engine's
  * tagged errors (`isHttpError`), which ends the connection. Anything else
  * thrown, and any broken contract between the pieces (an index out of range,
- * a decoder that stops early, a head that says what its bytes do not), is a
- * finding: {@link Finding}.
+ * a framer that stops early or takes bytes once done, a head that says what
+ * its bytes do not), is a finding: {@link Finding}.
  */
-import { ChunkedDecoder } from "../src/Connection/ChunkedDecoder.ts"
-import {
-  defaultLeniency,
-  findHeadEnd,
-  type ParserLeniency,
-  parseHead,
-  type RequestHead,
-  resumeScanAt,
-  skipLeadingEmptyLines
-} from "../src/Connection/HeadParser.ts"
-import { HeaderTooLarge, type HttpError, isHttpError } from "../src/Connection/HttpErrors.ts"
+import { BodyFramer } from "../src/Connection/BodyFramer.ts"
+import { defaultLeniency, type ParserLeniency, type RequestHead } from "../src/Connection/HeadParser.ts"
+import { HeadReader } from "../src/Connection/HeadReader.ts"
+import { type HttpError, isHttpError } from "../src/Connection/HttpErrors.ts"
 
 /** A contract of the parser broken: what the fuzzer reports as a crash. */
 export class Finding extends Error {
@@ -64,7 +56,8 @@ const headTags: ReadonlySet<string> = new Set([
   "UnsupportedTransferEncoding",
   "HeaderTooLarge"
 ])
-const chunkedTags: ReadonlySet<string> = new Set(["MalformedRequest"])
+/** Only chunked framing can be malformed; the limits that fail a body are `RequestBody`'s, not the framer's. */
+const bodyTags: ReadonlySet<string> = new Set(["MalformedRequest"])
 
 const describeError = (error: HttpError): string =>
   error._tag === "MalformedRequest" ? `${error._tag}: ${error.reason}` : error._tag
@@ -121,69 +114,57 @@ const checkHead = (head: RequestHead, text: string): void => {
   if (head.expectContinue && head.version !== "HTTP/1.1") fail("100-continue on HTTP/1.0")
 }
 
-type Body =
-  | { readonly _tag: "Length"; remaining: number; readonly parts: Array<Buffer> }
-  | { readonly _tag: "Chunked"; readonly decoder: ChunkedDecoder; readonly parts: Array<Buffer> }
-
 /**
  * Feeds `pieces` (the reads of one connection, in order) through the parser
  * as the server does. Throws a {@link Finding} on a broken contract.
  */
 export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = defaultOptions): Outcome => {
+  const reader = new HeadReader(options.maxHeaderSize, options.leniency)
   const requests: Array<{ head: RequestHead; body: string }> = []
   let input: Buffer = Buffer.alloc(0)
   let inputStart = 0
   let scanFrom = 0
-  let headStarted = false
-  let head: RequestHead | undefined
-  let body: Body | undefined
+  /** The request in flight: its head, the framer of its body, the body so far. */
+  let inFlight: { readonly head: RequestHead; readonly framer: BodyFramer; readonly parts: Array<Buffer> } | undefined
   let error: string | undefined
 
-  const finish = () => {
-    requests.push({ head: head as RequestHead, body: Buffer.concat(body?.parts ?? []).toString("latin1") })
-    head = undefined
-    body = undefined
+  const finish = (head: RequestHead, parts: ReadonlyArray<Buffer>) => {
+    requests.push({ head, body: Buffer.concat(parts).toString("latin1") })
+    inFlight = undefined
   }
 
   /** `RequestBody.feed`; `true` when the loop should go on. */
-  const feedBody = (current: Body): boolean => {
+  const feedBody = (): boolean => {
     const end = input.length
-    if (inputStart >= end) return false
-    if (current._tag === "Length") {
-      const n = Math.min(current.remaining, end - inputStart)
-      current.parts.push(Buffer.from(input.subarray(inputStart, inputStart + n)))
-      inputStart += n
-      current.remaining -= n
-      if (current.remaining === 0) finish()
-      return true
-    }
+    if (inFlight === undefined || inputStart >= end) return false
+    const { framer, head, parts } = inFlight
     const start = inputStart
-    const decoded: Array<Buffer> = []
-    const stop = guarded("ChunkedDecoder.decode", chunkedTags, () =>
-      current.decoder.decode(input, start, end, (data) => {
-        if (data.byteLength === 0) throw new Finding("chunked-contract", "onData called with an empty piece")
-        if (data.buffer !== input.buffer) throw new Finding("chunked-contract", "onData piece is not a view of the input")
-        decoded.push(Buffer.from(data))
+    const taken: Array<Buffer> = []
+    const stop = guarded("BodyFramer.feed", bodyTags, () =>
+      framer.feed(input, start, end, (data) => {
+        if (data.byteLength === 0) throw new Finding("framing-contract", "onData called with an empty piece")
+        if (data.buffer !== input.buffer) throw new Finding("framing-contract", "onData piece is not a view of the input")
+        taken.push(Buffer.from(data))
       }))
     if (isErrorResult(stop)) {
       error = describeError(stop)
       return false
     }
     if (!Number.isInteger(stop) || stop < start || stop > end) {
-      throw new Finding("chunked-contract", `decode returned ${stop} outside [${start}, ${end}]`)
+      throw new Finding("framing-contract", `feed returned ${stop} outside [${start}, ${end}]`)
     }
-    if (!current.decoder.done && stop !== end) {
-      throw new Finding("chunked-contract", `decode stopped at ${stop} before ${end} without being done`)
+    if (!framer.done && stop !== end) {
+      throw new Finding("framing-contract", `feed stopped at ${stop} before ${end} without being done`)
     }
-    if (current.decoder.done) {
-      const again = current.decoder.decode(input, stop, end, () => {
-        throw new Finding("chunked-contract", "data after the end of the body")
+    if (framer.done) {
+      const again = framer.feed(input, stop, end, () => {
+        throw new Finding("framing-contract", "data after the end of the body")
       })
-      if (again !== stop) throw new Finding("chunked-contract", `a done decoder consumed input (${stop} -> ${again})`)
+      if (again !== stop) throw new Finding("framing-contract", `a done framer consumed input (${stop} -> ${again})`)
     }
-    current.parts.push(...decoded)
+    parts.push(...taken)
     inputStart = stop
-    if (current.decoder.done) finish()
+    if (framer.done) finish(head, parts)
     return true
   }
 
@@ -191,75 +172,44 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
   const nextRequest = (): boolean => {
     const end = input.length
     if (inputStart >= end) return false
-    if (!headStarted) {
-      const start = skipLeadingEmptyLines(input, inputStart, end)
-      if (start < inputStart || start > end) {
-        throw new Finding("head-contract", `skipLeadingEmptyLines returned ${start} outside [${inputStart}, ${end}]`)
-      }
-      if (start !== inputStart) {
-        inputStart = start
-        scanFrom = start
-        if (start >= end) return false
-      }
-      headStarted = true
-    }
-    const start = inputStart
-    const from = Math.max(scanFrom, start)
-    const headEnd = guarded("findHeadEnd", headTags, () => findHeadEnd(input, from, end))
-    if (isErrorResult(headEnd)) throw new Finding("unexpected-tag", "findHeadEnd threw")
-    if (headEnd === -1) {
-      if (end - start > options.maxHeaderSize) {
-        error = describeError(new HeaderTooLarge({ limit: options.maxHeaderSize }))
-      } else {
-        scanFrom = resumeScanAt(start, end)
-        if (scanFrom < start || scanFrom > end) throw new Finding("head-contract", `resumeScanAt gave ${scanFrom}`)
-      }
-      return false
-    }
-    if (headEnd <= from || headEnd > end) {
-      throw new Finding("head-contract", `findHeadEnd returned ${headEnd} outside (${from}, ${end}]`)
-    }
-    const tail = input.toString("latin1", Math.max(start, headEnd - 3), headEnd)
-    if (!tail.endsWith("\n\n") && !tail.endsWith("\n\r\n")) {
-      throw new Finding("head-contract", `findHeadEnd stopped after ${JSON.stringify(tail)}, not an empty line`)
-    }
-    if (headEnd - start > options.maxHeaderSize) {
-      error = describeError(new HeaderTooLarge({ limit: options.maxHeaderSize }))
-      return false
-    }
-    const text = input.toString("latin1", start, headEnd)
-    const parsed = guarded("parseHead", headTags, () => parseHead(text, options.leniency))
+    const parsed = guarded("HeadReader.read", headTags, () => reader.read(input, inputStart, end, scanFrom))
     if (isErrorResult(parsed)) {
       error = describeError(parsed)
       return false
     }
-    checkHead(parsed, text)
-    inputStart = headEnd
-    scanFrom = headEnd
-    headStarted = false
-    head = parsed
-    const framing = parsed.framing
-    if (framing._tag === "NoBody") finish()
-    else if (framing._tag === "ContentLength") body = { _tag: "Length", remaining: framing.length, parts: [] }
-    else body = { _tag: "Chunked", decoder: new ChunkedDecoder(), parts: [] }
-    return true
-  }
-
-  /** `HttpConnection.process`: takes whatever the input allows. */
-  const process = (): void => {
-    while (error === undefined) {
-      if (body !== undefined) {
-        if (!feedBody(body)) break
-      } else if (!nextRequest()) {
-        break
-      }
+    const start = reader.start
+    if (start < inputStart || start > end) {
+      throw new Finding("head-contract", `the head starts at ${start}, outside [${inputStart}, ${end}]`)
     }
+    if (parsed === undefined) {
+      if (reader.scanFrom < start || reader.scanFrom > end) {
+        throw new Finding("head-contract", `the scan resumes at ${reader.scanFrom}, outside [${start}, ${end}]`)
+      }
+      if (reader.started !== start < end) throw new Finding("head-contract", `started ${reader.started} at ${start} of ${end}`)
+      inputStart = start
+      scanFrom = reader.scanFrom
+      return false
+    }
+    const headEnd = reader.headEnd
+    const from = Math.max(scanFrom, start)
+    if (headEnd <= from || headEnd > end) {
+      throw new Finding("head-contract", `the head ends at ${headEnd}, outside (${from}, ${end}]`)
+    }
+    const tail = input.toString("latin1", Math.max(start, headEnd - 3), headEnd)
+    if (!tail.endsWith("\n\n") && !tail.endsWith("\n\r\n")) {
+      throw new Finding("head-contract", `the head ends after ${JSON.stringify(tail)}, not an empty line`)
+    }
+    checkHead(parsed, input.toString("latin1", start, headEnd))
+    inputStart = scanFrom = headEnd
+    if (parsed.framing._tag === "NoBody") finish(parsed, [])
+    else inFlight = { head: parsed, framer: new BodyFramer(parsed.framing), parts: [] }
+    return true
   }
 
   for (const piece of pieces) {
     if (error !== undefined) break
     if (piece.length === 0) continue
-    // `HttpConnection.onData`
+    // `HttpConnection.receive`
     if (inputStart >= input.length) {
       input = piece
       inputStart = 0
@@ -269,13 +219,17 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
       scanFrom = Math.max(0, scanFrom - inputStart)
       inputStart = 0
     }
-    process()
+    // `HttpConnection.process`: takes whatever the input allows.
+    while (error === undefined && (inFlight !== undefined ? feedBody() : nextRequest())) {
+      // on to the next body or head
+    }
   }
+  // Empty lines before a head are consumed: what is left unread is a body or a head under way.
   const waiting = error !== undefined
     ? "nothing"
-    : body !== undefined
+    : inFlight !== undefined
     ? "body"
-    : headStarted || skipLeadingEmptyLines(input, inputStart, input.length) < input.length
+    : inputStart < input.length
     ? "head"
     : "nothing"
   return { requests, error, waiting }

@@ -1,6 +1,7 @@
 /**
- * A coverage-guided fuzzer for the request parser (`HeadParser` +
- * `ChunkedDecoder`, driven as `HttpConnection` drives them: `driver.ts`).
+ * A coverage-guided fuzzer for the request parser (`HeadReader` and
+ * `HeadParser`, `BodyFramer` and `ChunkedDecoder`, driven as `HttpConnection`
+ * drives them: `driver.ts`).
  *
  * ```sh
  * npm run fuzz                        # 60 s
@@ -8,7 +9,7 @@
  * npm run fuzz -- --replay fuzz/crashes/untagged-throw-1a2b3c4d5e6f.bin
  * ```
  *
- * Feedback is V8's block coverage of the two parser modules, read through
+ * Feedback is V8's block coverage of those four modules, read through
  * `node:inspector` after every execution (`support/Coverage.ts`); inputs
  * are mutated bytewise and with HTTP tokens (`support/Mutator.ts`). Inputs
  * that reach new blocks (or new hit counts) join the corpus and are saved
@@ -165,7 +166,12 @@ const fuzz = async (options: Options): Promise<number> => {
   })
   watchdog.unref()
 
-  const targets = ["/src/Connection/HeadParser.ts", "/src/Connection/ChunkedDecoder.ts"]
+  const targets = [
+    "/src/Connection/HeadReader.ts",
+    "/src/Connection/HeadParser.ts",
+    "/src/Connection/BodyFramer.ts",
+    "/src/Connection/ChunkedDecoder.ts"
+  ]
   const coverage = new Coverage((url) => targets.some((t) => url.endsWith(t)))
   const random = new Random(options.seed)
   const corpus: Array<Buffer> = []

@@ -24,18 +24,11 @@ import { Cause, Effect, Exit, type Fiber, Stream } from "effect"
 import { HTTPServerRequest, type RequestContext } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 import { ConnectionTimer, type TimeoutKind } from "./ConnectionTimer.ts"
-import {
-  findHeadEnd,
-  type ParserLeniency,
-  parseHead,
-  type RequestHead,
-  resumeScanAt,
-  skipLeadingEmptyLines
-} from "./HeadParser.ts"
+import type { ParserLeniency, RequestHead } from "./HeadParser.ts"
+import { HeadReader } from "./HeadReader.ts"
 import {
   BodyTimeout,
   HeaderTimeout,
-  HeaderTooLarge,
   type HttpError,
   isHttpError,
   keepsConnection,
@@ -126,6 +119,7 @@ export class HttpConnection implements BodyHost {
   private readonly host: ConnectionHost
   private readonly options: ConnectionOptions
   private readonly timer: ConnectionTimer
+  private readonly headReader: HeadReader
   /** What every request on this connection shares. */
   private readonly requestContext: RequestContext
 
@@ -143,7 +137,7 @@ export class HttpConnection implements BodyHost {
   private batchBytes = 0
   private readEnded = false
   private paused = false
-  /** Bytes of the next request head have arrived (the header timer runs). */
+  /** Part of the next request head has arrived, not all of it (the header timer runs). */
   private headStarted = false
   /** A body is being fed from the input (see {@link onDemand}). */
   private feeding = false
@@ -170,6 +164,7 @@ export class HttpConnection implements BodyHost {
     this.host = host
     this.options = host.options
     this.timer = new ConnectionTimer(this.onTimeout)
+    this.headReader = new HeadReader(this.options.maxHeaderSize, this.options.leniency)
     this.requestContext = new ConnectionContext(socket, this.options)
     if (!readsByCallback) socket.on("data", this.onData)
     socket.on("end", this.onEnd)
@@ -356,7 +351,11 @@ export class HttpConnection implements BodyHost {
     }
   }
 
-  /** Parses the next head; `true` when a request was started. */
+  /**
+   * Reads the next head (the byte logic is the {@link HeadReader}'s); `true`
+   * when a request was started. The header timeout runs from the first byte
+   * of a head that does not arrive whole in one read.
+   */
   private nextRequest(): boolean {
     if (this.state === "Closed") return false
     const end = this.input.length
@@ -364,34 +363,10 @@ export class HttpConnection implements BodyHost {
       if (this.readEnded) this.close()
       return false
     }
-    if (!this.headStarted) {
-      const start = skipLeadingEmptyLines(this.input, this.inputStart, end)
-      if (start !== this.inputStart) {
-        this.inputStart = start
-        this.scanFrom = start
-        if (start >= end) return false
-      }
-      this.headStarted = true
-      this.timer.arm("header", this.options.headerTimeoutMillis, this.turnTime)
-    }
-    const start = this.inputStart
-    const headEnd = findHeadEnd(this.input, Math.max(this.scanFrom, start), end)
-    if (headEnd === -1) {
-      if (end - start > this.options.maxHeaderSize) {
-        this.failConnection(new HeaderTooLarge({ limit: this.options.maxHeaderSize }))
-      } else {
-        this.scanFrom = resumeScanAt(start, end)
-        if (this.readEnded) this.close()
-      }
-      return false
-    }
-    if (headEnd - start > this.options.maxHeaderSize) {
-      this.failConnection(new HeaderTooLarge({ limit: this.options.maxHeaderSize }))
-      return false
-    }
-    let head: RequestHead
+    const reader = this.headReader
+    let head: RequestHead | undefined
     try {
-      head = parseHead(this.input.toString("latin1", start, headEnd), this.options.leniency)
+      head = reader.read(this.input, this.inputStart, end, this.scanFrom)
     } catch (error) {
       if (isHttpError(error)) {
         this.failConnection(error)
@@ -399,8 +374,20 @@ export class HttpConnection implements BodyHost {
       }
       throw error
     }
-    this.inputStart = headEnd
-    this.scanFrom = headEnd
+    if (head === undefined) {
+      this.inputStart = reader.start
+      this.scanFrom = reader.scanFrom
+      if (reader.started) {
+        if (!this.headStarted) {
+          this.headStarted = true
+          this.timer.arm("header", this.options.headerTimeoutMillis, this.turnTime)
+        }
+        if (this.readEnded) this.close()
+      }
+      return false
+    }
+    this.inputStart = reader.headEnd
+    this.scanFrom = reader.headEnd
     this.headStarted = false
     this.timer.disarm()
     this.startRequest(head)

@@ -5,17 +5,17 @@
  * them: a body nobody reads costs nothing, `Expect: 100-continue` is answered
  * only when reading starts, and a slow reader pauses the socket. The
  * connection pushes input through {@link RequestBody.feed}, which applies the
- * framing (Content-Length or chunked), decodes a compressed body when the
- * server is told to, enforces the size limits on the decoded bytes, cuts
- * pieces to `chunkSize`, and queues them as views of the input (never
- * copied). The handler takes them through Effects that complete at once when
- * the bytes are already here.
+ * framing (a `BodyFramer`: Content-Length or chunked), decodes a compressed
+ * body when the server is told to, enforces the size limits on the decoded
+ * bytes, cuts pieces to `chunkSize`, and queues them as views of the input
+ * (never copied). The handler takes them through Effects that complete at
+ * once when the bytes are already here.
  *
  * @since 0.1.0
  */
 import * as Zlib from "node:zlib"
 import { Cause, Effect, Stream } from "effect"
-import { ChunkedDecoder } from "./ChunkedDecoder.ts"
+import { BodyFramer } from "./BodyFramer.ts"
 import type { BodyFraming } from "./HeadParser.ts"
 import { type BodyError, BodyTooLarge, ConnectionClosed, MalformedRequest } from "./HttpErrors.ts"
 
@@ -79,6 +79,8 @@ const UNREAD: BodyState = { _tag: "Unread" }
 const READING: BodyState = { _tag: "Reading" }
 const COMPLETE: BodyState = { _tag: "Complete" }
 const EMPTY = new Uint8Array(0)
+/** The framer of every body without one: done from the start, it takes nothing and never changes. */
+const NO_BODY = new BodyFramer({ _tag: "NoBody" })
 
 /** Decoded bytes queued before a decompressor is paused. */
 const DECODED_HIGH_WATER = 256 * 1024
@@ -102,9 +104,8 @@ export class RequestBody {
   private draining = false
   private readonly queue: Array<Uint8Array> = []
   private queuedBytes = 0
-  /** Bytes of a Content-Length body still on the wire. */
-  private remaining: number
-  private readonly decoder: ChunkedDecoder | undefined
+  /** Where this body's bytes end on the wire (Content-Length or chunked). */
+  private readonly framer: BodyFramer
   private readonly coding: ContentCoding | undefined
   private inflater: Zlib.Gunzip | Zlib.Inflate | undefined = undefined
   private waiter: (() => void) | undefined = undefined
@@ -125,8 +126,7 @@ export class RequestBody {
     this.limits = limits
     this.host = host
     this.coding = coding
-    this.remaining = framing._tag === "ContentLength" ? framing.length : 0
-    this.decoder = framing._tag === "Chunked" ? new ChunkedDecoder() : undefined
+    this.framer = framing._tag === "NoBody" ? NO_BODY : new BodyFramer(framing)
     this.framingComplete = framing._tag === "NoBody"
     if (this.framingComplete) this.state = COMPLETE
   }
@@ -148,18 +148,10 @@ export class RequestBody {
     if (this.framingComplete || this.state._tag !== "Reading") return start
     this.transientInput = transient
     try {
-      if (this.decoder !== undefined) {
-        const stop = this.decoder.decode(input, start, end, this.onWireData)
-        if (this.decoder.done) this.endOfFraming()
-        return stop
-      }
-      const n = Math.min(this.remaining, end - start)
-      if (n > 0) {
-        this.remaining -= n
-        this.onWireData(input.subarray(start, start + n))
-      }
-      if (this.remaining === 0) this.endOfFraming()
-      return start + n
+      const framer = this.framer
+      const stop = framer.feed(input, start, end, this.onWireData)
+      if (framer.done) this.endOfFraming()
+      return stop
     } catch (error) {
       this.fail(error as BodyError)
       return end

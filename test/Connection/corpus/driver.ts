@@ -1,25 +1,18 @@
 /**
  * A test driver for the parser: the byte stream of one connection, fed in
- * pieces, read the way `HttpConnection.nextRequest` and `RequestBody.feed`
- * read it (skip empty lines, scan for the end of the head resuming at
- * `resumeScanAt`, `parseHead` on the Latin-1 text, then the body by
- * Content-Length or through a `ChunkedDecoder`), without sockets or Effects.
+ * pieces, read through the engine's own pure components, as
+ * `HttpConnection` reads it: heads by the `HeadReader` (empty lines before a
+ * head, the incremental scan, `maxHeaderSize`, `parseHead`), bodies by a
+ * `BodyFramer` (Content-Length or chunked); no sockets, no Effects.
  *
  * It gives back every request read whole, the error that stopped the
  * connection if any, and whether it was left waiting for more bytes. The
  * corpus and the split-invariance properties compare these results.
  */
-import { ChunkedDecoder } from "../../../src/Connection/ChunkedDecoder.ts"
-import {
-  defaultLeniency,
-  findHeadEnd,
-  type ParserLeniency,
-  parseHead,
-  type RequestHead,
-  resumeScanAt,
-  skipLeadingEmptyLines
-} from "../../../src/Connection/HeadParser.ts"
-import { HeaderTooLarge, type HttpError, isHttpError } from "../../../src/Connection/HttpErrors.ts"
+import { BodyFramer } from "../../../src/Connection/BodyFramer.ts"
+import { defaultLeniency, type ParserLeniency, type RequestHead } from "../../../src/Connection/HeadParser.ts"
+import { HeadReader } from "../../../src/Connection/HeadReader.ts"
+import { type HttpError, isHttpError } from "../../../src/Connection/HttpErrors.ts"
 
 export interface ParsedRequest {
   readonly head: RequestHead
@@ -39,96 +32,52 @@ export interface DriveOptions {
   readonly maxHeaderSize?: number
 }
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let length = 0
-  for (const p of parts) length += p.length
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
-type BodyState =
-  | { readonly _tag: "Length"; remaining: number; readonly parts: Array<Uint8Array> }
-  | { readonly _tag: "Chunked"; readonly decoder: ChunkedDecoder; readonly parts: Array<Uint8Array> }
-
 /** Reads the requests out of `pieces`, the reads of one connection in order. */
 export const drive = (pieces: ReadonlyArray<Uint8Array>, options: DriveOptions = {}): DriveResult => {
-  const leniency = options.leniency ?? defaultLeniency
-  const maxHeaderSize = options.maxHeaderSize ?? 65536
+  const reader = new HeadReader(options.maxHeaderSize ?? 65536, options.leniency ?? defaultLeniency)
   const requests: Array<ParsedRequest> = []
-  let input: Uint8Array = new Uint8Array(0)
-  let inputStart = 0
+  // The whole stream so far: the driver never drops what it has read.
+  let input = Buffer.alloc(0)
+  let at = 0
   let scanFrom = 0
-  let headStarted = false
-  let head: RequestHead | undefined
-  let body: BodyState | undefined
+  /** The request whose body is being read, with its framer and the pieces so far. */
+  let current: { readonly head: RequestHead; readonly framer: BodyFramer; readonly parts: Array<Uint8Array> } | undefined
 
-  const finish = () => {
-    requests.push({ head: head!, body: concat(body === undefined ? [] : body.parts) })
-    head = undefined
-    body = undefined
+  const done = (head: RequestHead, parts: ReadonlyArray<Uint8Array>) => {
+    requests.push({ head, body: Buffer.concat(parts) })
+    current = undefined
   }
 
   /** One step; `false` when it needs more bytes. */
   const step = (): boolean => {
     const end = input.length
-    if (body !== undefined) {
-      if (body._tag === "Length") {
-        const n = Math.min(body.remaining, end - inputStart)
-        if (n === 0) return false
-        // A copy: the driver's buffer is replaced when pieces arrive.
-        body.parts.push(input.slice(inputStart, inputStart + n))
-        inputStart += n
-        body.remaining -= n
-        if (body.remaining === 0) finish()
-        return true
-      }
-      if (inputStart >= end) return false
-      const parts = body.parts
-      const stop = body.decoder.decode(input, inputStart, end, (data) => parts.push(data.slice()))
-      if (stop < inputStart || stop > end) throw new Error(`decode returned ${stop} outside [${inputStart}, ${end}]`)
-      if (!body.decoder.done && stop !== end) throw new Error(`decode stopped at ${stop} before ${end} without done`)
-      inputStart = stop
-      if (body.decoder.done) finish()
+    if (at >= end) return false
+    if (current !== undefined) {
+      const { framer, head, parts } = current
+      // Copies: the driver's buffer is replaced when pieces arrive.
+      const stop = framer.feed(input, at, end, (data) => parts.push(data.slice()))
+      if (stop < at || stop > end) throw new Error(`feed returned ${stop} outside [${at}, ${end}]`)
+      if (!framer.done && stop !== end) throw new Error(`feed stopped at ${stop} before ${end} without done`)
+      at = stop
+      if (framer.done) done(head, parts)
       return true
     }
-    if (inputStart >= end) return false
-    if (!headStarted) {
-      const start = skipLeadingEmptyLines(input, inputStart, end)
-      if (start !== inputStart) {
-        inputStart = start
-        scanFrom = start
-        if (start >= end) return false
-      }
-      headStarted = true
-    }
-    const start = inputStart
-    const headEnd = findHeadEnd(input, Math.max(scanFrom, start), end)
-    if (headEnd === -1) {
-      if (end - start > maxHeaderSize) throw new HeaderTooLarge({ limit: maxHeaderSize })
-      scanFrom = resumeScanAt(start, end)
+    const head = reader.read(input, at, end, scanFrom)
+    if (head === undefined) {
+      at = reader.start
+      scanFrom = reader.scanFrom
       return false
     }
-    if (headEnd - start > maxHeaderSize) throw new HeaderTooLarge({ limit: maxHeaderSize })
-    head = parseHead(Buffer.from(input.buffer, input.byteOffset, input.length).toString("latin1", start, headEnd), leniency)
-    inputStart = headEnd
-    scanFrom = headEnd
-    headStarted = false
-    const framing = head.framing
-    if (framing._tag === "NoBody") finish()
-    else if (framing._tag === "ContentLength") body = { _tag: "Length", remaining: framing.length, parts: [] }
-    else body = { _tag: "Chunked", decoder: new ChunkedDecoder(), parts: [] }
+    at = scanFrom = reader.headEnd
+    if (head.framing._tag === "NoBody") done(head, [])
+    else current = { head, framer: new BodyFramer(head.framing), parts: [] }
     return true
   }
 
   try {
     for (const piece of pieces) {
       if (piece.length === 0) continue
-      input = concat([input, piece])
+      input = Buffer.concat([input, piece])
       while (step()) {
         // keep reading what is already here
       }
@@ -137,9 +86,8 @@ export const drive = (pieces: ReadonlyArray<Uint8Array>, options: DriveOptions =
     if (isHttpError(error)) return { requests, error, pending: false }
     throw error
   }
-  const pending = body !== undefined || head !== undefined || headStarted ||
-    skipLeadingEmptyLines(input, inputStart, input.length) < input.length
-  return { requests, error: undefined, pending }
+  // What is left unread is a body under way or a head begun (empty lines are consumed).
+  return { requests, error: undefined, pending: current !== undefined || at < input.length }
 }
 
 /** Latin-1 text to bytes: each character one byte. */

@@ -1,0 +1,95 @@
+/**
+ * Reading the next request head off a connection's input: the byte logic of
+ * `HttpConnection.nextRequest`, as a pure component (no socket, no timer, no
+ * Effect), so that the connection, the request corpus and the fuzzer all read
+ * heads through the same code.
+ *
+ * The input is one buffer holding the connection's unconsumed bytes in
+ * `[start, end)`; a head may arrive over many reads, so a read that finds no
+ * end yet says where the next scan resumes, and the caller passes that back
+ * once more bytes are in (rebased if it moves the bytes). A read:
+ *
+ * 1. skips the empty lines a client may send before a request-line (RFC 9112
+ *    section 2.2). Only before a head starts: once it has, the byte at
+ *    `start` is its first, never CR or LF, so skipping again is a no-op and
+ *    the reader needs no flag for it;
+ * 2. scans for the empty line that ends the head (RFC 9112 section 2.1) from
+ *    the resume point ({@link findHeadEnd}, incremental: a head split over
+ *    many reads is scanned once);
+ * 3. enforces `maxHeaderSize` on what has come of a head (so a client cannot
+ *    make us buffer an endless head) and on a whole head;
+ * 4. parses the head from its Latin-1 text ({@link parseHead}), where every
+ *    decision on the framing of the body is made.
+ *
+ * Results are left in the reader's fields rather than in a fresh object: this
+ * runs once per request on the hot path, and a connection owns one reader.
+ *
+ * @since 0.1.0
+ */
+import type { ParserLeniency, RequestHead } from "./HeadParser.ts"
+import { findHeadEnd, parseHead, resumeScanAt, skipLeadingEmptyLines } from "./HeadParser.ts"
+import { HeaderTooLarge } from "./HttpErrors.ts"
+
+/**
+ * @since 0.1.0
+ * @category parsers
+ */
+export class HeadReader {
+  /** The most bytes a request head may take, request-line to empty line. */
+  readonly maxHeaderSize: number
+  readonly leniency: ParserLeniency
+
+  /**
+   * After {@link read}: where the head starts, past any empty lines before it;
+   * when no head has started, `end` (the empty lines are consumed).
+   */
+  start = 0
+  /** After a {@link read} that returned a head: the index just past its empty line, where its body starts. */
+  headEnd = -1
+  /** After {@link read}: where the next scan for the end of a head resumes (`headEnd` once a head is read). */
+  scanFrom = 0
+  /**
+   * After a {@link read} that returned no head: whether bytes of a head are
+   * in, its end not yet (the connection's header timeout runs from the first).
+   */
+  started = false
+
+  constructor(maxHeaderSize: number, leniency: ParserLeniency) {
+    this.maxHeaderSize = maxHeaderSize
+    this.leniency = leniency
+  }
+
+  /**
+   * Reads the next head from `input[start, end)`, resuming the scan for its
+   * end at `scanFrom` (from an earlier read of the same bytes, or `start`).
+   * Returns the head, or `undefined` when more bytes are needed; see the
+   * fields for where the input and the scan stand.
+   *
+   * @throws HeaderTooLarge when the head, whole or not yet, passes
+   *   `maxHeaderSize`; MalformedRequest | VersionNotSupported |
+   *   UnsupportedTransferEncoding from {@link parseHead}
+   */
+  read(input: Buffer, start: number, end: number, scanFrom: number): RequestHead | undefined {
+    const headStart = skipLeadingEmptyLines(input, start, end)
+    this.start = headStart
+    this.headEnd = -1
+    if (headStart >= end) {
+      this.scanFrom = headStart
+      this.started = false
+      return undefined
+    }
+    const headEnd = findHeadEnd(input, scanFrom > headStart ? scanFrom : headStart, end)
+    if (headEnd === -1) {
+      if (end - headStart > this.maxHeaderSize) throw new HeaderTooLarge({ limit: this.maxHeaderSize })
+      this.scanFrom = resumeScanAt(headStart, end)
+      this.started = true
+      return undefined
+    }
+    if (headEnd - headStart > this.maxHeaderSize) throw new HeaderTooLarge({ limit: this.maxHeaderSize })
+    const head = parseHead(input.toString("latin1", headStart, headEnd), this.leniency)
+    this.headEnd = headEnd
+    this.scanFrom = headEnd
+    this.started = false
+    return head
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The two pure components the connection reads requests with: `HeadReader`
+ * (the next head off the input) and `BodyFramer` (where a body ends). Their
+ * results across many ways of cutting the bytes are the corpus's and the
+ * fuzzer's business (`corpus/driver.ts`, `fuzz/driver.ts`); here, the
+ * contract each gives its caller.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { BodyFramer } from "../../src/Connection/BodyFramer.ts"
+import { defaultLeniency, resumeScanAt } from "../../src/Connection/HeadParser.ts"
+import { HeadReader } from "../../src/Connection/HeadReader.ts"
+import { type HttpError, isHttpError } from "../../src/Connection/HttpErrors.ts"
+
+const GET = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+const latin1 = (s: string) => Buffer.from(s, "latin1")
+
+/** What `read` threw, when it is one of ours. */
+const thrownBy = (f: () => unknown): HttpError | undefined => {
+  try {
+    f()
+  } catch (error) {
+    if (isHttpError(error)) return error
+    throw error
+  }
+  return undefined
+}
+
+describe("HeadReader", () => {
+  it("reads a whole head and says where it ends", () => {
+    const input = latin1(GET + "rest")
+    const reader = new HeadReader(65536, defaultLeniency)
+    const head = reader.read(input, 0, input.length, 0)
+    expect(head?.method).toBe("GET")
+    expect([reader.start, reader.headEnd, reader.scanFrom, reader.started]).toEqual([0, GET.length, GET.length, false])
+  })
+
+  it("consumes empty lines before a head (RFC 9112 section 2.2) without starting one", () => {
+    const input = latin1("\r\n\n\r\n")
+    const reader = new HeadReader(65536, defaultLeniency)
+    expect(reader.read(input, 0, input.length, 0)).toBeUndefined()
+    expect([reader.start, reader.scanFrom, reader.started]).toEqual([input.length, input.length, false])
+  })
+
+  it("resumes the scan where it left off, also for an empty line cut in two", () => {
+    const input = latin1("\r\n" + GET)
+    const cut = input.length - 1
+    const reader = new HeadReader(65536, defaultLeniency)
+    expect(reader.read(input, 0, cut, 0)).toBeUndefined()
+    expect([reader.start, reader.scanFrom, reader.started]).toEqual([2, resumeScanAt(2, cut), true])
+    const head = reader.read(input, reader.start, input.length, reader.scanFrom)
+    expect([head?.target, reader.headEnd]).toEqual(["/", input.length])
+  })
+
+  it("refuses a head over maxHeaderSize, whole or not yet, and takes one of exactly that size", () => {
+    const input = latin1(GET)
+    const exact = new HeadReader(GET.length, defaultLeniency)
+    expect(exact.read(input, 0, input.length, 0)?.method).toBe("GET")
+    const small = new HeadReader(GET.length - 1, defaultLeniency)
+    expect(thrownBy(() => small.read(input, 0, input.length, 0))?._tag).toBe("HeaderTooLarge")
+    expect(thrownBy(() => small.read(input, 0, input.length - 2, 0))).toBeUndefined()
+    expect(thrownBy(() => new HeadReader(8, defaultLeniency).read(input, 0, 9, 0))?._tag).toBe("HeaderTooLarge")
+  })
+
+  it("does not count the empty lines before a head against the limit", () => {
+    const input = latin1("\r\n".repeat(50) + GET)
+    const reader = new HeadReader(GET.length, defaultLeniency)
+    expect(reader.read(input, 0, input.length, 0)?.method).toBe("GET")
+  })
+
+  it("throws what parseHead throws, with the leniency it was given", () => {
+    const bareLf = latin1("GET / HTTP/1.1\nHost: a\n\n")
+    expect(new HeadReader(65536, defaultLeniency).read(bareLf, 0, bareLf.length, 0)?.host).toBe("a")
+    const strict = new HeadReader(65536, { bareLfInHead: false })
+    expect(thrownBy(() => strict.read(bareLf, 0, bareLf.length, 0))?._tag).toBe("MalformedRequest")
+  })
+})
+
+/** Feeds `wire` to a framer in pieces of `step` bytes; the body, and where it ended (-1: not done). */
+const frame = (framer: BodyFramer, wire: Buffer, step: number): { body: string; end: number } => {
+  let body = ""
+  for (let at = 0; at < wire.length;) {
+    const stop = framer.feed(wire, at, Math.min(wire.length, at + step), (data) => {
+      expect(data.byteLength).toBeGreaterThan(0)
+      expect(data.buffer).toBe(wire.buffer)
+      body += Buffer.from(data).toString("latin1")
+    })
+    if (framer.done) return { body, end: stop }
+    at = stop
+  }
+  return { body, end: -1 }
+}
+
+describe("BodyFramer", () => {
+  it("counts off a Content-Length body (RFC 9112 section 6.2) and stops at its end", () => {
+    const wire = latin1("hello world" + GET)
+    for (const step of [1, 4, wire.length]) {
+      expect(frame(new BodyFramer({ _tag: "ContentLength", length: 11 }), wire, step)).toEqual({ body: "hello world", end: 11 })
+    }
+  })
+
+  it("decodes a chunked body (RFC 9112 section 7.1) up to its final CRLF", () => {
+    const wire = latin1("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n" + GET)
+    for (const step of [1, 7, wire.length]) {
+      expect(frame(new BodyFramer({ _tag: "Chunked" }), wire, step)).toEqual({ body: "hello world", end: wire.length - GET.length })
+    }
+  })
+
+  it("is done at once without a body, and a done framer takes nothing", () => {
+    const wire = latin1(GET)
+    const none = new BodyFramer({ _tag: "NoBody" })
+    expect(none.done).toBe(true)
+    const length = new BodyFramer({ _tag: "ContentLength", length: 2 })
+    frame(length, wire, wire.length)
+    for (const framer of [none, length]) {
+      expect(framer.feed(wire, 5, wire.length, () => expect.unreachable())).toBe(5)
+    }
+  })
+
+  it("throws MalformedRequest on bad chunked framing", () => {
+    const wire = latin1("5\r\nhello\n")
+    expect(thrownBy(() => frame(new BodyFramer({ _tag: "Chunked" }), wire, wire.length))?._tag).toBe("MalformedRequest")
+  })
+})
