@@ -20,7 +20,7 @@
  * @since 0.1.0
  */
 import type * as Net from "node:net"
-import { Cause, Effect, Exit, type Fiber, Stream } from "effect"
+import { Cause, type Context, Effect, Exit, type Fiber, Stream } from "effect"
 import { HTTPServerRequest, type RequestContext } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 import { ConnectionTimer, type TimeoutKind } from "./ConnectionTimer.ts"
@@ -85,6 +85,12 @@ export interface ConnectionHost {
   readonly logFailure: (request: HTTPServerRequest | undefined, cause: Cause.Cause<unknown>) => void
   /** Whether the server is shutting down: answer what is in flight, then close. */
   readonly isShuttingDown: () => boolean
+  /**
+   * Annotations of the interruption when the client goes away mid-request
+   * (the `effect/http` adapter passes its `ClientAbort`, so that such a
+   * request is reported as aborted by the client, 499, not as failed).
+   */
+  readonly clientAbortAnnotations: Context.Context<never> | undefined
   readonly onClose: (connection: HttpConnection) => void
 }
 
@@ -141,6 +147,8 @@ export class HttpConnection implements BodyHost {
   private headStarted = false
   /** A body is being fed from the input (see {@link onDemand}). */
   private feeding = false
+  /** The server, not the client, destroyed the socket. */
+  private closedByServer = false
   /** Written responses wait for the peer to read them. */
   private waitingForDrain = false
   /**
@@ -189,6 +197,7 @@ export class HttpConnection implements BodyHost {
   /** Closes the connection at once, interrupting a handler still running. */
   destroy(): void {
     if (this.state === "Closed") return
+    this.closedByServer = true
     this.socket.destroy()
     this.onSocketClose()
   }
@@ -258,7 +267,7 @@ export class HttpConnection implements BodyHost {
     this.timer.dispose()
     this.input = EMPTY
     this.inputStart = 0
-    this.abandonRequest("client closed the connection")
+    this.abandonRequest("client closed the connection", !this.closedByServer)
   }
 
   /**
@@ -266,14 +275,14 @@ export class HttpConnection implements BodyHost {
    * its handler is interrupted, and the server hears of the close once the
    * handler's finalizers have run (so a server scope closing waits for them).
    */
-  private abandonRequest(reason: string): void {
+  private abandonRequest(reason: string, clientGone: boolean): void {
     const current = this.current
     this.current = undefined
     const fiber = current?.fiber
     current?.body.closed(reason)
     if (fiber !== undefined && fiber.pollUnsafe() === undefined) {
       fiber.addObserver(() => this.host.onClose(this))
-      fiber.interruptUnsafe()
+      fiber.interruptUnsafe(undefined, clientGone ? this.host.clientAbortAnnotations : undefined)
     } else {
       this.host.onClose(this)
     }
@@ -819,7 +828,8 @@ export class HttpConnection implements BodyHost {
     const linger = setTimeout(() => socket.destroy(), LINGER_MILLIS)
     linger.unref()
     socket.once("close", () => clearTimeout(linger))
-    this.abandonRequest("connection closed")
+    // After the client's FIN the request is abandoned because the client left.
+    this.abandonRequest("connection closed", this.readEnded)
   }
 }
 

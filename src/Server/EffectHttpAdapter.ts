@@ -47,7 +47,7 @@ import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import type * as HttpMiddleware from "effect/http/HttpMiddleware"
 import type * as HttpPlatform from "effect/http/HttpPlatform"
 import * as HttpServer from "effect/http/HttpServer"
-import { HttpServerError, RequestParseError } from "effect/http/HttpServerError"
+import { ClientAbort, HttpServerError, RequestParseError } from "effect/http/HttpServerError"
 import * as Request from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Respondable from "effect/http/HttpServerRespondable"
@@ -615,7 +615,12 @@ export const make = (
     let current: Handler<unknown> | undefined = undefined
     const dispatch = (request: HTTPServerRequest): Effect.Effect<Response, unknown> =>
       current === undefined ? Effect.succeed(notServing) : current(request)
-    const running = yield* Scope.provide(listenWith(dispatch, config), serverScope)
+    // A client that goes away mid-request is reported as effect/http expects
+    // (499 in HttpMiddleware.logger), not as a failure.
+    const running = yield* Scope.provide(
+      listenWith(dispatch, config, { clientAbortAnnotations: ClientAbort.annotation }),
+      serverScope
+    )
     const address = yield* socketAddressOf(running.address)
 
     return HttpServer.make({

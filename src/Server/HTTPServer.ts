@@ -161,6 +161,11 @@ const removeStaleUnixSocket = (path: string): void => {
 export interface ListenOptions {
   /** Serve on this listening handle (a `net.Server`, or `{ fd }`) instead of binding. */
   readonly handle?: Net.Server | { readonly fd: number } | undefined
+  /**
+   * Annotations of the interruption of a handler whose client went away
+   * (the `effect/http` adapter passes `ClientAbort.annotation`).
+   */
+  readonly clientAbortAnnotations?: Context.Context<never> | undefined
 }
 
 /**
@@ -208,6 +213,7 @@ export const listenWith = <E, R>(
         )
       },
       isShuttingDown: () => shuttingDown,
+      clientAbortAnnotations: options?.clientAbortAnnotations,
       onClose: (connection) => {
         connections.delete(connection)
         if (connections.size === 0) onAllClosed?.()

@@ -10,6 +10,7 @@ import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import { ClientAbort } from "effect/http/HttpServerError"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import type { ServerConfigInput } from "../../src/Config/ServerConfig.ts"
 import * as EffectHttpAdapter from "../../src/Server/EffectHttpAdapter.ts"
@@ -23,7 +24,8 @@ const encoder = new TextEncoder()
 interface Probe {
   readonly events: Array<string>
   readonly slowStarted: Deferred.Deferred<void>
-  readonly hangInterrupted: Deferred.Deferred<void>
+  /** Set when /hang is interrupted: whether the interruption says the client aborted. */
+  readonly hangInterrupted: Deferred.Deferred<boolean>
 }
 
 const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
@@ -164,7 +166,12 @@ const routes = (probe: Probe) =>
       "GET",
       "/hang",
       Effect.never.pipe(
-        Effect.onInterrupt(() => Deferred.succeed(probe.hangInterrupted, undefined)),
+        Effect.onError((cause) =>
+          Deferred.succeed(
+            probe.hangInterrupted,
+            cause.reasons.some((reason) => reason._tag === "Interrupt" && reason.annotations.has(ClientAbort.key))
+          )
+        ),
         Effect.as(HttpServerResponse.text("never"))
       )
     ),
@@ -219,7 +226,7 @@ const serveApp = (config: ServerConfigInput = {}) =>
     const probe: Probe = {
       events: [],
       slowStarted: yield* Deferred.make<void>(),
-      hangInterrupted: yield* Deferred.make<void>()
+      hangInterrupted: yield* Deferred.make<boolean>()
     }
     const logs = makeLogCapture()
     const app = HttpRouter.serve(routes(probe), { disableListenLog: true, disableLogger: true }).pipe(
@@ -448,14 +455,15 @@ describe("EffectHttpAdapter: an HttpRouter app on our engine", () => {
       expect(source.json()).toEqual({ sourcePath: "/source", modifiedUrl: "/elsewhere", sameBody: true })
     }))
 
-  it.live("a client that goes away interrupts its route", () =>
+  it.live("a client that goes away interrupts its route, as a client abort (effect/http's 499)", () =>
     Effect.gen(function*() {
       const { port, probe } = yield* serveApp()
       const client = yield* RawClient.connect(port)
       yield* client.write(RawClient.get("/hang"))
       yield* RawClient.sleepReal(30)
       client.socket.destroy()
-      yield* Deferred.await(probe.hangInterrupted).pipe(Effect.timeout("2 seconds"))
+      const clientAborted = yield* Deferred.await(probe.hangInterrupted).pipe(Effect.timeout("2 seconds"))
+      expect(clientAborted).toBe(true)
     }))
 
   it.live("the server closes with its Scope, gracefully: the request in flight is answered", () =>
