@@ -157,8 +157,6 @@ export class HttpConnection implements BodyHost {
    * read per read, not several per request).
    */
   private turnTime = 0
-  /** Requests fully answered on this connection. */
-  requestCount = 0
 
   /**
    * @param socket the connection's socket
@@ -699,7 +697,6 @@ export class HttpConnection implements BodyHost {
   /** The response is written: close, drain the unread body, or go on. */
   private afterResponse(current: InFlight): void {
     current.responded = true
-    this.requestCount++
     if (!current.keepAlive) {
       this.close()
       return
