@@ -150,33 +150,25 @@ describe("the client goes away while a handler runs", () => {
   const awaitWithin = (deferred: Deferred.Deferred<void>, millis: number) =>
     Effect.map(Effect.timeoutOption(Deferred.await(deferred), millis), (option) => option._tag === "Some")
 
-  it.live("a reset connection interrupts the handler's fiber", () =>
-    Effect.gen(function*() {
-      const interrupted = yield* Deferred.make<void>()
-      const started = yield* Deferred.make<void>()
-      const { port, server } = yield* serve(hanging(interrupted, started), { shutdownTimeout: 200 })
-      const client = yield* RawClient.connect(port)
-      yield* client.write(RawClient.get("/"))
-      yield* Deferred.await(started)
-      yield* client.reset()
-      expect(yield* awaitWithin(interrupted, 1000)).toBe(true)
-      yield* RawClient.sleepReal(10)
-      expect(server.connectionCount()).toBe(0)
-    }))
-
-  it.live("a closed connection (FIN) interrupts the handler's fiber", () =>
-    Effect.gen(function*() {
-      const interrupted = yield* Deferred.make<void>()
-      const started = yield* Deferred.make<void>()
-      const { port, server } = yield* serve(hanging(interrupted, started), { shutdownTimeout: 200 })
-      const client = yield* RawClient.connect(port)
-      yield* client.write(RawClient.get("/"))
-      yield* Deferred.await(started)
-      yield* client.destroy()
-      expect(yield* awaitWithin(interrupted, 1000)).toBe(true)
-      yield* RawClient.sleepReal(10)
-      expect(server.connectionCount()).toBe(0)
-    }))
+  const goingAway: ReadonlyArray<readonly [string, (client: RawClient.RawConnection) => Effect.Effect<void>]> = [
+    ["a reset connection", (client) => client.reset()],
+    ["a closed connection (FIN)", (client) => client.destroy()]
+  ]
+  for (const [what, goAway] of goingAway) {
+    it.live(`${what} interrupts the handler's fiber`, () =>
+      Effect.gen(function*() {
+        const interrupted = yield* Deferred.make<void>()
+        const started = yield* Deferred.make<void>()
+        const { port, server } = yield* serve(hanging(interrupted, started), { shutdownTimeout: 200 })
+        const client = yield* RawClient.connect(port)
+        yield* client.write(RawClient.get("/"))
+        yield* Deferred.await(started)
+        yield* goAway(client)
+        expect(yield* awaitWithin(interrupted, 1000)).toBe(true)
+        yield* RawClient.sleepReal(10)
+        expect(server.connectionCount()).toBe(0)
+      }))
+  }
 
   it.live("a client gone mid-body: the handler reading it stops (interrupted or ConnectionClosed)", () =>
     Effect.gen(function*() {
