@@ -16,10 +16,10 @@
  * a framer that stops early or takes bytes once done, a head that says what
  * its bytes do not), is a finding: {@link Finding}.
  */
-import { BodyFramer } from "../src/Connection/BodyFramer.ts"
-import { defaultLeniency, type ParserLeniency, type RequestHead } from "../src/Connection/HeadParser.ts"
-import { HeadReader } from "../src/Connection/HeadReader.ts"
-import { type HttpError, isHttpError } from "../src/Connection/HttpErrors.ts"
+import { BodyFramer } from "../src/Wire/BodyFramer.ts"
+import { defaultLeniency, type ParserLeniency, type RequestHead } from "../src/Wire/HeadParser.ts"
+import { HeadReader } from "../src/Wire/HeadReader.ts"
+import { type HttpError, isHttpError } from "../src/Wire/HttpErrors.ts"
 
 /** A contract of the parser broken: what the fuzzer reports as a crash. */
 export class Finding extends Error {

@@ -167,10 +167,10 @@ const fuzz = async (options: Options): Promise<number> => {
   watchdog.unref()
 
   const targets = [
-    "/src/Connection/HeadReader.ts",
-    "/src/Connection/HeadParser.ts",
-    "/src/Connection/BodyFramer.ts",
-    "/src/Connection/ChunkedDecoder.ts"
+    "/src/Wire/HeadReader.ts",
+    "/src/Wire/HeadParser.ts",
+    "/src/Wire/BodyFramer.ts",
+    "/src/Wire/ChunkedDecoder.ts"
   ]
   const coverage = new Coverage((url) => targets.some((t) => url.endsWith(t)))
   const random = new Random(options.seed)

@@ -18,7 +18,7 @@ export * as HTTPServerRequest from "./Request/HTTPServerRequest.ts"
 export * as HTTPHeaders from "./Request/HTTPHeaders.ts"
 
 /** The engine's typed errors and their statuses. @since 0.1.0 */
-export * as HttpErrors from "./Connection/HttpErrors.ts"
+export * as HttpErrors from "./Wire/HttpErrors.ts"
 
 /** The server's options as a Schema. @since 0.1.0 */
 export * as ServerConfig from "./Config/ServerConfig.ts"

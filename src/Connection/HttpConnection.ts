@@ -24,8 +24,8 @@ import { Cause, type Context, Effect, Exit, type Fiber, Stream } from "effect"
 import { HTTPServerRequest, type RequestContext } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 import { ConnectionTimer, type TimeoutKind } from "./ConnectionTimer.ts"
-import type { ParserLeniency, RequestHead } from "./HeadParser.ts"
-import { HeadReader } from "./HeadReader.ts"
+import type { ParserLeniency, RequestHead } from "../Wire/HeadParser.ts"
+import { HeadReader } from "../Wire/HeadReader.ts"
 import {
   BodyTimeout,
   HeaderTimeout,
@@ -33,8 +33,8 @@ import {
   isHttpError,
   keepsConnection,
   statusOf
-} from "./HttpErrors.ts"
-import { type BodyHost, type BodyLimits, type ContentCoding, RequestBody } from "./RequestBody.ts"
+} from "../Wire/HttpErrors.ts"
+import { type BodyHost, type BodyLimits, type ContentCoding, RequestBody } from "../Request/RequestBody.ts"
 import {
   type ConnectionField,
   CONTINUE,
@@ -43,7 +43,7 @@ import {
   reasonPhrase,
   serializeResponse,
   serializeStreamHead
-} from "./ResponseSerializer.ts"
+} from "../Wire/ResponseSerializer.ts"
 
 /**
  * The options a connection runs under, resolved once per server (durations

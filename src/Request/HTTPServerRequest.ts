@@ -9,9 +9,9 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Stream } from "effect"
-import type { RequestHead } from "../Connection/HeadParser.ts"
-import { type BodyError, InvalidBody, UnsupportedContentEncoding } from "../Connection/HttpErrors.ts"
-import type { RequestBody } from "../Connection/RequestBody.ts"
+import type { RequestHead } from "../Wire/HeadParser.ts"
+import { type BodyError, InvalidBody, UnsupportedContentEncoding } from "../Wire/HttpErrors.ts"
+import type { RequestBody } from "./RequestBody.ts"
 import { type HTTPFile, parseBodyArguments, parseContentType } from "./BodyArguments.ts"
 import { parseCookies } from "./Cookies.ts"
 import { HTTPHeaders } from "./HTTPHeaders.ts"

@@ -7,7 +7,7 @@
 import { Duration, Effect, Result, Stream } from "effect"
 import { parseByteSize } from "../Config/ByteSizeText.ts"
 import { parseSeconds } from "../Config/SecondsText.ts"
-import type { BodyError, InvalidBody } from "../Connection/HttpErrors.ts"
+import type { BodyError, InvalidBody } from "../Wire/HttpErrors.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import * as Response from "../Response/Response.ts"
 

@@ -19,7 +19,7 @@ import {
   UnsupportedContentEncoding,
   UnsupportedTransferEncoding,
   VersionNotSupported
-} from "../../src/Connection/HttpErrors.ts"
+} from "../../src/Wire/HttpErrors.ts"
 import type { HTTPServerRequest } from "../../src/Request/HTTPServerRequest.ts"
 import * as Response from "../../src/Response/Response.ts"
 import * as L from "../support/LimitsClient.ts"

@@ -4,7 +4,7 @@ import {
   InvalidResponseHeader,
   serializeResponse,
   ZERO_COPY_MIN_BYTES
-} from "../../src/Connection/ResponseSerializer.ts"
+} from "../../src/Wire/ResponseSerializer.ts"
 import * as Response from "../../src/Response/Response.ts"
 
 /** Serializes and joins the pieces written, as the socket would see them. */

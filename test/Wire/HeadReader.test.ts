@@ -6,10 +6,10 @@
  * contract each gives its caller.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { BodyFramer } from "../../src/Connection/BodyFramer.ts"
-import { defaultLeniency, resumeScanAt } from "../../src/Connection/HeadParser.ts"
-import { HeadReader } from "../../src/Connection/HeadReader.ts"
-import { type HttpError, isHttpError } from "../../src/Connection/HttpErrors.ts"
+import { BodyFramer } from "../../src/Wire/BodyFramer.ts"
+import { defaultLeniency, resumeScanAt } from "../../src/Wire/HeadParser.ts"
+import { HeadReader } from "../../src/Wire/HeadReader.ts"
+import { type HttpError, isHttpError } from "../../src/Wire/HttpErrors.ts"
 
 const GET = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
 const latin1 = (s: string) => Buffer.from(s, "latin1")

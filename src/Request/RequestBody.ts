@@ -15,9 +15,9 @@
  */
 import * as Zlib from "node:zlib"
 import { Cause, Effect, Stream } from "effect"
-import { BodyFramer } from "./BodyFramer.ts"
-import type { BodyFraming } from "./HeadParser.ts"
-import { type BodyError, BodyTooLarge, ConnectionClosed, MalformedRequest } from "./HttpErrors.ts"
+import { BodyFramer } from "../Wire/BodyFramer.ts"
+import type { BodyFraming } from "../Wire/HeadParser.ts"
+import { type BodyError, BodyTooLarge, ConnectionClosed, MalformedRequest } from "../Wire/HttpErrors.ts"
 
 /**
  * The limits a body is read under; `maxBodySize` and `bodyTimeoutMillis` can be

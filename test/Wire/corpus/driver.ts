@@ -9,10 +9,10 @@
  * connection if any, and whether it was left waiting for more bytes. The
  * corpus and the split-invariance properties compare these results.
  */
-import { BodyFramer } from "../../../src/Connection/BodyFramer.ts"
-import { defaultLeniency, type ParserLeniency, type RequestHead } from "../../../src/Connection/HeadParser.ts"
-import { HeadReader } from "../../../src/Connection/HeadReader.ts"
-import { type HttpError, isHttpError } from "../../../src/Connection/HttpErrors.ts"
+import { BodyFramer } from "../../../src/Wire/BodyFramer.ts"
+import { defaultLeniency, type ParserLeniency, type RequestHead } from "../../../src/Wire/HeadParser.ts"
+import { HeadReader } from "../../../src/Wire/HeadReader.ts"
+import { type HttpError, isHttpError } from "../../../src/Wire/HttpErrors.ts"
 
 export interface ParsedRequest {
   readonly head: RequestHead

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Schema } from "effect"
-import { ChunkedDecoder, ChunkedLimits } from "../../src/Connection/ChunkedDecoder.ts"
-import { isHttpError, type MalformedRequest } from "../../src/Connection/HttpErrors.ts"
+import { ChunkedDecoder, ChunkedLimits } from "../../src/Wire/ChunkedDecoder.ts"
+import { isHttpError, type MalformedRequest } from "../../src/Wire/HttpErrors.ts"
 import { bytes, encodeChunked, text } from "./corpus/driver.ts"
 
 // ---------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import {
   type RequestHead,
   resumeScanAt,
   skipLeadingEmptyLines
-} from "../../src/Connection/HeadParser.ts"
-import { type HttpError, isHttpError } from "../../src/Connection/HttpErrors.ts"
+} from "../../src/Wire/HeadParser.ts"
+import { type HttpError, isHttpError } from "../../src/Wire/HttpErrors.ts"
 import { byteByByte, bytes, drive, encodeChunked, splitAt, summarize, text } from "./corpus/driver.ts"
 
 // ---------------------------------------------------------------------------
