@@ -1,14 +1,16 @@
 /**
- * The fuzz harness: one connection's byte stream, arriving in given pieces,
- * read with the engine's own pure components exactly as `HttpConnection` and
- * `RequestBody` drive them (no sockets, no Effects):
+ * The fuzz harness: one connection's byte stream, arriving in given pieces
+ * (each in a shared read buffer overwritten by the next, as the server reads
+ * plain sockets), read through the engine's own input path, the
+ * `ConnectionInput` that `HttpConnection` reads with (no sockets, no Effects):
  *
- * - input: the unconsumed rest of the buffer plus each new piece
- *   (`HttpConnection.receive`), the head scan's resume point rebased with it;
- * - heads: the `HeadReader` (`HttpConnection.nextRequest`): leading empty
- *   lines, the incremental scan, `maxHeaderSize`, `parseHead`;
- * - bodies: a `BodyFramer` fed what the input holds (`RequestBody.feed`);
- *   then the next pipelined request.
+ * - input: the unconsumed rest of the buffer plus each new piece, the head
+ *   scan's resume point rebased with it, transient bytes copied at the end
+ *   of each turn;
+ * - heads: its `readHead` step (the `HeadReader`: leading empty lines, the
+ *   incremental scan, `maxHeaderSize`, `parseHead`);
+ * - bodies: its `feedBody` step into a `BodyFramer` (as `RequestBody.feed`
+ *   does); then the next pipelined request.
  *
  * What may come out of the parser is a request, or one of the engine's
  * tagged errors (`isHttpError`), which ends the connection. Anything else
@@ -16,9 +18,9 @@
  * a framer that stops early or takes bytes once done, a head that says what
  * its bytes do not), is a finding: {@link Finding}.
  */
+import { ConnectionInput } from "../src/Connection/ConnectionInput.ts"
 import { BodyFramer } from "../src/Wire/BodyFramer.ts"
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../src/Wire/HeadParser.ts"
-import { HeadReader } from "../src/Wire/HeadReader.ts"
 import { type HttpError, isHttpError } from "../src/Wire/HttpErrors.ts"
 
 /** A contract of the parser broken: what the fuzzer reports as a crash. */
@@ -115,17 +117,16 @@ const checkHead = (head: RequestHead, text: string): void => {
 }
 
 /**
- * Feeds `pieces` (the reads of one connection, in order) through the parser
- * as the server does. Throws a {@link Finding} on a broken contract.
+ * Feeds `pieces` (the reads of one connection, in order) through the
+ * connection's input path as the server does. Throws a {@link Finding} on a
+ * broken contract.
  */
 export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = defaultOptions): Outcome => {
-  const reader = new HeadReader(options.maxHeaderSize, options.leniency)
+  const input = new ConnectionInput(options.maxHeaderSize, options.leniency)
+  const reader = input.reader
   const requests: Array<{ head: RequestHead; body: string }> = []
-  let input: Buffer = Buffer.alloc(0)
-  let inputStart = 0
-  let scanFrom = 0
   /** The request in flight: its head, the framer of its body, the body so far. */
-  let inFlight: { readonly head: RequestHead; readonly framer: BodyFramer; readonly parts: Array<Buffer> } | undefined
+  let inFlight: CheckedBody | undefined
   let error: string | undefined
 
   const finish = (head: RequestHead, parts: ReadonlyArray<Buffer>) => {
@@ -133,23 +134,110 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
     inFlight = undefined
   }
 
-  /** `RequestBody.feed`; `true` when the loop should go on. */
-  const feedBody = (): boolean => {
-    const end = input.length
-    if (inFlight === undefined || inputStart >= end) return false
-    const { framer, head, parts } = inFlight
-    const start = inputStart
-    const taken: Array<Buffer> = []
-    const stop = guarded("BodyFramer.feed", bodyTags, () =>
-      framer.feed(input, start, end, (data) => {
-        if (data.byteLength === 0) throw new Finding("framing-contract", "onData called with an empty piece")
-        if (data.buffer !== input.buffer) throw new Finding("framing-contract", "onData piece is not a view of the input")
-        taken.push(Buffer.from(data))
-      }))
+  /** The body step; `true` when the loop should go on. */
+  const feedBody = (body: CheckedBody): boolean => {
+    if (input.isEmpty) return false
+    const stop = guarded("BodyFramer.feed", bodyTags, () => {
+      input.feedBody(body)
+      return input.start
+    })
     if (isErrorResult(stop)) {
       error = describeError(stop)
       return false
     }
+    if (body.framer.done) finish(body.head, body.parts)
+    return true
+  }
+
+  /** The head step; `true` when a request was started. */
+  const nextRequest = (): boolean => {
+    const end = input.end
+    if (input.isEmpty) return false
+    const before = input.start
+    const scanFrom = input.scanFrom
+    const parsed = guarded("HeadReader.read", headTags, () => input.readHead())
+    if (isErrorResult(parsed)) {
+      error = describeError(parsed)
+      return false
+    }
+    const start = reader.start
+    if (start < before || start > end) {
+      throw new Finding("head-contract", `the head starts at ${start}, outside [${before}, ${end}]`)
+    }
+    if (parsed === undefined) {
+      if (reader.scanFrom < start || reader.scanFrom > end) {
+        throw new Finding("head-contract", `the scan resumes at ${reader.scanFrom}, outside [${start}, ${end}]`)
+      }
+      if (reader.started !== start < end) throw new Finding("head-contract", `started ${reader.started} at ${start} of ${end}`)
+      if (input.start !== start || input.scanFrom !== reader.scanFrom) {
+        throw new Finding("input-contract", `input at ${input.start}/${input.scanFrom}, reader at ${start}/${reader.scanFrom}`)
+      }
+      return false
+    }
+    const headEnd = reader.headEnd
+    const from = Math.max(scanFrom, start)
+    if (headEnd <= from || headEnd > end) {
+      throw new Finding("head-contract", `the head ends at ${headEnd}, outside (${from}, ${end}]`)
+    }
+    if (input.start !== headEnd) throw new Finding("input-contract", `input at ${input.start} after a head ending at ${headEnd}`)
+    const tail = input.buffer.toString("latin1", Math.max(start, headEnd - 3), headEnd)
+    if (!tail.endsWith("\n\n") && !tail.endsWith("\n\r\n")) {
+      throw new Finding("head-contract", `the head ends after ${JSON.stringify(tail)}, not an empty line`)
+    }
+    checkHead(parsed, input.buffer.toString("latin1", start, headEnd))
+    if (parsed.framing._tag === "NoBody") finish(parsed, [])
+    else inFlight = new CheckedBody(parsed)
+    return true
+  }
+
+  // As the server reads plain sockets: each read lands in one shared buffer
+  // that the next read overwrites, so the input must copy what outlives a turn.
+  const readBuffer = Buffer.alloc(Math.max(0, ...pieces.map((p) => p.length)))
+  for (const piece of pieces) {
+    if (error !== undefined) break
+    if (piece.length === 0) continue
+    piece.copy(readBuffer)
+    input.receive(readBuffer.subarray(0, piece.length), true)
+    // `HttpConnection.process`: takes whatever the input allows.
+    while (error === undefined && (inFlight !== undefined ? feedBody(inFlight) : nextRequest())) {
+      // on to the next body or head
+    }
+    input.endTurn()
+    readBuffer.fill(0x7e, 0, piece.length) // "~": stale bytes that must never be read again
+  }
+  // Empty lines before a head are consumed: what is left unread is a body or a head under way.
+  const waiting = error !== undefined
+    ? "nothing"
+    : inFlight !== undefined
+    ? "body"
+    : !input.isEmpty
+    ? "head"
+    : "nothing"
+  return { requests, error, waiting }
+}
+
+/**
+ * A body being read, checked against the framer's contract: pieces are
+ * never empty and are views of the input; `feed` stops at the end of the
+ * input unless the body is done; a done framer takes nothing more.
+ */
+class CheckedBody {
+  readonly head: RequestHead
+  readonly framer: BodyFramer
+  readonly parts: Array<Buffer> = []
+  constructor(head: RequestHead) {
+    this.head = head
+    this.framer = new BodyFramer(head.framing)
+  }
+
+  readonly feed = (input: Uint8Array, start: number, end: number): number => {
+    const framer = this.framer
+    const taken: Array<Buffer> = []
+    const stop = framer.feed(input, start, end, (data) => {
+      if (data.byteLength === 0) throw new Finding("framing-contract", "onData called with an empty piece")
+      if (data.buffer !== input.buffer) throw new Finding("framing-contract", "onData piece is not a view of the input")
+      taken.push(Buffer.from(data))
+    })
     if (!Number.isInteger(stop) || stop < start || stop > end) {
       throw new Finding("framing-contract", `feed returned ${stop} outside [${start}, ${end}]`)
     }
@@ -162,77 +250,9 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
       })
       if (again !== stop) throw new Finding("framing-contract", `a done framer consumed input (${stop} -> ${again})`)
     }
-    parts.push(...taken)
-    inputStart = stop
-    if (framer.done) finish(head, parts)
-    return true
+    this.parts.push(...taken)
+    return stop
   }
-
-  /** `HttpConnection.nextRequest`; `true` when a request was started. */
-  const nextRequest = (): boolean => {
-    const end = input.length
-    if (inputStart >= end) return false
-    const parsed = guarded("HeadReader.read", headTags, () => reader.read(input, inputStart, end, scanFrom))
-    if (isErrorResult(parsed)) {
-      error = describeError(parsed)
-      return false
-    }
-    const start = reader.start
-    if (start < inputStart || start > end) {
-      throw new Finding("head-contract", `the head starts at ${start}, outside [${inputStart}, ${end}]`)
-    }
-    if (parsed === undefined) {
-      if (reader.scanFrom < start || reader.scanFrom > end) {
-        throw new Finding("head-contract", `the scan resumes at ${reader.scanFrom}, outside [${start}, ${end}]`)
-      }
-      if (reader.started !== start < end) throw new Finding("head-contract", `started ${reader.started} at ${start} of ${end}`)
-      inputStart = start
-      scanFrom = reader.scanFrom
-      return false
-    }
-    const headEnd = reader.headEnd
-    const from = Math.max(scanFrom, start)
-    if (headEnd <= from || headEnd > end) {
-      throw new Finding("head-contract", `the head ends at ${headEnd}, outside (${from}, ${end}]`)
-    }
-    const tail = input.toString("latin1", Math.max(start, headEnd - 3), headEnd)
-    if (!tail.endsWith("\n\n") && !tail.endsWith("\n\r\n")) {
-      throw new Finding("head-contract", `the head ends after ${JSON.stringify(tail)}, not an empty line`)
-    }
-    checkHead(parsed, input.toString("latin1", start, headEnd))
-    inputStart = scanFrom = headEnd
-    if (parsed.framing._tag === "NoBody") finish(parsed, [])
-    else inFlight = { head: parsed, framer: new BodyFramer(parsed.framing), parts: [] }
-    return true
-  }
-
-  for (const piece of pieces) {
-    if (error !== undefined) break
-    if (piece.length === 0) continue
-    // `HttpConnection.receive`
-    if (inputStart >= input.length) {
-      input = piece
-      inputStart = 0
-      scanFrom = 0
-    } else {
-      input = Buffer.concat([input.subarray(inputStart), piece])
-      scanFrom = Math.max(0, scanFrom - inputStart)
-      inputStart = 0
-    }
-    // `HttpConnection.process`: takes whatever the input allows.
-    while (error === undefined && (inFlight !== undefined ? feedBody() : nextRequest())) {
-      // on to the next body or head
-    }
-  }
-  // Empty lines before a head are consumed: what is left unread is a body or a head under way.
-  const waiting = error !== undefined
-    ? "nothing"
-    : inFlight !== undefined
-    ? "body"
-    : inputStart < input.length
-    ? "head"
-    : "nothing"
-  return { requests, error, waiting }
 }
 
 /** `data` cut at `cuts` (offsets; out-of-range ones ignored). */

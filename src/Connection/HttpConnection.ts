@@ -10,12 +10,33 @@
  * once is answered in the same turn, and the responses of a pipelined batch
  * leave in one write.
  *
- * The state of each side is explicit:
- * - reading: `Head` (waiting for / inside a request head), `Request` (a
- *   request is in flight: its handler runs, or its response streams, or its
- *   unread body is being drained), `Closed`;
- * - keep-alive: decided per response from the request, the options and the
- *   server's state, and final once `Connection: close` is sent.
+ * The state of the connection is explicit, in three small state machines
+ * (in the manner of hyper's `proto/h1/conn.rs`), each a string constant
+ * changed in one place per transition; plus the socket's flow control:
+ *
+ * ```text
+ * read:   Idle ──bytes of a head──▶ HeadStarted ──head complete──▶ Body
+ *         Idle ──whole head in one read─────────────────────────▶ Body
+ *         Body ──response out, body unread──▶ Draining
+ *         Body | Draining ──body's framing done, keep-alive──▶ Idle
+ *         any ──close / error / client gone──▶ Closed
+ *
+ * write:  Idle ──handler reads, Expect: 100-continue──▶ ContinueSent
+ *         Idle | ContinueSent ──whole response written──▶ Writing
+ *         Idle | ContinueSent ──streamed head written──▶ Streaming ──stream ends──▶ Writing
+ *         Writing ──request over (next request may start)──▶ Idle
+ *         any ──close──▶ Closed
+ *
+ * keep-alive: Idle ──request starts──▶ Busy ──request over──▶ Idle
+ *             Busy ──response says Connection: close──▶ Disabled (final; the connection closes after it)
+ *
+ * flow:   Reading ⇄ Paused (input held for the request in flight is full)
+ *         Reading | Paused ──written output over the socket's high water──▶ AwaitingDrain ──drain──▶ (re-evaluated)
+ * ```
+ *
+ * A request is in flight exactly while read is `Body` or `Draining`
+ * (`current` is set); `Draining` is the time between a response and the end
+ * of the body the handler left unread.
  *
  * @since 0.1.0
  */
@@ -25,7 +46,7 @@ import { HTTPServerRequest, type RequestContext } from "../Request/HTTPServerReq
 import type { Response } from "../Response/Response.ts"
 import { ConnectionTimer, type TimeoutKind } from "./ConnectionTimer.ts"
 import type { ParserLeniency, RequestHead } from "../Wire/HeadParser.ts"
-import { HeadReader } from "../Wire/HeadReader.ts"
+import { ConnectionInput } from "./ConnectionInput.ts"
 import {
   BodyTimeout,
   HeaderTimeout,
@@ -100,15 +121,17 @@ interface InFlight {
   readonly request: HTTPServerRequest
   readonly body: RequestBody
   fiber: Fiber.Fiber<Response, unknown> | undefined
-  continueSent: boolean
-  /** The response is out (all of it); what remains is draining the body. */
-  responded: boolean
-  keepAlive: boolean
 }
 
-type ReadState = "Head" | "Request" | "Closed"
+/** The read side (see the diagram in the module doc). */
+type ReadState = "Idle" | "HeadStarted" | "Body" | "Draining" | "Closed"
+/** The write side, for the request in flight. */
+type WriteState = "Idle" | "ContinueSent" | "Writing" | "Streaming" | "Closed"
+/** Whether the connection serves another request after this one. */
+type KeepAliveState = "Idle" | "Busy" | "Disabled"
+/** Whether the socket is read from. */
+type FlowState = "Reading" | "Paused" | "AwaitingDrain"
 
-const EMPTY = Buffer.alloc(0)
 /** Pieces of one turn's output up to this size are joined before writing. */
 const COALESCE_MAX_BYTES = 64 * 1024
 /** Input held for a request in flight before the socket is paused. */
@@ -125,32 +148,25 @@ export class HttpConnection implements BodyHost {
   private readonly host: ConnectionHost
   private readonly options: ConnectionOptions
   private readonly timer: ConnectionTimer
-  private readonly headReader: HeadReader
+  private readonly input: ConnectionInput
   /** What every request on this connection shares. */
   private readonly requestContext: RequestContext
 
-  private state: ReadState = "Head"
-  /** Unconsumed input is `input[inputStart, input.length)`. */
-  private input: Buffer = EMPTY
-  /** The input is a shared read buffer, valid only during this turn. */
-  private inputTransient = false
-  private inputStart = 0
-  /** Where the search for the end of the head resumes. */
-  private scanFrom = 0
+  private read: ReadState = "Idle"
+  private writing: WriteState = "Idle"
+  private keepAlive: KeepAliveState = "Idle"
+  private flow: FlowState = "Reading"
+  /** The request in flight: set exactly while `read` is `Body` or `Draining`. */
   private current: InFlight | undefined = undefined
   /** Responses waiting for the end of this turn, to leave in one write. */
   private batch: Array<Uint8Array> | undefined = undefined
   private batchBytes = 0
+  /** The client's FIN came: what the input holds is all there will be. */
   private readEnded = false
-  private paused = false
-  /** Part of the next request head has arrived, not all of it (the header timer runs). */
-  private headStarted = false
-  /** A body is being fed from the input (see {@link onDemand}). */
+  /** A body is being fed from the input (a re-entry guard, see {@link onDemand}). */
   private feeding = false
   /** The server, not the client, destroyed the socket. */
   private closedByServer = false
-  /** Written responses wait for the peer to read them. */
-  private waitingForDrain = false
   /**
    * The clock when the current batch of input arrived: the requests of one
    * read start, and their header timers run, from that instant (one clock
@@ -170,7 +186,7 @@ export class HttpConnection implements BodyHost {
     this.host = host
     this.options = host.options
     this.timer = new ConnectionTimer(this.onTimeout)
-    this.headReader = new HeadReader(this.options.maxHeaderSize, this.options.leniency)
+    this.input = new ConnectionInput(this.options.maxHeaderSize, this.options.leniency)
     this.requestContext = new ConnectionContext(socket, this.options)
     if (!readsByCallback) socket.on("data", this.onData)
     socket.on("end", this.onEnd)
@@ -181,7 +197,7 @@ export class HttpConnection implements BodyHost {
 
   /** Whether nothing is in flight: no request, no partial head. */
   get isIdle(): boolean {
-    return this.current === undefined && this.inputStart >= this.input.length
+    return this.current === undefined && this.input.isEmpty
   }
 
   /**
@@ -189,12 +205,12 @@ export class HttpConnection implements BodyHost {
    * response in flight (which then says `Connection: close`).
    */
   closeIfIdle(): void {
-    if (this.state !== "Closed" && this.isIdle) this.close()
+    if (this.read !== "Closed" && this.isIdle) this.close()
   }
 
   /** Closes the connection at once, interrupting a handler still running. */
   destroy(): void {
-    if (this.state === "Closed") return
+    if (this.read === "Closed") return
     this.closedByServer = true
     this.socket.destroy()
     this.onSocketClose()
@@ -208,41 +224,16 @@ export class HttpConnection implements BodyHost {
   /**
    * Takes bytes read from the socket. `transient` bytes live in a read
    * buffer that the next read of any connection overwrites: whatever of them
-   * outlives this call (a partial head, body pieces, a body not read yet) is
-   * copied first, so that reading itself allocates nothing.
+   * outlives this call is copied at its end (see {@link ConnectionInput}).
    */
   receive(chunk: Buffer, transient: boolean): void {
-    if (this.state === "Closed") return
+    if (this.read === "Closed") return
     this.turnTime = performance.now()
-    if (this.inputStart >= this.input.length) {
-      this.input = chunk
-      this.inputTransient = transient
-      this.inputStart = 0
-      this.scanFrom = 0
-    } else {
-      // Only a partial head or partial framing is ever carried over. Buffers
-      // handed out as body pieces are never written to again, so a fresh one.
-      this.input = Buffer.concat([this.input.subarray(this.inputStart), chunk])
-      this.inputTransient = false
-      this.scanFrom = Math.max(0, this.scanFrom - this.inputStart)
-      this.inputStart = 0
-    }
+    this.input.receive(chunk, transient)
     this.process()
-    if (this.inputTransient) this.keepRestOfInput()
-  }
-
-  /** Copies what is left of transient input into a buffer of our own. */
-  private keepRestOfInput(): void {
-    this.inputTransient = false
-    if (this.state === "Closed" || this.inputStart >= this.input.length) {
-      this.input = EMPTY
-      this.inputStart = 0
-      this.scanFrom = 0
-      return
-    }
-    this.input = Buffer.from(this.input.subarray(this.inputStart))
-    this.scanFrom = Math.max(0, this.scanFrom - this.inputStart)
-    this.inputStart = 0
+    // `process` may have closed the connection (TypeScript cannot see it).
+    if ((this.read as ReadState) === "Closed") this.input.clear()
+    else this.input.endTurn()
   }
 
   private readonly onEnd = (): void => {
@@ -252,7 +243,7 @@ export class HttpConnection implements BodyHost {
     // in flight is abandoned, as Tornado and nginx do: on a socket a FIN is
     // all a client that went away leaves behind.
     this.process()
-    if (this.state !== "Closed") this.close()
+    if (this.read !== "Closed") this.close()
   }
 
   private readonly onSocketError = (): void => {
@@ -260,11 +251,9 @@ export class HttpConnection implements BodyHost {
   }
 
   private readonly onSocketClose = (): void => {
-    if (this.state === "Closed") return
-    this.state = "Closed"
-    this.timer.dispose()
-    this.input = EMPTY
-    this.inputStart = 0
+    if (this.read === "Closed") return
+    this.enterClosed()
+    this.input.clear()
     this.abandonRequest("client closed the connection", !this.closedByServer)
   }
 
@@ -295,7 +284,7 @@ export class HttpConnection implements BodyHost {
     if (this.batch !== undefined) return // re-entered from a synchronous handler
     this.startBatch()
     try {
-      while (this.state !== "Closed") {
+      while (this.read !== "Closed") {
         const current = this.current
         if (current !== undefined) {
           if (!this.feedBody(current)) break
@@ -304,7 +293,7 @@ export class HttpConnection implements BodyHost {
           // requests until it does (a pipelining client that never reads
           // must not make us hold every response it asked for).
           if (this.batchBytes > COALESCE_MAX_BYTES) this.flushAndContinue()
-          if (this.waitingForDrain || this.socket.writableNeedDrain) break
+          if (this.flow === "AwaitingDrain" || this.socket.writableNeedDrain) break
           if (!this.nextRequest()) break
         }
       }
@@ -330,15 +319,15 @@ export class HttpConnection implements BodyHost {
   private feedBody(current: InFlight): boolean {
     const body = current.body
     if (!body.wantsInput) return false
-    if (this.inputStart >= this.input.length) {
+    if (this.input.isEmpty) {
       if (this.readEnded) {
         body.closed("client ended the connection mid-body")
-        if (current.responded) this.close()
+        if (this.read === "Draining") this.close()
       }
       return false
     }
     this.feed(body)
-    if (current.responded) {
+    if (this.read === "Draining") {
       // Draining a body the handler did not read.
       if (body.state._tag === "Failed") this.close()
       else if (body.framingComplete) this.finishRequest(current)
@@ -352,28 +341,27 @@ export class HttpConnection implements BodyHost {
   private feed(body: RequestBody): void {
     this.feeding = true
     try {
-      this.inputStart = body.feed(this.input, this.inputStart, this.input.length, this.inputTransient)
+      this.input.feedBody(body)
     } finally {
       this.feeding = false
     }
   }
 
   /**
-   * Reads the next head (the byte logic is the {@link HeadReader}'s); `true`
-   * when a request was started. The header timeout runs from the first byte
-   * of a head that does not arrive whole in one read.
+   * Reads the next head (the byte logic is the {@link ConnectionInput}'s);
+   * `true` when a request was started. The header timeout runs from the
+   * first byte of a head that does not arrive whole in one read.
    */
   private nextRequest(): boolean {
-    if (this.state === "Closed") return false
-    const end = this.input.length
-    if (this.inputStart >= end) {
+    if (this.read === "Closed") return false
+    const input = this.input
+    if (input.isEmpty) {
       if (this.readEnded) this.close()
       return false
     }
-    const reader = this.headReader
     let head: RequestHead | undefined
     try {
-      head = reader.read(this.input, this.inputStart, end, this.scanFrom)
+      head = input.readHead()
     } catch (error) {
       if (isHttpError(error)) {
         this.failConnection(error)
@@ -382,20 +370,15 @@ export class HttpConnection implements BodyHost {
       throw error
     }
     if (head === undefined) {
-      this.inputStart = reader.start
-      this.scanFrom = reader.scanFrom
-      if (reader.started) {
-        if (!this.headStarted) {
-          this.headStarted = true
+      if (input.headStarted) {
+        if (this.read === "Idle") {
+          this.read = "HeadStarted"
           this.timer.arm("header", this.options.headerTimeoutMillis, this.turnTime)
         }
         if (this.readEnded) this.close()
       }
       return false
     }
-    this.inputStart = reader.headEnd
-    this.scanFrom = reader.headEnd
-    this.headStarted = false
     this.timer.disarm()
     this.startRequest(head)
     return true
@@ -410,7 +393,8 @@ export class HttpConnection implements BodyHost {
       bodyTimeoutMillis: options.bodyTimeoutMillis
     }
     const body = new RequestBody(head.framing, limits, this, this.contentCoding(head))
-    this.state = "Request"
+    this.read = "Body"
+    this.keepAlive = "Busy"
     let request: HTTPServerRequest
     try {
       request = new HTTPServerRequest(head, body, this.requestContext, this.turnTime)
@@ -420,15 +404,7 @@ export class HttpConnection implements BodyHost {
       this.failConnectionWithStatus(500)
       return
     }
-    const current: InFlight = {
-      head,
-      request,
-      body,
-      fiber: undefined,
-      continueSent: false,
-      responded: false,
-      keepAlive: false
-    }
+    const current: InFlight = { head, request, body, fiber: undefined }
     this.current = current
 
     let effect: Effect.Effect<Response, unknown> | Exit.Exit<Response, unknown>
@@ -484,19 +460,20 @@ export class HttpConnection implements BodyHost {
   onReadStart(body: RequestBody): void {
     const current = this.current
     if (current === undefined || current.body !== body) return
-    if (current.head.expectContinue && !current.continueSent && !current.responded) {
-      current.continueSent = true
+    // 100 Continue only while no response has begun (RFC 9110 section 10.1.1).
+    if (current.head.expectContinue && this.writing === "Idle") {
+      this.writing = "ContinueSent"
       this.write(CONTINUE)
     }
     const timeout = body.limits.bodyTimeoutMillis
-    if (timeout !== undefined && !current.responded && !body.framingComplete) this.timer.arm("body", timeout)
+    if (timeout !== undefined && this.read === "Body" && !body.framingComplete) this.timer.arm("body", timeout)
   }
 
   /** The body is all read: the body timeout no longer applies. */
   onBodyComplete(body: RequestBody): void {
     const current = this.current
     if (current === undefined || current.body !== body) return
-    if (this.timer.armed === "body" && !current.responded) this.timer.disarm()
+    if (this.timer.armed === "body" && this.read === "Body") this.timer.disarm()
   }
 
   /** The reader wants more input. */
@@ -510,7 +487,7 @@ export class HttpConnection implements BodyHost {
       return
     }
     if (body.wantsInput) {
-      if (this.inputStart < this.input.length) {
+      if (!this.input.isEmpty) {
         this.feed(body)
       } else if (this.readEnded) {
         body.closed("client ended the connection mid-body")
@@ -522,7 +499,7 @@ export class HttpConnection implements BodyHost {
   // output
 
   private readonly write = (data: Uint8Array): void => {
-    if (this.state === "Closed") return
+    if (this.read === "Closed") return
     if (this.batch !== undefined) {
       this.batch.push(data)
       this.batchBytes += data.byteLength
@@ -534,7 +511,7 @@ export class HttpConnection implements BodyHost {
   private flush(): void {
     const batch = this.batch
     this.batch = undefined
-    if (batch === undefined || batch.length === 0 || this.state === "Closed") return
+    if (batch === undefined || batch.length === 0 || this.read === "Closed") return
     if (batch.length === 1) {
       this.socket.write(batch[0] as Uint8Array)
       return
@@ -556,7 +533,7 @@ export class HttpConnection implements BodyHost {
    * the status its failure maps to (500 for anything unexpected, logged).
    */
   private respond(current: InFlight, exit: Exit.Exit<Response, unknown>): void {
-    if (this.state === "Closed" || current.responded) return
+    if (this.read === "Closed" || this.writing === "Writing" || this.writing === "Streaming") return
     current.request.markFinished()
     let response: Response
     let forceClose = false
@@ -579,7 +556,7 @@ export class HttpConnection implements BodyHost {
       }
     }
     const keepAlive = !forceClose && this.canKeepAlive(current)
-    current.keepAlive = keepAlive
+    if (!keepAlive) this.keepAlive = "Disabled"
     const connection: ConnectionField = !keepAlive
       ? "close"
       : current.head.version === "HTTP/1.0"
@@ -595,6 +572,7 @@ export class HttpConnection implements BodyHost {
     // leave together.
     const ownBatch = this.batch === undefined
     if (ownBatch) this.startBatch()
+    this.writing = "Writing"
     try {
       if (body._tag === "Stream") {
         this.write(serializeStreamHead(response, body.contentLength, current.head.version === "HTTP/1.1", connection))
@@ -603,7 +581,7 @@ export class HttpConnection implements BodyHost {
       }
     } catch (error) {
       this.host.logFailure(current.request, Cause.die(error))
-      current.keepAlive = false
+      this.keepAlive = "Disabled"
       serializeResponse(errorResponse(500), isHead, "close", this.write)
     }
     if (ownBatch) this.flush()
@@ -622,7 +600,7 @@ export class HttpConnection implements BodyHost {
     if (body.state._tag === "Failed") return false
     if (body.framingComplete) return true
     // The client waits for 100 Continue before sending: it never came.
-    if (current.head.expectContinue && !current.continueSent) return false
+    if (current.head.expectContinue && this.writing !== "ContinueSent") return false
     // A declared length past the limit is not worth draining.
     const framing = current.head.framing
     return framing._tag !== "ContentLength" || framing.length <= body.limits.maxBodySize
@@ -638,7 +616,7 @@ export class HttpConnection implements BodyHost {
     // Without chunked coding (HTTP/1.0) an unknown length ends with the connection.
     const chunked = contentLength === undefined && current.head.version === "HTTP/1.1"
     if (contentLength === undefined && !chunked) {
-      current.keepAlive = false
+      this.keepAlive = "Disabled"
       connection = "close"
     }
     let head: Buffer
@@ -646,17 +624,19 @@ export class HttpConnection implements BodyHost {
       head = serializeStreamHead(response, contentLength, chunked, connection)
     } catch (error) {
       this.host.logFailure(current.request, Cause.die(error))
-      current.keepAlive = false
+      this.keepAlive = "Disabled"
+      this.writing = "Writing"
       serializeResponse(errorResponse(500), false, "close", this.write)
       this.afterResponse(current)
       return
     }
+    this.writing = "Streaming"
     this.write(head)
     // The head must leave before the chunks, which the stream writes directly.
     if (this.batch !== undefined) this.flushAndContinue()
     const socket = this.socket
     const writeChunk = (data: Uint8Array): Effect.Effect<void> => {
-      if (data.byteLength === 0 || this.state === "Closed") return Effect.void
+      if (data.byteLength === 0 || this.read === "Closed") return Effect.void
       const ok = socket.write(chunked ? encodeChunk(data) : data)
       if (ok) return Effect.void
       // Backpressure: wait for the peer to read, but not for ever.
@@ -678,7 +658,7 @@ export class HttpConnection implements BodyHost {
     const fiber = this.host.fork(Stream.runForEach(stream, writeChunk))
     current.fiber = fiber as Fiber.Fiber<unknown, unknown> as Fiber.Fiber<Response, unknown>
     const done = (exit: Exit.Exit<void, unknown>) => {
-      if (this.state === "Closed" || this.current !== current) return
+      if (this.read === "Closed" || this.current !== current) return
       if (Exit.isFailure(exit)) {
         // The head is out: the only way to tell the client is to cut the body short.
         if (!Cause.hasInterruptsOnly(exit.cause)) this.host.logFailure(current.request, exit.cause)
@@ -686,6 +666,7 @@ export class HttpConnection implements BodyHost {
         return
       }
       if (chunked) this.write(LAST_CHUNK)
+      this.writing = "Writing"
       this.afterResponse(current)
       this.process()
     }
@@ -696,8 +677,7 @@ export class HttpConnection implements BodyHost {
 
   /** The response is written: close, drain the unread body, or go on. */
   private afterResponse(current: InFlight): void {
-    current.responded = true
-    if (!current.keepAlive) {
+    if (this.keepAlive === "Disabled") {
       this.close()
       return
     }
@@ -712,6 +692,7 @@ export class HttpConnection implements BodyHost {
     }
     // Drain what the handler left unread, under the body timeout (or the
     // header timeout, so that a drain never waits forever).
+    this.read = "Draining"
     body.startDraining()
     this.timer.arm("body", body.limits.bodyTimeoutMillis ?? this.options.headerTimeoutMillis)
   }
@@ -720,7 +701,9 @@ export class HttpConnection implements BodyHost {
   private finishRequest(current: InFlight): void {
     if (this.current !== current) return
     this.current = undefined
-    this.state = "Head"
+    this.read = "Idle"
+    this.writing = "Idle"
+    this.keepAlive = "Idle"
     this.timer.arm("idle", this.options.idleTimeoutMillis)
   }
 
@@ -733,46 +716,49 @@ export class HttpConnection implements BodyHost {
    * otherwise. Memory per connection stays bounded by the limits.
    */
   private updateFlow(): void {
-    if (this.state === "Closed") return
-    const buffered = this.input.length - this.inputStart
+    if (this.read === "Closed" || this.flow === "AwaitingDrain") return
+    if (this.socket.writableNeedDrain) {
+      this.awaitWriteDrain()
+      return
+    }
     const current = this.current
-    const inputFull = current !== undefined && !current.body.wantsInput && buffered > INPUT_HIGH_WATER
-    const needDrain = this.socket.writableNeedDrain
-    if (needDrain) this.awaitWriteDrain()
-    const shouldPause = inputFull || needDrain
-    if (shouldPause && !this.paused) {
-      this.paused = true
+    const inputFull = current !== undefined && !current.body.wantsInput && this.input.size > INPUT_HIGH_WATER
+    if (inputFull && this.flow === "Reading") {
+      this.flow = "Paused"
       this.socket.pause()
-    } else if (!shouldPause && this.paused) {
-      this.paused = false
+    } else if (!inputFull && this.flow === "Paused") {
+      this.flow = "Reading"
       this.socket.resume()
     }
   }
 
   /**
-   * Responses wait in memory for the peer to read them: no more requests
-   * are taken meanwhile, and a peer that reads nothing for `writeTimeout` is
-   * cut off, so that it cannot pin a response in memory for ever.
+   * Responses wait in memory for the peer to read them: the socket is not
+   * read and no more requests are taken meanwhile, and a peer that reads
+   * nothing for `writeTimeout` is cut off, so that it cannot pin a response
+   * in memory for ever.
    */
   private awaitWriteDrain(): void {
-    if (this.waitingForDrain) return
-    this.waitingForDrain = true
+    if (this.flow === "Reading") this.socket.pause()
+    this.flow = "AwaitingDrain"
     this.socket.once("drain", this.onWriteDrain)
     this.timer.arm("write", this.options.writeTimeoutMillis)
   }
 
   private readonly onWriteDrain = (): void => {
-    this.waitingForDrain = false
+    if (this.read === "Closed") return
+    // The socket is paused: updateFlow resumes it unless the input is full.
+    this.flow = "Paused" as FlowState
     if (this.timer.armed === "write") {
       if (this.current === undefined) this.timer.arm("idle", this.options.idleTimeoutMillis)
       else this.timer.disarm()
     }
     this.updateFlow()
-    if (!this.paused && this.current === undefined) this.process()
+    if (this.flow === "Reading" && this.current === undefined) this.process()
   }
 
   private readonly onTimeout = (kind: TimeoutKind): void => {
-    if (this.state === "Closed") return
+    if (this.read === "Closed") return
     switch (kind) {
       case "idle":
         this.close()
@@ -782,7 +768,7 @@ export class HttpConnection implements BodyHost {
         return
       case "body": {
         const current = this.current
-        if (current === undefined || current.responded) {
+        if (current === undefined || this.read === "Draining") {
           this.close()
           return
         }
@@ -808,16 +794,23 @@ export class HttpConnection implements BodyHost {
     this.close()
   }
 
+  /** Every side of the connection is over. */
+  private enterClosed(): void {
+    this.read = "Closed"
+    this.writing = "Closed"
+    this.keepAlive = "Disabled"
+    this.timer.dispose()
+  }
+
   /**
    * Ends the connection after what was written: half-close, then a short
    * linger for the peer to close first, so that a final response is not
    * lost to a reset caused by unread input.
    */
   private close(): void {
-    if (this.state === "Closed") return
+    if (this.read === "Closed") return
     this.flush()
-    this.state = "Closed"
-    this.timer.dispose()
+    this.enterClosed()
     const socket = this.socket
     socket.off("data", this.onData)
     socket.resume() // discard whatever else arrives

@@ -1,17 +1,18 @@
 /**
  * A test driver for the parser: the byte stream of one connection, fed in
- * pieces, read through the engine's own pure components, as
- * `HttpConnection` reads it: heads by the `HeadReader` (empty lines before a
- * head, the incremental scan, `maxHeaderSize`, `parseHead`), bodies by a
- * `BodyFramer` (Content-Length or chunked); no sockets, no Effects.
+ * pieces, read through the engine's own input path as `HttpConnection`
+ * reads it: a `ConnectionInput` (the input buffer, the scan rebase, heads by
+ * the `HeadReader`: empty lines before a head, the incremental scan,
+ * `maxHeaderSize`, `parseHead`), bodies cut by a `BodyFramer` (Content-Length
+ * or chunked); no sockets, no Effects.
  *
  * It gives back every request read whole, the error that stopped the
  * connection if any, and whether it was left waiting for more bytes. The
  * corpus and the split-invariance properties compare these results.
  */
+import { ConnectionInput } from "../../../src/Connection/ConnectionInput.ts"
 import { BodyFramer } from "../../../src/Wire/BodyFramer.ts"
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../../../src/Wire/HeadParser.ts"
-import { HeadReader } from "../../../src/Wire/HeadReader.ts"
 import { type HttpError, isHttpError } from "../../../src/Wire/HttpErrors.ts"
 
 export interface ParsedRequest {
@@ -32,16 +33,29 @@ export interface DriveOptions {
   readonly maxHeaderSize?: number
 }
 
+/** The body being read: its framer, and copies of its pieces (the input's buffers are transient). */
+class CollectedBody {
+  readonly head: RequestHead
+  readonly framer: BodyFramer
+  readonly parts: Array<Uint8Array> = []
+  constructor(head: RequestHead) {
+    this.head = head
+    this.framer = new BodyFramer(head.framing)
+  }
+  readonly feed = (input: Uint8Array, start: number, end: number): number => {
+    const stop = this.framer.feed(input, start, end, (data) => this.parts.push(Uint8Array.from(data)))
+    if (stop < start || stop > end) throw new Error(`feed returned ${stop} outside [${start}, ${end}]`)
+    if (!this.framer.done && stop !== end) throw new Error(`feed stopped at ${stop} before ${end} without done`)
+    return stop
+  }
+}
+
 /** Reads the requests out of `pieces`, the reads of one connection in order. */
 export const drive = (pieces: ReadonlyArray<Uint8Array>, options: DriveOptions = {}): DriveResult => {
-  const reader = new HeadReader(options.maxHeaderSize ?? 65536, options.leniency ?? defaultLeniency)
+  const input = new ConnectionInput(options.maxHeaderSize ?? 65536, options.leniency ?? defaultLeniency)
   const requests: Array<ParsedRequest> = []
-  // The whole stream so far: the driver never drops what it has read.
-  let input = Buffer.alloc(0)
-  let at = 0
-  let scanFrom = 0
-  /** The request whose body is being read, with its framer and the pieces so far. */
-  let current: { readonly head: RequestHead; readonly framer: BodyFramer; readonly parts: Array<Uint8Array> } | undefined
+  /** The request whose body is being read. */
+  let current: CollectedBody | undefined
 
   const done = (head: RequestHead, parts: ReadonlyArray<Uint8Array>) => {
     requests.push({ head, body: Buffer.concat(parts) })
@@ -50,44 +64,39 @@ export const drive = (pieces: ReadonlyArray<Uint8Array>, options: DriveOptions =
 
   /** One step; `false` when it needs more bytes. */
   const step = (): boolean => {
-    const end = input.length
-    if (at >= end) return false
+    if (input.isEmpty) return false
     if (current !== undefined) {
-      const { framer, head, parts } = current
-      // Copies: the driver's buffer is replaced when pieces arrive.
-      const stop = framer.feed(input, at, end, (data) => parts.push(data.slice()))
-      if (stop < at || stop > end) throw new Error(`feed returned ${stop} outside [${at}, ${end}]`)
-      if (!framer.done && stop !== end) throw new Error(`feed stopped at ${stop} before ${end} without done`)
-      at = stop
-      if (framer.done) done(head, parts)
+      input.feedBody(current)
+      if (current.framer.done) done(current.head, current.parts)
       return true
     }
-    const head = reader.read(input, at, end, scanFrom)
-    if (head === undefined) {
-      at = reader.start
-      scanFrom = reader.scanFrom
-      return false
-    }
-    at = scanFrom = reader.headEnd
+    const head = input.readHead()
+    if (head === undefined) return false
     if (head.framing._tag === "NoBody") done(head, [])
-    else current = { head, framer: new BodyFramer(head.framing), parts: [] }
+    else current = new CollectedBody(head)
     return true
   }
 
+  // As the server reads plain sockets: every read lands in one shared buffer,
+  // overwritten by the next, so what outlives a turn must have been copied.
+  const readBuffer = Buffer.alloc(Math.max(0, ...pieces.map((p) => p.length)))
   try {
     for (const piece of pieces) {
       if (piece.length === 0) continue
-      input = Buffer.concat([input, piece])
+      readBuffer.set(piece)
+      input.receive(readBuffer.subarray(0, piece.length), true)
       while (step()) {
         // keep reading what is already here
       }
+      input.endTurn()
+      readBuffer.fill(0x7e, 0, piece.length) // "~": stale bytes that must never be read
     }
   } catch (error) {
     if (isHttpError(error)) return { requests, error, pending: false }
     throw error
   }
   // What is left unread is a body under way or a head begun (empty lines are consumed).
-  return { requests, error: undefined, pending: current !== undefined || at < input.length }
+  return { requests, error: undefined, pending: current !== undefined || !input.isEmpty }
 }
 
 /** Latin-1 text to bytes: each character one byte. */
