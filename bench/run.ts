@@ -12,10 +12,11 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Readline from "node:readline"
 import { parseArgs } from "node:util"
-import { fmtCpu, fmtInt, fmtKiB, fmtMiB, fmtMs, fmtPct, fmtRatio, median, ratio, spread, table } from "./lib/format.ts"
+import { fmtCpu, fmtInt, fmtKiB, fmtMiB, fmtMs, fmtPct, fmtRatio, fmtSeconds, median, ratio, spread, table } from "./lib/format.ts"
 import { buildServers } from "./lib/build.ts"
 import { checkRoutes, warmUp } from "./lib/http.ts"
 import { benchDir, type LoadResult, runLoad, type Tool, wrkVersion } from "./lib/load.ts"
+import { type PeerRuntime, preparePeer } from "./lib/peers.ts"
 import {
   collect,
   countFds,
@@ -29,7 +30,7 @@ import {
   spawnPinned,
   waitForExit
 } from "./lib/proc.ts"
-import { idleTitle, type IdleScenario, type LoadScenario, type Scenario, scenarios as allScenarios } from "./scenarios.ts"
+import { idleTitle, type IdleScenario, type LoadScenario, type Scenario, scenarios as allScenarios, takesPart } from "./scenarios.ts"
 
 // ---------------------------------------------------------------------------
 // Servers
@@ -38,17 +39,34 @@ interface ServerDef {
   readonly name: string
   readonly label: string
   readonly file: string
+  /**
+   * Runs under its own Node from bench/peers/<peer>/ (see lib/peers.ts), from
+   * the type-stripped build; `module` is what that Node must load.
+   */
+  readonly peer?: { readonly dir: string; readonly module: string }
+  /** Needs src/index.ts (skipped with the reason while it cannot be imported). */
+  readonly usesSrc?: boolean
 }
 
 const SERVERS: ReadonlyArray<ServerDef> = [
   { name: "node-http", label: "node:http", file: "node-http.ts" },
   { name: "effect-platform", label: "NodeHttpServer", file: "effect-platform.ts" },
   { name: "fastify", label: "fastify", file: "fastify.ts" },
-  { name: "ours", label: "ours", file: "ours.ts" }
+  { name: "uws", label: "uWebSockets.js", file: "uws.ts", peer: { dir: "uws", module: "uwebsockets" } },
+  { name: "canned", label: "canned limit", file: "canned.ts", usesSrc: true },
+  { name: "ours", label: "ours", file: "ours.ts", usesSrc: true },
+  { name: "ours-router", label: "ours HttpRouter", file: "ours-router.ts", usesSrc: true }
 ]
 
-/** The peers "ours" is compared with in the ratio lines. */
-const BASELINES = ["node-http", "effect-platform"] as const
+/**
+ * The ratio lines: each subject against its peers. `ours` against the peers
+ * and the canned limit; the HttpRouter app on our adapter against the same
+ * app on NodeHttpServer, and against ours without effect/http.
+ */
+const COMPARISONS: ReadonlyArray<{ readonly subject: string; readonly versus: ReadonlyArray<string> }> = [
+  { subject: "ours", versus: ["node-http", "effect-platform", "uws", "canned"] },
+  { subject: "ours-router", versus: ["effect-platform", "ours"] }
+]
 
 /** Why "ours" cannot run yet (its public API is missing or broken), or undefined when it can. */
 const oursUnavailable = async (): Promise<string | undefined> => {
@@ -133,15 +151,32 @@ interface RunningServer {
 
 /** Where the built (type-stripped) tree is, when the servers run from it. */
 let buildDir: string | undefined
+/** Where the build went, whether or not the servers on the runner's Node use it (peers always do). */
+let builtDir: string | undefined
 
-const serverEntry = (def: ServerDef): string =>
-  buildDir === undefined
-    ? Path.join(benchDir, "servers", def.file)
-    : Path.join(buildDir, "bench", "servers", def.file.replace(/\.ts$/, ".js"))
+/** The runtimes of the peers that run under their own Node, by server name. */
+const runtimes = new Map<string, PeerRuntime>()
+
+/** A server's label, with the Node version beside it when it is not the runner's. */
+const labelOf = (def: ServerDef): string => {
+  const runtime = runtimes.get(def.name)
+  return runtime === undefined ? def.label : `${def.label} (Node ${runtime.version.replace(/^v/, "")})`
+}
+
+const builtEntry = (dir: string, def: ServerDef): string =>
+  Path.join(dir, "bench", "servers", def.file.replace(/\.ts$/, ".js"))
+
+const serverEntry = (def: ServerDef): string => {
+  if (def.peer !== undefined && builtDir !== undefined) return builtEntry(builtDir, def)
+  return buildDir === undefined ? Path.join(benchDir, "servers", def.file) : builtEntry(buildDir, def)
+}
 
 const startServer = async (def: ServerDef, cpu: string | undefined): Promise<RunningServer> => {
   const spawnedAt = performance.now()
-  const child = track(spawnPinned(cpu, process.execPath, [serverEntry(def), "0"]))
+  const runtime = runtimes.get(def.name)
+  const child = track(
+    spawnPinned(cpu, runtime?.node ?? process.execPath, [serverEntry(def), "0"], runtime === undefined ? {} : { cwd: runtime.dir })
+  )
   child.stdin?.end()
   const stderr = collect(child.stderr, 4096)
   try {
@@ -424,10 +459,13 @@ interface LoadSummary {
   readonly runs: number
   readonly rps: number | null
   readonly rpsSpread: number | null
+  readonly p50Ms: number | null
   readonly p99Ms: number | null
   readonly peakRss: number | null
   readonly cpuUse: number | null
   readonly rpsPerCpu: number | null
+  /** Server CPU-seconds per 100,000 responses (1e5 / rpsPerCpu): the load generator is not in it. */
+  readonly cpuPer100k: number | null
   readonly errors: number
 }
 
@@ -445,20 +483,29 @@ interface IdleSummary {
 
 type Summary = LoadSummary | IdleSummary
 
+const medianOf = <A>(items: ReadonlyArray<A>, get: (a: A) => number | null): number | null =>
+  median(items.flatMap((a) => {
+    const v = get(a)
+    return v === null ? [] : [v]
+  }))
+
 const summarize = (scenario: Scenario, runs: ReadonlyArray<Run>): Summary | undefined => {
   if (scenario.kind === "load") {
     const ok = runs.filter((r): r is LoadRun => r.ok && "load" in r)
     if (ok.length === 0) return undefined
     const rps = ok.map((r) => r.load.rps)
+    const rpsPerCpu = medianOf(ok, (r) => r.rpsPerCpu)
     return {
       kind: "load",
       runs: ok.length,
       rps: median(rps),
       rpsSpread: spread(rps),
-      p99Ms: median(ok.flatMap((r) => (r.load.p99Ms === null ? [] : [r.load.p99Ms]))),
+      p50Ms: medianOf(ok, (r) => r.load.p50Ms),
+      p99Ms: medianOf(ok, (r) => r.load.p99Ms),
       peakRss: median(ok.map((r) => r.peakRss)),
-      cpuUse: median(ok.flatMap((r) => (r.cpuUse === null ? [] : [r.cpuUse]))),
-      rpsPerCpu: median(ok.flatMap((r) => (r.rpsPerCpu === null ? [] : [r.rpsPerCpu]))),
+      cpuUse: medianOf(ok, (r) => r.cpuUse),
+      rpsPerCpu,
+      cpuPer100k: rpsPerCpu === null || rpsPerCpu === 0 ? null : 1e5 / rpsPerCpu,
       errors: ok.reduce((sum, r) => sum + r.load.errors, 0)
     }
   }
@@ -478,36 +525,45 @@ const summarize = (scenario: Scenario, runs: ReadonlyArray<Run>): Summary | unde
   }
 }
 
+/** One subject against one peer in one scenario: subject / peer for each metric. */
 interface Ratios {
+  readonly subject: string
   readonly versus: string
   readonly rps?: number | null
-  readonly rpsPerCpu?: number | null
+  readonly cpuPerRequest?: number | null
   readonly p99?: number | null
   readonly peakRss?: number | null
   readonly perConnection?: number | null
 }
 
-const ratiosFor = (summaries: ReadonlyMap<string, Summary>): Array<Ratios> => {
-  const ours = summaries.get("ours")
-  return BASELINES.flatMap((name): Array<Ratios> => {
-    const base = summaries.get(name)
-    if (ours === undefined || base === undefined) return []
-    const versus = SERVERS.find((s) => s.name === name)?.label ?? name
-    if (ours.kind === "load" && base.kind === "load") {
-      return [{
-        versus,
-        rps: ratio(ours.rps, base.rps),
-        rpsPerCpu: ratio(ours.rpsPerCpu, base.rpsPerCpu),
-        p99: ratio(ours.p99Ms, base.p99Ms),
-        peakRss: ratio(ours.peakRss, base.peakRss)
-      }]
-    }
-    if (ours.kind === "idle" && base.kind === "idle") {
-      return [{ versus, perConnection: ratio(ours.perConnection, base.perConnection), peakRss: ratio(ours.peakRss, base.peakRss) }]
-    }
-    return []
-  })
+const labelByName = (name: string): string => {
+  const def = SERVERS.find((s) => s.name === name)
+  return def === undefined ? name : labelOf(def)
 }
+
+const ratiosFor = (summaries: ReadonlyMap<string, Summary>): Array<Ratios> =>
+  COMPARISONS.flatMap(({ subject: subjectName, versus: peers }) => {
+    const subject = summaries.get(subjectName)
+    if (subject === undefined) return []
+    return peers.flatMap((name): Array<Ratios> => {
+      const base = summaries.get(name)
+      if (base === undefined) return []
+      const names = { subject: subjectName, versus: name }
+      if (subject.kind === "load" && base.kind === "load") {
+        return [{
+          ...names,
+          rps: ratio(subject.rps, base.rps),
+          cpuPerRequest: ratio(subject.cpuPer100k, base.cpuPer100k),
+          p99: ratio(subject.p99Ms, base.p99Ms),
+          peakRss: ratio(subject.peakRss, base.peakRss)
+        }]
+      }
+      if (subject.kind === "idle" && base.kind === "idle") {
+        return [{ ...names, perConnection: ratio(subject.perConnection, base.perConnection), peakRss: ratio(subject.peakRss, base.peakRss) }]
+      }
+      return []
+    })
+  })
 
 /** An error message on one line, at most 300 characters. */
 const oneLine = (message: string): string => {
@@ -516,16 +572,28 @@ const oneLine = (message: string): string => {
 }
 
 const progressLine = (round: number, scenario: Scenario, def: ServerDef, run: Run): string => {
-  const head = `  round ${round}/${options.rounds}  ${scenario.name.padEnd(9)}  ${def.label.padEnd(14)}`
+  const head = `  round ${round}/${options.rounds}  ${scenario.name.padEnd(9)}  ${labelOf(def).padEnd(29)}`
   if (!run.ok) return `${head}  FAILED: ${oneLine(run.error)}`
   if ("load" in run) {
     const errors = run.load.errors > 0 ? `  errors ${fmtInt(run.load.errors)}` : ""
     const cpu = run.cpuUse === null ? "" : `  CPU ${fmtCpu(run.cpuUse).padStart(4)}`
-    return `${head}  ${fmtInt(run.load.rps).padStart(9)} req/s  p99 ${fmtMs(run.load.p99Ms).padStart(9)}  peak RSS ${fmtMiB(run.peakRss).padStart(10)}${cpu}${errors}`
+    const per100k = run.rpsPerCpu === null || run.rpsPerCpu === 0 ? "" : `  ${fmtSeconds(1e5 / run.rpsPerCpu)}/100k`
+    return `${head}  ${fmtInt(run.load.rps).padStart(9)} req/s  p99 ${fmtMs(run.load.p99Ms).padStart(9)}  peak RSS ${
+      fmtMiB(run.peakRss).padStart(10)
+    }${cpu}${per100k}${errors}`
   }
   const closed = run.closedByServer > 0 ? `  closed by server ${run.closedByServer}` : ""
   return `${head}  ${fmtInt(run.opened)} open in ${run.openMs} ms  RSS ${fmtMiB(run.rssBefore)} -> ${fmtMiB(run.rssAfter)}  ${fmtKiB(run.perConnection)}/conn${closed}`
 }
+
+const ratioLine = (scenario: Scenario, r: Ratios): string =>
+  scenario.kind === "load"
+    ? `  ${labelByName(r.subject)} / ${labelByName(r.versus)}: req/s ${fmtRatio(r.rps ?? null)}, CPU per request ${
+      fmtRatio(r.cpuPerRequest ?? null)
+    }, p99 ${fmtRatio(r.p99 ?? null)}, peak RSS ${fmtRatio(r.peakRss ?? null)}`
+    : `  ${labelByName(r.subject)} / ${labelByName(r.versus)}: RSS growth per connection ${fmtRatio(r.perConnection ?? null)}, peak RSS ${
+      fmtRatio(r.peakRss ?? null)
+    }`
 
 const scenarioReport = (
   scenario: Scenario,
@@ -536,22 +604,23 @@ const scenarioReport = (
   const lines = [`${scenario.name}: ${scenario.title}`, `  measures: ${scenario.measures}`]
   const rows: Array<Array<string>> = []
   if (scenario.kind === "load") {
-    rows.push(["server", "req/s (median)", "spread", "p99", "peak RSS", "server CPU", "req/CPU-s", "errors"])
+    rows.push(["server", "req/s (median)", "spread", "p50", "p99", "peak RSS", "server CPU", "CPU-s/100k req", "errors"])
     for (const def of servers) {
       const s = summaries.get(def.name)
       if (s?.kind === "load") {
         rows.push([
-          def.label,
+          labelOf(def),
           fmtInt(s.rps),
           fmtPct(s.rpsSpread),
+          fmtMs(s.p50Ms),
           fmtMs(s.p99Ms),
           fmtMiB(s.peakRss),
           fmtCpu(s.cpuUse),
-          fmtInt(s.rpsPerCpu),
+          fmtSeconds(s.cpuPer100k),
           fmtInt(s.errors)
         ])
       } else {
-        rows.push([def.label, "failed"])
+        rows.push([labelOf(def), "failed"])
       }
     }
   } else {
@@ -560,53 +629,51 @@ const scenarioReport = (
       const s = summaries.get(def.name)
       if (s?.kind === "idle") {
         const open = s.closedByServer > 0 ? `${fmtInt(s.opened)} (${s.closedByServer} closed)` : fmtInt(s.opened)
-        rows.push([def.label, fmtKiB(s.perConnection), fmtMiB(s.rssBefore), fmtMiB(s.rssAfter), open, fmtInt(s.fdsAfter), fmtMiB(s.peakRss)])
+        rows.push([labelOf(def), fmtKiB(s.perConnection), fmtMiB(s.rssBefore), fmtMiB(s.rssAfter), open, fmtInt(s.fdsAfter), fmtMiB(s.peakRss)])
       } else {
-        rows.push([def.label, "failed"])
+        rows.push([labelOf(def), "failed"])
       }
     }
   }
   lines.push(table(rows))
   for (const def of servers) {
     const failure = failures.get(def.name)
-    if (failure !== undefined) lines.push(`  ${def.label} failed${summaries.has(def.name) ? " in some rounds" : ""}: ${oneLine(failure)}`)
+    if (failure !== undefined) lines.push(`  ${labelOf(def)} failed${summaries.has(def.name) ? " in some rounds" : ""}: ${oneLine(failure)}`)
   }
   const ratios = ratiosFor(summaries)
-  for (const r of ratios) {
-    lines.push(
-      scenario.kind === "load"
-        ? `  ours / ${r.versus}: req/s ${fmtRatio(r.rps ?? null)}, req/CPU-s ${fmtRatio(r.rpsPerCpu ?? null)}, ` +
-          `p99 ${fmtRatio(r.p99 ?? null)}, peak RSS ${fmtRatio(r.peakRss ?? null)}`
-        : `  ours / ${r.versus}: RSS growth per connection ${fmtRatio(r.perConnection ?? null)}, peak RSS ${fmtRatio(r.peakRss ?? null)}`
-    )
-  }
-  if (ratios.length === 0) lines.push("  ours / node:http, ours / NodeHttpServer: n/a (no result for ours or the peer)")
+  for (const r of ratios) lines.push(ratioLine(scenario, r))
+  if (ratios.length === 0) lines.push("  no ratios (no result for ours or its peers)")
   if (scenario.kind === "load" && scenario.pipeline > 1) {
-    lines.push(`  (p99 is per batch of ${scenario.pipeline} pipelined requests; n/a where wrk reports none)`)
+    lines.push(`  (p50 and p99 are per batch of ${scenario.pipeline} pipelined requests; n/a where wrk reports none)`)
   }
   return lines.join("\n")
 }
 
+/** Every ratio of every scenario, one column per subject/peer pair that has a result. */
 const summaryTable = (
   scenarios: ReadonlyArray<Scenario>,
   summaries: ReadonlyMap<string, ReadonlyMap<string, Summary>>
 ): string => {
-  const rows: Array<Array<string>> = [["scenario", "metric", "vs node:http", "vs NodeHttpServer"]]
+  const byScenario = new Map(scenarios.map((s) => [s.name, ratiosFor(summaries.get(s.name) ?? new Map())]))
+  const pairs = COMPARISONS.flatMap(({ subject, versus }) => versus.map((v) => ({ subject, versus: v }))).filter((pair) =>
+    [...byScenario.values()].some((rs) => rs.some((r) => r.subject === pair.subject && r.versus === pair.versus))
+  )
+  const short = (name: string): string => labelByName(name).replace(/ \(Node [^)]*\)$/, "")
+  const rows: Array<Array<string>> = [["scenario", "metric", ...pairs.map((p) => `${short(p.subject)} / ${short(p.versus)}`)]]
   for (const scenario of scenarios) {
-    const ratios = ratiosFor(summaries.get(scenario.name) ?? new Map())
-    const byPeer = (label: string): Ratios | undefined => ratios.find((r) => r.versus === label)
+    const ratios = byScenario.get(scenario.name) ?? []
     const metrics: ReadonlyArray<readonly [string, (r: Ratios) => number | null | undefined]> = scenario.kind === "load"
-      ? [["req/s", (r) => r.rps], ["req/CPU-s", (r) => r.rpsPerCpu], ["p99", (r) => r.p99], ["peak RSS", (r) => r.peakRss]]
+      ? [["req/s", (r) => r.rps], ["CPU/req", (r) => r.cpuPerRequest], ["p99", (r) => r.p99], ["peak RSS", (r) => r.peakRss]]
       : [["RSS/conn", (r) => r.perConnection], ["peak RSS", (r) => r.peakRss]]
     metrics.forEach(([metric, get], i) => {
-      const cell = (label: string): string => {
-        const r = byPeer(label)
+      const cells = pairs.map((pair) => {
+        const r = ratios.find((x) => x.subject === pair.subject && x.versus === pair.versus)
         return r === undefined ? "n/a" : fmtRatio(get(r) ?? null)
-      }
-      rows.push([i === 0 ? scenario.name : "", metric, cell("node:http"), cell("NodeHttpServer")])
+      })
+      rows.push([i === 0 ? scenario.name : "", metric, ...cells])
     })
   }
-  return table(rows)
+  return pairs.length === 0 ? "  no ratios (no result for ours or its peers)" : table(rows)
 }
 
 // ---------------------------------------------------------------------------
@@ -616,23 +683,39 @@ const main = async (): Promise<void> => {
   const startedAt = new Date()
   const loadAtStart = Os.loadavg()
   const skipped = new Map<string, string>()
+  // The build is made even with --no-build: the peers under their own Node (which strips no types) run from it.
+  const repoRoot = Path.dirname(benchDir)
+  const build = buildServers(repoRoot, Path.join(benchDir, ".build"))
+  const benchFailures = build.failures.filter((f) => f.startsWith(`bench${Path.sep}`))
+  const srcFailures = build.failures.filter((f) => !f.startsWith(`bench${Path.sep}`))
   let buildNote = "servers run from their .ts files (--no-build)"
-  if (!args["no-build"]) {
-    const repoRoot = Path.dirname(benchDir)
-    const build = buildServers(repoRoot, Path.join(benchDir, ".build"))
-    const benchFailures = build.failures.filter((f) => f.startsWith(`bench${Path.sep}`))
-    if (benchFailures.length === 0) {
+  if (benchFailures.length === 0) {
+    builtDir = build.outDir
+    if (!args["no-build"]) {
       buildDir = build.outDir
       buildNote = `servers run as type-stripped JavaScript from bench/.build (${build.files} files)`
-      const srcFailures = build.failures.filter((f) => !f.startsWith(`bench${Path.sep}`))
-      if (srcFailures.length > 0) skipped.set("ours", `type stripping failed: ${srcFailures.join("; ")}`)
-    } else {
-      buildNote = `servers run from their .ts files (type stripping failed: ${benchFailures.join("; ")})`
+      if (srcFailures.length > 0) {
+        for (const def of SERVERS) if (def.usesSrc === true) skipped.set(def.name, `type stripping failed: ${srcFailures.join("; ")}`)
+      }
+    }
+  } else {
+    buildNote = `servers run from their .ts files (type stripping failed: ${benchFailures.join("; ")})`
+  }
+  if (selectedServers.some((s) => s.usesSrc === true)) {
+    const reason = await oursUnavailable()
+    if (reason !== undefined) {
+      for (const def of SERVERS) if (def.usesSrc === true && !skipped.has(def.name)) skipped.set(def.name, reason)
     }
   }
-  if (selectedServers.some((s) => s.name === "ours") && !skipped.has("ours")) {
-    const reason = await oursUnavailable()
-    if (reason !== undefined) skipped.set("ours", reason)
+  for (const def of selectedServers) {
+    if (def.peer === undefined || skipped.has(def.name)) continue
+    if (builtDir === undefined) {
+      skipped.set(def.name, "it runs from the type-stripped build, which failed")
+      continue
+    }
+    const runtime = preparePeer(Path.join(benchDir, "peers", def.peer.dir), def.peer.module, (line) => console.log(line))
+    if ("unavailable" in runtime) skipped.set(def.name, runtime.unavailable)
+    else runtimes.set(def.name, runtime)
   }
   const servers = selectedServers.filter((s) => !skipped.has(s.name))
   if (servers.length === 0 || selectedScenarios.length === 0) {
@@ -667,7 +750,9 @@ const main = async (): Promise<void> => {
   console.log("")
 
   const runs = new Map<string, Map<string, Array<Run>>>()
-  for (const scenario of selectedScenarios) runs.set(scenario.name, new Map(servers.map((s) => [s.name, []])))
+  for (const scenario of selectedScenarios) {
+    runs.set(scenario.name, new Map(servers.filter((s) => takesPart(scenario, s.name)).map((s) => [s.name, []])))
+  }
 
   for (let round = 1; round <= options.rounds; round++) {
     // Rotate the order each round so that no server is always measured first.
@@ -691,14 +776,15 @@ const main = async (): Promise<void> => {
     if (options.reuse) {
       const loadScenarios = selectedScenarios.filter((s): s is LoadScenario => s.kind === "load")
       for (const def of order) {
-        await measureLoadSeries(def, loadScenarios, round, (scenario, run) => record(scenario, def, run))
+        const own = loadScenarios.filter((s) => takesPart(s, def.name))
+        await measureLoadSeries(def, own, round, (scenario, run) => record(scenario, def, run))
       }
       for (const scenario of selectedScenarios.filter((s) => s.kind === "idle")) {
-        for (const def of order) await measure(scenario, def)
+        for (const def of order) if (takesPart(scenario, def.name)) await measure(scenario, def)
       }
     } else {
       for (const scenario of selectedScenarios) {
-        for (const def of order) await measure(scenario, def)
+        for (const def of order) if (takesPart(scenario, def.name)) await measure(scenario, def)
       }
     }
   }
@@ -710,16 +796,17 @@ const main = async (): Promise<void> => {
     const byServer = new Map<string, Summary>()
     const failures = new Map<string, string>()
     const results: Record<string, unknown> = {}
-    for (const def of servers) {
+    const taking = servers.filter((def) => takesPart(scenario, def.name))
+    for (const def of taking) {
       const serverRuns = runs.get(scenario.name)?.get(def.name) ?? []
       const summary = summarize(scenario, serverRuns)
       if (summary !== undefined) byServer.set(def.name, summary)
       const failed = serverRuns.find((r): r is FailedRun => !r.ok)
       if (failed !== undefined) failures.set(def.name, failed.error)
-      results[def.name] = { label: def.label, summary: summary ?? null, runs: serverRuns }
+      results[def.name] = { label: labelOf(def), summary: summary ?? null, runs: serverRuns }
     }
     summaries.set(scenario.name, byServer)
-    report.push(scenarioReport(scenario, byServer, failures, servers))
+    report.push(scenarioReport(scenario, byServer, failures, taking))
     json.push({ ...scenario, results, ratios: ratiosFor(byServer) })
   }
 
@@ -728,7 +815,7 @@ const main = async (): Promise<void> => {
   console.log("")
   console.log(report.join("\n\n"))
   console.log("")
-  console.log("Ratios, ours / peer (req/s, req/CPU-s: higher is better; p99, RSS: lower is better)")
+  console.log("Ratios, subject / peer (req/s: higher is better; CPU per request, p99, RSS: lower is better)")
   console.log(summaryTable(selectedScenarios, summaries))
   console.log("")
   console.log(`done in ${elapsed.toFixed(0)} s`)
@@ -755,6 +842,7 @@ const main = async (): Promise<void> => {
       options,
       servers: SERVERS.map((s) => ({
         ...s,
+        node: runtimes.get(s.name)?.version ?? process.version,
         run: servers.includes(s),
         skipped: skipped.get(s.name) ?? (selectedServers.includes(s) ? null : "not selected")
       })),

@@ -1,12 +1,21 @@
 /** The benchmark scenarios: what each one sends, and how. */
 
-/** A load scenario: a load generator drives the server at full speed for a fixed time. */
-export interface LoadScenario {
-  readonly kind: "load"
+/** What every scenario has. */
+interface ScenarioBase {
   readonly name: string
   readonly title: string
   /** What the numbers mean, for the README and the report header. */
   readonly measures: string
+  /**
+   * The servers (by `--only` name) that take part, for a scenario that not
+   * every server can serve (TLS, WebSocket, ...); all of them when absent.
+   */
+  readonly servers?: ReadonlyArray<string>
+}
+
+/** A load scenario: a load generator drives the server at full speed for a fixed time. */
+export interface LoadScenario extends ScenarioBase {
+  readonly kind: "load"
   readonly method: "GET" | "POST"
   readonly path: string
   readonly connections: number
@@ -22,15 +31,16 @@ export interface LoadScenario {
 }
 
 /** The idle-connection scenario: memory held per open, idle keep-alive connection. */
-export interface IdleScenario {
+export interface IdleScenario extends ScenarioBase {
   readonly kind: "idle"
-  readonly name: string
-  readonly title: string
-  readonly measures: string
   readonly connections: number
 }
 
 export type Scenario = LoadScenario | IdleScenario
+
+/** Whether the server named `server` takes part in `scenario`. */
+export const takesPart = (scenario: Scenario, server: string): boolean =>
+  scenario.servers === undefined || scenario.servers.includes(server)
 
 export const CONNECTIONS = 50
 export const PIPELINE_DEPTH = 16

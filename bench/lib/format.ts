@@ -47,3 +47,6 @@ export const table = (rows: ReadonlyArray<ReadonlyArray<string>>, indent = "  ")
 
 /** CPU use as a percentage of one core. */
 export const fmtCpu = (fraction: number | null): string => (fraction === null ? "n/a" : `${Math.round(fraction * 100)}%`)
+
+/** CPU-seconds. */
+export const fmtSeconds = (seconds: number | null): string => (seconds === null ? NA : `${seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1)} s`)

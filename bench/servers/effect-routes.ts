@@ -1,0 +1,34 @@
+/**
+ * The benchmark routes as an `effect/http` HttpRouter app, served by both
+ * Effect peers: `NodeHttpServer` (effect-platform.ts) and our adapter
+ * (ours-router.ts), so that the two differ only in the server underneath.
+ */
+import { Effect, Layer } from "effect"
+import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { announce, HELLO, makeLargeBody } from "./common.ts"
+
+const large = makeLargeBody()
+
+export const Routes = Layer.mergeAll(
+  HttpRouter.add("GET", "/hello", HttpServerResponse.text(HELLO)),
+  HttpRouter.add(
+    "POST",
+    "/upload",
+    (request) => Effect.map(request.arrayBuffer, (body) => HttpServerResponse.text(String(body.byteLength)))
+  ),
+  HttpRouter.add("GET", "/large", HttpServerResponse.uint8Array(large))
+)
+
+/** Prints the start-up line once the `HttpServer` listens. */
+export const Announce = Layer.effectDiscard(Effect.gen(function*() {
+  const server = yield* HttpServer.HttpServer
+  if (server.address._tag === "UnixPathAddress") {
+    return yield* Effect.die(new Error("unexpected unix socket address"))
+  }
+  announce(server.address.port)
+}))
+
+/** The app without the per-request logger (every peer runs without logging), announcing itself. */
+export const serveRoutes = HttpRouter.serve(Routes, { disableLogger: true, disableListenLog: true }).pipe(
+  Layer.merge(Announce)
+)
