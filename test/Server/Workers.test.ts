@@ -6,174 +6,28 @@
  * left (every process carries a marker in its environment, which workers
  * inherit).
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { randomUUID } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, type Scope } from "effect"
+import { Duration, Effect } from "effect"
 import * as Workers from "../../src/Server/Workers.ts"
+import {
+  childrenOf,
+  describeServer,
+  exitOf,
+  isAlive,
+  listeningLine,
+  processesMarked,
+  type ServerProcess,
+  spawnServer,
+  waitUntil
+} from "../support/Processes.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { makeLogCapture } from "../support/TestServer.ts"
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
-const MARKER_ENV = "EFFECT_HTTPSERVER_TEST_MARKER"
 const TEST_TIMEOUT = 25_000
-
-// ---------------------------------------------------------------------------
-// Processes
-
-interface Exited {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-}
-
-interface ServerProcess {
-  readonly child: ChildProcess
-  readonly pid: number
-  /** Marks this process and its workers (in their environment). */
-  readonly marker: string
-  readonly stdout: () => string
-  readonly stderr: () => string
-  readonly exited: () => Exited | undefined
-}
-
-/** Polls `attempt` every 10 ms until it returns a value; dies after `timeoutMillis`. */
-const waitUntil = <A>(
-  what: () => string,
-  timeoutMillis: number,
-  attempt: () => A | undefined
-): Effect.Effect<A> =>
-  Effect.callback<A>((resume) => {
-    const deadline = Date.now() + timeoutMillis
-    const timer = setInterval(() => tick(), 10)
-    const tick = () => {
-      let value: A | undefined
-      try {
-        value = attempt()
-      } catch (error) {
-        clearInterval(timer)
-        resume(Effect.die(error))
-        return
-      }
-      if (value !== undefined) {
-        clearInterval(timer)
-        resume(Effect.succeed(value))
-      } else if (Date.now() > deadline) {
-        clearInterval(timer)
-        resume(Effect.die(new Error(`${what()}: nothing after ${timeoutMillis} ms`)))
-      }
-    }
-    tick()
-    return Effect.sync(() => clearInterval(timer))
-  })
-
-/** The state letter of /proc/PID/stat (`R`, `S`, `Z`, ...), or undefined if there is no such process. */
-const stateOf = (pid: number): string | undefined => {
-  try {
-    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0]
-  } catch {
-    return undefined
-  }
-}
-
-const isAlive = (pid: number): boolean => {
-  const state = stateOf(pid)
-  return state !== undefined && state !== "Z"
-}
-
-const allPids = (): Array<number> =>
-  Fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number)
-
-/** The live children of `pid`. */
-const childrenOf = (pid: number): Array<number> =>
-  allPids().filter((candidate) => {
-    try {
-      const stat = Fs.readFileSync(`/proc/${candidate}/stat`, "utf8")
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      return Number(fields[1]) === pid && fields[0] !== "Z"
-    } catch {
-      return false
-    }
-  }).sort((a, b) => a - b)
-
-/** The live processes whose environment carries `marker` (the server and its workers). */
-const processesMarked = (marker: string): Array<number> =>
-  allPids().filter((pid) => {
-    try {
-      return isAlive(pid) && Fs.readFileSync(`/proc/${pid}/environ`, "latin1").includes(`${MARKER_ENV}=${marker}\0`)
-    } catch {
-      return false
-    }
-  })
-
-/**
- * Spawns `node src/cli/main.ts ...args`. When the Scope closes, whatever it
- * started and is still alive is killed (a failed test leaves nothing behind).
- */
-const spawnServer = (
-  args: ReadonlyArray<string>,
-  options: { readonly processGroup?: boolean } = {}
-): Effect.Effect<ServerProcess, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const marker = randomUUID()
-      const child = spawn(process.execPath, ["src/cli/main.ts", ...args], {
-        cwd: ROOT,
-        env: { ...process.env, [MARKER_ENV]: marker },
-        stdio: ["ignore", "pipe", "pipe"],
-        // Its own process group, as a shell gives a foreground command (for Ctrl-C).
-        detached: options.processGroup === true
-      })
-      let stdout = ""
-      let stderr = ""
-      let exited: Exited | undefined
-      child.stdout?.setEncoding("utf8").on("data", (text: string) => stdout += text)
-      child.stderr?.setEncoding("utf8").on("data", (text: string) => stderr += text)
-      child.on("exit", (code, signal) => exited = { code, signal })
-      if (child.pid === undefined) throw new Error("could not spawn the server")
-      const server: ServerProcess = {
-        child,
-        pid: child.pid,
-        marker,
-        stdout: () => stdout,
-        stderr: () => stderr,
-        exited: () => exited
-      }
-      return server
-    }),
-    (server) =>
-      Effect.sync(() => {
-        for (const pid of processesMarked(server.marker)) {
-          try {
-            process.kill(pid, "SIGKILL")
-          } catch {
-            // gone meanwhile
-          }
-        }
-      })
-  )
-
-const describeServer = (server: ServerProcess) =>
-  `stdout ${JSON.stringify(server.stdout())}, stderr ${JSON.stringify(server.stderr())}`
-
-/** Waits for the `listening on ...` line; the test fails if the server exits first. */
-const listeningLine = (server: ServerProcess): Effect.Effect<string> =>
-  waitUntil(() => `waiting for the listening line; ${describeServer(server)}`, 15_000, () => {
-    const out = server.stdout()
-    if (out.includes("\n")) return out.slice(0, out.indexOf("\n"))
-    const exited = server.exited()
-    if (exited !== undefined) throw new Error(`the server exited (${JSON.stringify(exited)}); ${describeServer(server)}`)
-    return undefined
-  })
-
-/** Waits for the server process to exit. */
-const exitOf = (server: ServerProcess, timeoutMillis = 10_000): Effect.Effect<Exited> =>
-  waitUntil(() => `waiting for the server to exit; ${describeServer(server)}`, timeoutMillis, server.exited)
 
 /** Starts a TCP server and returns it with its port, once listening. */
 const startTcp = (args: ReadonlyArray<string>, options: { readonly processGroup?: boolean } = {}) =>
