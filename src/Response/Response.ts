@@ -1,13 +1,16 @@
 /**
- * What a handler answers: a status, header fields and a body.
+ * What a handler answers: a status (and, if wanted, a reason phrase of its
+ * own), header fields and a body.
  *
  * The framing fields (`Content-Length`, `Transfer-Encoding`, `Connection`)
  * belong to the server: it derives them from the body and the connection, and
  * ignores any a handler sets. `Date` is added unless the handler sets one.
+ * The constructors throw {@link InvalidReasonPhrase} for a `reason` that
+ * cannot be sent.
  *
  * @since 0.1.0
  */
-import type { Stream } from "effect"
+import { Data, type Stream } from "effect"
 
 /**
  * Header fields of a response: a value, or several for a repeated field
@@ -39,6 +42,11 @@ export type ResponseBody =
  */
 export interface Response {
   readonly status: number
+  /**
+   * The reason phrase of the status line (`201 Uploaded`); the standard one
+   * for the status when absent. May be empty (RFC 9112 section 4).
+   */
+  readonly reason?: string | undefined
   readonly headers: ResponseHeaders
   readonly body: ResponseBody
 }
@@ -49,8 +57,56 @@ export interface Response {
  */
 export interface Options {
   readonly status?: number | undefined
+  /** A reason phrase of your own; see {@link Response.reason}. */
+  readonly reason?: string | undefined
   readonly headers?: ResponseHeaders | undefined
 }
+
+/**
+ * A reason phrase that cannot be sent: it holds CR, LF or another control
+ * character (or a character beyond Latin-1). RFC 9112 section 4 allows only
+ * `HTAB / SP / VCHAR / obs-text`; anything else could split the response.
+ * The constructors throw it; a response that carries one anyway is answered
+ * with 500 by the server.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidReasonPhrase extends Data.TaggedError("InvalidReasonPhrase")<{
+  readonly reason: string
+}> {
+  override get message() {
+    return `invalid reason phrase ${JSON.stringify(this.reason)}: ` +
+      "only tab, space, visible ASCII and Latin-1 characters are allowed (no CR, LF or control characters)"
+  }
+}
+
+const INVALID_REASON = /[^\t\x20-\x7e\x80-\xff]/
+
+/**
+ * Whether a reason phrase can be sent as it is (RFC 9112 section 4:
+ * `reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )`, or empty).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const isValidReasonPhrase = (reason: string): boolean => !INVALID_REASON.test(reason)
+
+/**
+ * The reason phrase, checked.
+ *
+ * @throws InvalidReasonPhrase
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkReasonPhrase = (reason: string): string => {
+  if (!isValidReasonPhrase(reason)) throw new InvalidReasonPhrase({ reason })
+  return reason
+}
+
+/** The fields of a response the options give: a reason only when one is asked for. */
+const head = (options: Options | undefined, status: number) =>
+  options?.reason === undefined ? { status } : { status, reason: checkReasonPhrase(options.reason) }
 
 const noHeaders: ResponseHeaders = Object.freeze({})
 const emptyBody: ResponseBody = Object.freeze({ _tag: "Empty" })
@@ -69,7 +125,7 @@ const withContentType = (headers: ResponseHeaders | undefined, contentType: stri
  * @category constructors
  */
 export const text = (body: string, options?: Options): Response => ({
-  status: options?.status ?? 200,
+  ...head(options, options?.status ?? 200),
   headers: withContentType(options?.headers, "text/plain; charset=utf-8"),
   body: { _tag: "Text", text: body }
 })
@@ -81,7 +137,7 @@ export const text = (body: string, options?: Options): Response => ({
  * @category constructors
  */
 export const json = (value: unknown, options?: Options): Response => ({
-  status: options?.status ?? 200,
+  ...head(options, options?.status ?? 200),
   headers: withContentType(options?.headers, "application/json; charset=utf-8"),
   body: { _tag: "Text", text: JSON.stringify(value) ?? "null" }
 })
@@ -94,7 +150,7 @@ export const json = (value: unknown, options?: Options): Response => ({
  * @category constructors
  */
 export const bytes = (body: Uint8Array, options?: Options): Response => ({
-  status: options?.status ?? 200,
+  ...head(options, options?.status ?? 200),
   headers: withContentType(options?.headers, "application/octet-stream"),
   body: { _tag: "Bytes", bytes: body }
 })
@@ -106,7 +162,7 @@ export const bytes = (body: Uint8Array, options?: Options): Response => ({
  * @category constructors
  */
 export const empty = (options?: Options): Response => ({
-  status: options?.status ?? 204,
+  ...head(options, options?.status ?? 204),
   headers: options?.headers ?? noHeaders,
   body: emptyBody
 })
@@ -123,7 +179,7 @@ export const stream = (
   body: Stream.Stream<Uint8Array, unknown>,
   options?: Options & { readonly contentLength?: number | undefined; readonly contentType?: string | undefined }
 ): Response => ({
-  status: options?.status ?? 200,
+  ...head(options, options?.status ?? 200),
   headers: withContentType(options?.headers, options?.contentType ?? "application/octet-stream"),
   body: { _tag: "Stream", stream: body, contentLength: options?.contentLength }
 })

@@ -28,8 +28,9 @@
  *   exactly as `effect/http` decides (`Respondable` errors, 404 for
  *   `RouteNotFound`, 500 otherwise, 413 for `RequestParseError` with reason
  *   `BodyTooLarge`);
- * - the `HttpServerResponse` becomes our `Response` (status, headers,
- *   `Set-Cookie` from its cookies, and its body), which the engine writes.
+ * - the `HttpServerResponse` becomes our `Response` (status, `statusText` as
+ *   the reason phrase, headers, `Set-Cookie` from its cookies, and its body),
+ *   which the engine writes.
  *
  * The engine's limits and timeouts (`maxBodySize`, `bodyTimeout`, ...) apply
  * as for any handler; the request's `source` is the engine's
@@ -514,8 +515,9 @@ const recordResponse = (
   if (exchange.response !== undefined) return Effect.void
   try {
     toResponse(response, request.method === "HEAD", (status, headers, body) => {
+      const reason = response.statusText
       if ("_tag" in body) {
-        exchange.response = { status, headers, body }
+        exchange.response = { status, reason, headers, body }
         return
       }
       let stream = body.stream
@@ -529,7 +531,12 @@ const recordResponse = (
           stream = Stream.onExit(stream, (exit) => Scope.close(closeable, exit))
         }
       }
-      exchange.response = { status, headers, body: { _tag: "Stream", stream, contentLength: body.contentLength } }
+      exchange.response = {
+        status,
+        reason,
+        headers,
+        body: { _tag: "Stream", stream, contentLength: body.contentLength }
+      }
     })
   } catch (defect) {
     return Effect.die(defect)

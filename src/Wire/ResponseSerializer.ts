@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { STATUS_CODES } from "node:http"
-import type { Response, ResponseHeaders } from "../Response/Response.ts"
+import { checkReasonPhrase, type Response, type ResponseHeaders } from "../Response/Response.ts"
 import { TOKEN } from "./CharClasses.ts"
 import { currentDate, currentDateLine } from "./DateHeader.ts"
 
@@ -52,7 +52,14 @@ const reasonOverrides: Record<number, string> = {
 export const reasonPhrase = (status: number): string => reasonOverrides[status] ?? STATUS_CODES[status] ?? "Unknown"
 
 const statusLines: Array<string> = []
-const statusLine = (status: number): string => {
+/**
+ * The status line; a reason of the handler's own is checked, the standard
+ * ones are kept ready per status.
+ *
+ * @throws InvalidReasonPhrase
+ */
+const statusLine = (status: number, reason: string | undefined): string => {
+  if (reason !== undefined) return `HTTP/1.1 ${status} ${checkReasonPhrase(reason)}\r\n`
   let line = statusLines[status]
   if (line === undefined) {
     line = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`
@@ -86,9 +93,10 @@ const isToken = (s: string): boolean => {
  * fields, which the server owns; `Date` added unless set.
  *
  * @throws InvalidResponseHeader
+ * @throws InvalidReasonPhrase
  */
-const headStart = (status: number, headers: ResponseHeaders): string => {
-  const start = handlerHead(status, headers)
+const headStart = (response: Response): string => {
+  const start = handlerHead(response.status, response.reason, response.headers)
   return start.hasDate ? start.text : start.text + "Date: " + currentDate() + "\r\n"
 }
 
@@ -97,9 +105,14 @@ const headStart = (status: number, headers: ResponseHeaders): string => {
  * framing fields; and whether the handler set `Date`.
  *
  * @throws InvalidResponseHeader
+ * @throws InvalidReasonPhrase
  */
-const handlerHead = (status: number, headers: ResponseHeaders): { readonly text: string; readonly hasDate: boolean } => {
-  let head = statusLine(status)
+const handlerHead = (
+  status: number,
+  reason: string | undefined,
+  headers: ResponseHeaders
+): { readonly text: string; readonly hasDate: boolean } => {
+  let head = statusLine(status, reason)
   let hasDate = false
   for (const name in headers) {
     const value = headers[name] as string | ReadonlyArray<string>
@@ -147,6 +160,7 @@ export const ZERO_COPY_MIN_BYTES = 16 * 1024
  * of the body is sent but not the body (RFC 9110 section 9.3.2).
  *
  * @throws InvalidResponseHeader
+ * @throws InvalidReasonPhrase
  * @since 0.1.0
  */
 export const serializeResponse = (
@@ -167,9 +181,9 @@ export const serializeResponse = (
   }
   lastResponse = response
   const { body, status } = response
-  const cachedHead = cachedHandlerHead(status, response.headers)
+  const cachedHead = cachedHandlerHead(status, response.reason, response.headers)
   if (cachedHead !== undefined) return writeWithHead(cachedHead, response, isHead, connection, write)
-  let head = headStart(status, response.headers)
+  let head = headStart(response)
   const noBody = statusHasNoBody(status)
   let bodyLength = 0
   if (body._tag === "Text") bodyLength = Buffer.byteLength(body.text, "utf8")
@@ -226,7 +240,7 @@ const NO_BYTES = new Uint8Array(0)
 const prepare = (response: Response): PreparedResponse | undefined => {
   const { body, status } = response
   if (body._tag === "Stream") return undefined
-  const start = handlerHead(status, response.headers)
+  const start = handlerHead(status, response.reason, response.headers)
   const noBody = statusHasNoBody(status)
   const bytes = noBody || body._tag === "Empty"
     ? NO_BYTES
@@ -248,6 +262,7 @@ const prepare = (response: Response): PreparedResponse | undefined => {
  */
 interface HandlerHeadBytes {
   readonly status: number
+  readonly reason: string | undefined
   readonly head: Buffer
   readonly hasDate: boolean
 }
@@ -255,18 +270,24 @@ interface HandlerHeadBytes {
 const handlerHeads = new WeakMap<ResponseHeaders, HandlerHeadBytes>()
 let lastHeaders: ResponseHeaders | undefined = undefined
 let lastStatus = 0
+let lastReason: string | undefined = undefined
 
-const cachedHandlerHead = (status: number, headers: ResponseHeaders): HandlerHeadBytes | undefined => {
+const cachedHandlerHead = (
+  status: number,
+  reason: string | undefined,
+  headers: ResponseHeaders
+): HandlerHeadBytes | undefined => {
   const cached = handlerHeads.get(headers)
-  if (cached !== undefined && cached.status === status) return cached
-  if (headers === lastHeaders && status === lastStatus) {
-    const start = handlerHead(status, headers)
-    const made = { status, head: Buffer.from(start.text, "latin1"), hasDate: start.hasDate }
+  if (cached !== undefined && cached.status === status && cached.reason === reason) return cached
+  if (headers === lastHeaders && status === lastStatus && reason === lastReason) {
+    const start = handlerHead(status, reason, headers)
+    const made = { status, reason, head: Buffer.from(start.text, "latin1"), hasDate: start.hasDate }
     handlerHeads.set(headers, made)
     return made
   }
   lastHeaders = headers
   lastStatus = status
+  lastReason = reason
   return undefined
 }
 
@@ -339,6 +360,7 @@ const writePrepared = (
  * (the body ends when the connection closes: HTTP/1.0).
  *
  * @throws InvalidResponseHeader
+ * @throws InvalidReasonPhrase
  * @since 0.1.0
  */
 export const serializeStreamHead = (
@@ -347,7 +369,7 @@ export const serializeStreamHead = (
   chunked: boolean,
   connection: ConnectionField
 ): Buffer => {
-  let head = headStart(response.status, response.headers)
+  let head = headStart(response)
   if (!statusHasNoBody(response.status)) {
     if (contentLength !== undefined) head += "Content-Length: " + contentLength + "\r\n"
     else if (chunked) head += "Transfer-Encoding: chunked\r\n"

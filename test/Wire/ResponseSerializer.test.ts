@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
+import { Stream } from "effect"
 import {
   type ConnectionField,
   InvalidResponseHeader,
   serializeResponse,
+  serializeStreamHead,
   ZERO_COPY_MIN_BYTES
 } from "../../src/Wire/ResponseSerializer.ts"
 import * as Response from "../../src/Response/Response.ts"
@@ -95,6 +97,33 @@ describe("serializeResponse", () => {
     const badName = Response.text("x", { headers: { "Bad Name": "v" } })
     expect(() => bytesOf(badName)).toThrow(InvalidResponseHeader)
     expect(() => bytesOf(Response.text("x", { headers: { "X-Wide": "\u0100" } }))).toThrow(InvalidResponseHeader)
+  })
+
+  it("a reason phrase of the handler's own, empty too, on every path; streams too", () => {
+    const uploaded = Response.empty({ status: 201, reason: "Uploaded" })
+    const blank = Response.text("x", { status: 200, reason: "" })
+    for (let i = 0; i < 3; i++) {
+      expect(bytesOf(uploaded).text.startsWith("HTTP/1.1 201 Uploaded\r\n")).toBe(true)
+      expect(bytesOf(blank).text.startsWith("HTTP/1.1 200 \r\n")).toBe(true)
+    }
+    // A headers object reused with another reason does not get the cached one.
+    const headers = { "X-A": "1" }
+    const lines = ["One", "One", "Two", undefined, "Two"].map((reason) =>
+      bytesOf(Response.text("x", { headers, status: 200, reason })).text.split("\r\n")[0]
+    )
+    expect(lines).toEqual(["HTTP/1.1 200 One", "HTTP/1.1 200 One", "HTTP/1.1 200 Two", "HTTP/1.1 200 OK", "HTTP/1.1 200 Two"])
+    const streamed = Response.stream(Stream.empty, { status: 202, reason: "Later" })
+    expect(serializeStreamHead(streamed, undefined, true, "none").toString("latin1")).toMatch(/^HTTP\/1\.1 202 Later\r\n/)
+  })
+
+  it("a reason phrase with CR, LF or a control character is refused: by the constructors and on the wire", () => {
+    for (const reason of ["Bad\r\nX-Injected: yes", "Bad\n", "Nul\u0000", "Del\u007f", "Wide\u0100"]) {
+      expect(Response.isValidReasonPhrase(reason)).toBe(false)
+      expect(() => Response.empty({ status: 200, reason })).toThrow(Response.InvalidReasonPhrase)
+      const literal: Response.Response = { status: 200, reason, headers: {}, body: { _tag: "Empty" } }
+      for (let i = 0; i < 3; i++) expect(() => bytesOf(literal)).toThrow(Response.InvalidReasonPhrase)
+    }
+    expect(Response.isValidReasonPhrase("Tab\tand obs-text \u00e9")).toBe(true)
   })
 
   it("413 is called Content Too Large (RFC 9110 section 15.5.14)", () => {
