@@ -47,6 +47,7 @@ import * as HttpEffect from "effect/http/HttpEffect"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import type * as HttpMiddleware from "effect/http/HttpMiddleware"
 import type * as HttpPlatform from "effect/http/HttpPlatform"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as HttpServer from "effect/http/HttpServer"
 import { ClientAbort, HttpServerError, RequestParseError } from "effect/http/HttpServerError"
 import * as Request from "effect/http/HttpServerRequest"
@@ -66,6 +67,7 @@ import { type BodyError, statusOf } from "../Wire/HttpErrors.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response, ResponseBody, ResponseHeaders } from "../Response/Response.ts"
 import { type Handler, type ListenError, listenWith, type ServerAddress } from "./HTTPServer.ts"
+import { layerClient, testServerConfig } from "./TestLayer.ts"
 
 // -----------------------------------------------------------------------------
 // requests
@@ -688,3 +690,31 @@ export const layer = (
   HttpServer.HttpServer | HttpPlatform.HttpPlatform | Etag.Generator | FileSystem.FileSystem | Path.Path,
   ConfigError | ListenError
 > => Layer.merge(layerServer(config), layerHttpServices)
+
+/**
+ * {@link layer} for a test, with an `effect/http` `HttpClient` whose relative
+ * URLs go to the server (as `NodeHttpServer.layerTest`): 127.0.0.1, a free
+ * port, a 2 s `shutdownTimeout`, overridden by `config`. When the layer's
+ * scope closes, the port is free and no socket or timer is left.
+ *
+ * @since 0.1.0
+ * @category testing
+ */
+export const layerTest = (
+  config?: ServerConfigInput
+): Layer.Layer<
+  | HttpServer.HttpServer
+  | HttpPlatform.HttpPlatform
+  | Etag.Generator
+  | FileSystem.FileSystem
+  | Path.Path
+  | HttpClient.HttpClient,
+  ConfigError | ListenError
+> => {
+  const scheme = config?.ssl === undefined ? "http" : "https"
+  const client = Layer.unwrap(
+    Effect.map(Effect.service(HttpServer.HttpServer), (server) =>
+      layerClient(HttpServer.formatAddress(server.address).replace(/^http:/, `${scheme}:`)))
+  )
+  return Layer.provideMerge(client, layer(testServerConfig(config)))
+}

@@ -27,11 +27,13 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
 import { Context, Data, Duration, Effect, Layer, Scope } from "effect"
+import type * as HttpClient from "effect/http/HttpClient"
 import { makeIpMatcher } from "../Config/IpRange.ts"
 import { type ConfigError, decodeServerConfig, type ServerConfig, type ServerConfigInput } from "../Config/ServerConfig.ts"
 import { defaultLeniency } from "../Wire/HeadParser.ts"
 import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
 import { readIntoSharedBuffer } from "./SharedReadBuffer.ts"
+import { layerClient, testServerConfig } from "./TestLayer.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 
@@ -329,3 +331,32 @@ export const layer = <E, R>(
   config?: ServerConfigInput
 ): Layer.Layer<HTTPServer, ConfigError | ListenError, R> => Layer.effect(HTTPServer, listen(handler, config))
 
+
+/**
+ * A server for a test, with an `effect/http` `HttpClient` whose relative
+ * URLs go to it: 127.0.0.1, a free port, a 2 s `shutdownTimeout` (every field
+ * of `config` overrides these). When the layer's scope closes, the client's
+ * connections and the server are closed: the port is free and no socket or
+ * timer is left.
+ *
+ * ```ts
+ * it.layer(HTTPServer.layerTest(app))("app", (it) => {
+ *   it.effect("says hello", () =>
+ *     Effect.gen(function*() {
+ *       const response = yield* HttpClient.get("/hello")
+ *       expect(yield* response.text).toBe("Hello world")
+ *     }))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category testing
+ */
+export const layerTest = <E, R>(
+  handler: Handler<E, R>,
+  config?: ServerConfigInput
+): Layer.Layer<HTTPServer | HttpClient.HttpClient, ConfigError | ListenError, R> => {
+  const server = layer(handler, testServerConfig(config))
+  const client = Layer.unwrap(Effect.map(Effect.service(HTTPServer), (running) => layerClient(running.url)))
+  return Layer.provideMerge(client, server)
+}
