@@ -71,6 +71,11 @@ export interface ServerConfig {
   readonly maxConnections: number | undefined
   /** Serve TLS with this PEM certificate and key. Default none. */
   readonly ssl: { readonly cert: string; readonly key: string } | undefined
+  /**
+   * Log one line per request through Effect's logger, in Tornado's form
+   * (`200 GET /path (127.0.0.1) 1.23ms`). Default `false`.
+   */
+  readonly accessLog: boolean
 }
 
 /**
@@ -239,7 +244,8 @@ export const ServerConfig = Schema.Struct({
   shutdownTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(30))),
   writeTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(60))),
   maxConnections: none(IntegerIn(1, Number.MAX_SAFE_INTEGER, "an integer >= 1")),
-  ssl: none(Ssl)
+  ssl: none(Ssl),
+  accessLog: Schema.Boolean.pipe(withDefault(false))
 })
 
 /**
@@ -274,7 +280,8 @@ const EXPECTED: Readonly<Record<string, string>> = {
   shutdownTimeout: DURATION_EXPECTED,
   writeTimeout: DURATION_EXPECTED,
   maxConnections: "an integer >= 1",
-  ssl: "{ cert, key } with PEM text"
+  ssl: "{ cert, key } with PEM text",
+  accessLog: "true or false"
 }
 
 /** Options whose value must not be echoed in a message. */

@@ -63,6 +63,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { type ConfigError, decodeServerConfig, type ServerConfig, type ServerConfigInput } from "../Config/ServerConfig.ts"
+import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
 import { type BodyError, statusOf } from "../Wire/HttpErrors.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response, ResponseBody, ResponseHeaders } from "../Response/Response.ts"
@@ -690,6 +691,21 @@ export const layer = (
   HttpServer.HttpServer | HttpPlatform.HttpPlatform | Etag.Generator | FileSystem.FileSystem | Path.Path,
   ConfigError | ListenError
 > => Layer.merge(layerServer(config), layerHttpServices)
+
+/**
+ * {@link layer} with its options from the environment (`HTTP_PORT`,
+ * `HTTP_MAX_BODY_SIZE`, ...: see `ServerConfigFromEnv`) over `defaults`, read
+ * through Effect's `Config` and the current `ConfigProvider`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  defaults?: ServerConfigInput
+): Layer.Layer<
+  HttpServer.HttpServer | HttpPlatform.HttpPlatform | Etag.Generator | FileSystem.FileSystem | Path.Path,
+  ConfigError | ListenError
+> => Layer.merge(Layer.effect(HttpServer.HttpServer)(Effect.flatMap(loadServerConfig(defaults), make)), layerHttpServices)
 
 /**
  * {@link layer} for a test, with an `effect/http` `HttpClient` whose relative

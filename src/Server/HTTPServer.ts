@@ -30,6 +30,7 @@ import { Context, Data, Duration, Effect, Layer, Scope } from "effect"
 import type * as HttpClient from "effect/http/HttpClient"
 import { makeIpMatcher } from "../Config/IpRange.ts"
 import { type ConfigError, decodeServerConfig, type ServerConfig, type ServerConfigInput } from "../Config/ServerConfig.ts"
+import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
 import { defaultLeniency } from "../Wire/HeadParser.ts"
 import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
 import { readIntoSharedBuffer } from "./SharedReadBuffer.ts"
@@ -331,6 +332,22 @@ export const layer = <E, R>(
   config?: ServerConfigInput
 ): Layer.Layer<HTTPServer, ConfigError | ListenError, R> => Layer.effect(HTTPServer, listen(handler, config))
 
+
+/**
+ * {@link layer} with its options from the environment, through Effect's
+ * `Config` and the current `ConfigProvider`: `HTTP_PORT`, `HTTP_HOST`,
+ * `HTTP_MAX_BODY_SIZE`, ... (one variable per option, see
+ * `ServerConfigFromEnv`), over `defaults`. A bad value fails the layer with
+ * a `ConfigError` naming the variable.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = <E, R>(
+  handler: Handler<E, R>,
+  defaults?: ServerConfigInput
+): Layer.Layer<HTTPServer, ConfigError | ListenError, R> =>
+  Layer.effect(HTTPServer, Effect.flatMap(loadServerConfig(defaults), (config) => listenWith(handler, config)))
 
 /**
  * A server for a test, with an `effect/http` `HttpClient` whose relative

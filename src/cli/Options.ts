@@ -22,8 +22,9 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { Data, Effect, Result } from "effect"
-import { parseSeconds } from "../Config/SecondsText.ts"
+import { parseOptionText } from "../Config/OptionText.ts"
 import { decodeServerConfig, type ServerConfig } from "../Config/ServerConfig.ts"
+import { variableOf } from "../Config/ServerConfigFromEnv.ts"
 
 /**
  * The command line had problems: one line per problem, each starting with
@@ -104,7 +105,12 @@ const OPTIONS: ReadonlyArray<OptionSpec> = [
     metavar: "SECONDS",
     help: "close a connection whose client reads nothing of a response this long (default 60)"
   },
-  { name: "max-connections", kind: "integer", metavar: "N", help: "most connections open at once (default none)" }
+  { name: "max-connections", kind: "integer", metavar: "N", help: "most connections open at once (default none)" },
+  {
+    name: "access-log",
+    kind: "switch",
+    help: "one line per request on stderr, Tornado's form: 200 GET /path (127.0.0.1) 1.23ms"
+  }
 ]
 
 const BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.map((spec) => [spec.name, spec]))
@@ -206,25 +212,26 @@ const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string)
 const kebab = (option: string): string =>
   option.replace(/\./g, "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 
-const INTEGER = /^[+-]?\d+(?:\.\d+)?$/
-
 /** Turns one option's text into the `ServerConfigInput` value, or a problem. */
 const convert = (spec: OptionSpec, texts: ReadonlyArray<string | true>): Result.Result<unknown, string> => {
   const last = texts[texts.length - 1]
   switch (spec.kind) {
     case "switch":
-      return Result.succeed(true)
-    case "list":
-      return Result.succeed(
-        texts.flatMap((text) => String(text).split(",")).map((entry) => entry.trim()).filter((entry) => entry !== "")
-      )
-    case "integer":
-      return Result.succeed(typeof last === "string" && INTEGER.test(last) ? Number(last) : last)
-    case "seconds":
-      return parseSeconds(String(last))
-    default:
-      // text and bytes go to the schema as written (it parses "64KiB"); files are read elsewhere.
+      return typeof last === "string" ? parseOptionText("switch", last) : Result.succeed(true)
+    case "list": {
+      // A repeated option adds to the list.
+      const entries: Array<unknown> = []
+      for (const text of texts) {
+        const parsed = parseOptionText("list", String(text))
+        if (Result.isSuccess(parsed)) entries.push(...(parsed.success as ReadonlyArray<unknown>))
+      }
+      return Result.succeed(entries)
+    }
+    case "file":
+      // Files are read elsewhere.
       return Result.succeed(last)
+    default:
+      return parseOptionText(spec.kind, String(last))
   }
 }
 
@@ -292,13 +299,32 @@ const readSsl = (
 }
 
 /**
+ * Takes each option absent from argv from its environment variable
+ * (`--max-body-size` from `HTTP_MAX_BODY_SIZE`), written as on the command
+ * line (a switch as `true` or `false`); returns the options so taken.
+ */
+const addFromEnvironment = (scanned: Scanned, env: Readonly<Record<string, string | undefined>>): Set<string> => {
+  const taken = new Set<string>()
+  for (const spec of OPTIONS) {
+    if ((scanned.values.get(spec.name)?.length ?? 0) > 0) continue
+    const text = env[variableOf(spec.name)]
+    if (text === undefined || text === "") continue
+    scanned.values.set(spec.name, [text])
+    taken.add(spec.name)
+  }
+  return taken
+}
+
+/**
  * Parses the command line (argv without `node` and the script) into a
  * decoded `ServerConfig`, reading the `--ssl-cert` / `--ssl-key` files.
+ * An option not on the command line is taken from its environment variable,
+ * `HTTP_` and its name in upper snake case (`HTTP_MAX_BODY_SIZE`).
  *
  * Fails with {@link HelpRequested} when `--help`/`-h` is present, otherwise
  * with {@link InvalidOptions} listing every problem: unknown options, missing
  * values, stray arguments, bad values, unreadable or mismatched certificate
- * files.
+ * files; a bad value from the environment is named by its variable.
  *
  * @example
  * parseOptions(["--port", "0", "--max-body-size", "1MiB", "--body-timeout", "0.5"])
@@ -307,11 +333,16 @@ const readSsl = (
  * @category parsing
  */
 export const parseOptions = (
-  argv: ReadonlyArray<string>
+  argv: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>> = process.env
 ): Effect.Effect<ServerConfig, InvalidOptions | HelpRequested> =>
   Effect.suspend((): Effect.Effect<ServerConfig, InvalidOptions | HelpRequested> => {
     const scanned = scan(argv)
     if (scanned.help) return Effect.fail(new HelpRequested({ usage }))
+    const fromEnv = addFromEnvironment(scanned, env)
+    // A problem with an option the environment gave names its variable.
+    const named = (line: string) =>
+      line.replace(/^--([a-z0-9-]+):/, (prefix, name: string) => fromEnv.has(name) ? `${variableOf(name)}:` : prefix)
     const problems = [...scanned.problems]
     const report = (option: string, line: string) =>
       problems.push({ at: scanned.positions.get(option) ?? argv.length, line })
@@ -330,7 +361,7 @@ export const parseOptions = (
     const ssl = readSsl(lastText("ssl-cert"), lastText("ssl-key"), report)
     if (ssl !== undefined) input.ssl = ssl
     const invalid = () =>
-      new InvalidOptions({ problems: problems.sort((a, b) => a.at - b.at).map((problem) => problem.line) })
+      new InvalidOptions({ problems: problems.sort((a, b) => a.at - b.at).map((problem) => named(problem.line)) })
     return decodeServerConfig(input).pipe(
       Effect.matchEffect({
         onFailure: (error) => {

@@ -48,7 +48,8 @@ describe("ServerConfig", () => {
         shutdownTimeout: config.shutdownTimeout,
         writeTimeout: config.writeTimeout,
         maxConnections: undefined,
-        ssl: undefined
+        ssl: undefined,
+        accessLog: false
       })
       expect(Duration.toMillis(config.writeTimeout)).toBe(60_000)
       expect(Duration.toMillis(config.idleConnectionTimeout)).toBe(3_600_000)

@@ -225,9 +225,78 @@ describe("parseOptions", () => {
   })
 })
 
+describe("parseOptions from the environment", () => {
+  const envProblems = (argv: ReadonlyArray<string>, env: Record<string, string>) =>
+    parseOptions(argv, env).pipe(
+      Effect.flip,
+      Effect.map((error) => error._tag === "InvalidOptions" ? error.problems : [`unexpected ${error._tag}`])
+    )
+
+  it.effect("takes every option absent from argv from HTTP_<NAME>", () =>
+    Effect.gen(function*() {
+      const config = yield* parseOptions([], {
+        HTTP_PORT: "0",
+        HTTP_HOST: "::1",
+        HTTP_XHEADERS: "true",
+        HTTP_NO_KEEP_ALIVE: "false",
+        HTTP_TRUSTED_DOWNSTREAM: "10.0.0.0/8,::1",
+        HTTP_MAX_BODY_SIZE: "1MiB",
+        HTTP_BODY_TIMEOUT: "0.5",
+        HTTP_ACCESS_LOG: "true"
+      })
+      expect(config.port).toBe(0)
+      expect(config.host).toBe("::1")
+      expect(config.xheaders).toBe(true)
+      expect(config.noKeepAlive).toBe(false)
+      expect(config.trustedDownstream).toEqual(["10.0.0.0/8", "::1"])
+      expect(config.maxBodySize).toBe(1024 * 1024)
+      expect(Duration.toMillis(config.bodyTimeout ?? Duration.zero)).toBe(500)
+      expect(config.accessLog).toBe(true)
+    }))
+
+  it.effect("a command-line option wins over its variable", () =>
+    Effect.gen(function*() {
+      const config = yield* parseOptions(["--port", "8080", "--trusted-downstream", "1.2.3.4"], {
+        HTTP_PORT: "not even a number",
+        HTTP_TRUSTED_DOWNSTREAM: "10.0.0.0/8",
+        HTTP_MAX_BODY_SIZE: "2KiB"
+      })
+      expect(config.port).toBe(8080)
+      expect(config.trustedDownstream).toEqual(["1.2.3.4"])
+      expect(config.maxBodySize).toBe(2048)
+    }))
+
+  it.effect("reads the certificate files the variables name", () =>
+    Effect.gen(function*() {
+      const config = yield* parseOptions([], { HTTP_SSL_CERT: file("cert.pem"), HTTP_SSL_KEY: file("key.pem") })
+      expect(config.ssl?.cert).toContain("BEGIN CERTIFICATE")
+    }))
+
+  it.effect("a bad value is named by its variable, after the command line's problems", () =>
+    Effect.gen(function*() {
+      expect(
+        yield* envProblems(["--port", "70000"], {
+          HTTP_XHEADERS: "yes",
+          HTTP_MAX_BODY_SIZE: "-5",
+          HTTP_SSL_KEY: file("missing.pem"),
+          HTTP_SSL_CERT: file("cert.pem")
+        })
+      ).toEqual([
+        "--port: must be an integer from 0 to 65535, got 70000",
+        "HTTP_XHEADERS: must be true or false, got \"yes\"",
+        `HTTP_SSL_KEY: cannot read ${JSON.stringify(file("missing.pem"))}: no such file`,
+        "HTTP_MAX_BODY_SIZE: must not be negative, got \"-5\""
+      ])
+    }))
+})
+
 /** Runs the real command in a child process. */
-const run = (args: ReadonlyArray<string>) => {
-  const result = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", timeout: 15_000 })
+const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+  const result = spawnSync(process.execPath, [MAIN, ...args], {
+    encoding: "utf8",
+    timeout: 15_000,
+    env: { ...process.env, ...env }
+  })
   return {
     status: result.status,
     stdout: result.stdout,
@@ -237,7 +306,7 @@ const run = (args: ReadonlyArray<string>) => {
 
 describe("effect-httpserver with invalid options (child process)", () => {
   const refused = (args: ReadonlyArray<string>, expected: ReadonlyArray<string>) => {
-    const result = run(args)
+    const result = run(args, Object.fromEntries(Object.keys(process.env).filter((name) => name.startsWith("HTTP_")).map((name) => [name, ""])))
     expect(result.stdout).toBe("")
     expect(result.lines).toEqual(expected)
     expect(result.status).toBe(2)
@@ -253,6 +322,16 @@ describe("effect-httpserver with invalid options (child process)", () => {
 
   it("a port out of range", () => {
     refused(["--port", "70000"], ["--port: must be an integer from 0 to 65535, got 70000"])
+  })
+
+  it("a bad variable in the environment", () => {
+    const result = run([], { HTTP_PORT: "70000", HTTP_DECOMPRESS_REQUEST: "maybe" })
+    expect(result.stdout).toBe("")
+    expect(result.lines).toEqual([
+      "HTTP_DECOMPRESS_REQUEST: must be true or false, got \"maybe\"",
+      "HTTP_PORT: must be an integer from 0 to 65535, got 70000"
+    ])
+    expect(result.status).toBe(2)
   })
 
   it("a certificate file that does not exist", () => {
