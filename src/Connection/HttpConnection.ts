@@ -43,25 +43,18 @@
 import type * as Net from "node:net"
 import { Cause, type Context, Effect, Exit, type Fiber, Stream } from "effect"
 import { HTTPServerRequest, type RequestContext } from "../Request/HTTPServerRequest.ts"
-import type { Response } from "../Response/Response.ts"
+import { isResponse, type Response } from "../Response/Response.ts"
 import { ConnectionTimer, type TimeoutKind } from "./ConnectionTimer.ts"
 import type { ParserLeniency, RequestHead } from "../Wire/HeadParser.ts"
 import { ConnectionInput } from "./ConnectionInput.ts"
-import {
-  BodyTimeout,
-  HeaderTimeout,
-  type HttpError,
-  isHttpError,
-  keepsConnection,
-  statusOf
-} from "../Wire/HttpErrors.ts"
+import { errorResponse } from "../Wire/ErrorResponse.ts"
+import { answerOf, BodyTimeout, HeaderTimeout, type HttpError, isHttpError, NotAResponse, statusOf } from "../Wire/HttpErrors.ts"
 import { type BodyHost, type BodyLimits, type ContentCoding, RequestBody } from "../Request/RequestBody.ts"
 import {
   type ConnectionField,
   CONTINUE,
   encodeChunk,
   LAST_CHUNK,
-  reasonPhrase,
   serializeResponse,
   serializeStreamHead
 } from "../Wire/ResponseSerializer.ts"
@@ -400,8 +393,8 @@ export class HttpConnection implements BodyHost {
       request = new HTTPServerRequest(head, body, this.requestContext, this.turnTime)
     } catch (error) {
       // Only a bug of ours gets here; the client still gets an answer.
-      this.host.logFailure(undefined, Cause.die(error))
-      this.failConnectionWithStatus(500)
+      this.answerDefect(undefined, error, false)
+      this.close()
       return
     }
     const current: InFlight = { head, request, body, fiber: undefined }
@@ -530,30 +523,37 @@ export class HttpConnection implements BodyHost {
 
   /**
    * Answers the request in flight from the handler's exit: the response, or
-   * the status its failure maps to (500 for anything unexpected, logged).
+   * the answer its failure gets from the error table (500 for anything
+   * unexpected, logged with the request). A success that is not a
+   * `Response` is a failure too ({@link NotAResponse}).
    */
   private respond(current: InFlight, exit: Exit.Exit<Response, unknown>): void {
     if (this.read === "Closed" || this.writing === "Writing" || this.writing === "Streaming") return
     current.request.markFinished()
     let response: Response
     let forceClose = false
-    if (Exit.isSuccess(exit)) {
+    if (Exit.isSuccess(exit) && isResponse(exit.value)) {
       response = exit.value
     } else {
-      const error = Cause.findErrorOption(exit.cause)
-      const failure = error._tag === "Some" ? error.value : undefined
-      if (isHttpError(failure)) {
-        const status = statusOf(failure)
-        if (status === undefined) {
-          this.close()
-          return
-        }
-        forceClose = !keepsConnection(failure)
-        response = errorResponse(status)
+      let failure: unknown
+      let cause: Cause.Cause<unknown>
+      if (Exit.isSuccess(exit)) {
+        failure = new NotAResponse({ value: describeValue(exit.value) })
+        cause = Cause.fail(failure)
       } else {
-        this.host.logFailure(current.request, exit.cause)
-        response = errorResponse(500)
+        const error = Cause.findErrorOption(exit.cause)
+        failure = error._tag === "Some" ? error.value : undefined
+        cause = exit.cause
       }
+      const answer = answerOf(failure)
+      if (answer.status === undefined) {
+        this.close()
+        return
+      }
+      // A 5xx is the server's (or the handler's) fault: it goes to the log.
+      if (answer.status >= 500) this.host.logFailure(current.request, cause)
+      forceClose = !answer.keepsConnection
+      response = errorResponse(answer.status)
     }
     const keepAlive = !forceClose && this.canKeepAlive(current)
     if (!keepAlive) this.keepAlive = "Disabled"
@@ -580,12 +580,23 @@ export class HttpConnection implements BodyHost {
         serializeResponse(response, isHead, connection, this.write)
       }
     } catch (error) {
-      this.host.logFailure(current.request, Cause.die(error))
-      this.keepAlive = "Disabled"
-      serializeResponse(errorResponse(500), isHead, "close", this.write)
+      this.answerDefect(current.request, error, isHead)
     }
     if (ownBatch) this.flush()
     this.afterResponse(current)
+  }
+
+  /**
+   * A response that cannot be sent (an invalid header or status, a bug of
+   * ours): logged, answered with 500 from the error table, and the
+   * connection closes after it. Nothing of the response was written: the
+   * serializer throws before it writes.
+   */
+  private answerDefect(request: HTTPServerRequest | undefined, defect: unknown, isHead: boolean): void {
+    this.host.logFailure(request, Cause.die(defect))
+    this.keepAlive = "Disabled"
+    this.writing = "Writing"
+    serializeResponse(errorResponse(answerOf(defect).status ?? 500), isHead, "close", this.write)
   }
 
   /**
@@ -623,10 +634,7 @@ export class HttpConnection implements BodyHost {
     try {
       head = serializeStreamHead(response, contentLength, chunked, connection)
     } catch (error) {
-      this.host.logFailure(current.request, Cause.die(error))
-      this.keepAlive = "Disabled"
-      this.writing = "Writing"
-      serializeResponse(errorResponse(500), false, "close", this.write)
+      this.answerDefect(current.request, error, false)
       this.afterResponse(current)
       return
     }
@@ -785,12 +793,7 @@ export class HttpConnection implements BodyHost {
   /** Answers a protocol error that ends the connection, then closes. */
   private failConnection(error: HttpError): void {
     const status = statusOf(error)
-    if (status === undefined) this.close()
-    else this.failConnectionWithStatus(status)
-  }
-
-  private failConnectionWithStatus(status: number): void {
-    serializeResponse(errorResponse(status), false, "close", this.write)
+    if (status !== undefined) serializeResponse(errorResponse(status), false, "close", this.write)
     this.close()
   }
 
@@ -849,21 +852,12 @@ class ConnectionContext implements RequestContext {
   }
 }
 
-const errorResponses = new Map<number, Response>()
-
-/** The plain-text response for an error status. */
-const errorResponse = (status: number): Response => {
-  let response = errorResponses.get(status)
-  if (response === undefined) {
-    const text = `${status} ${reasonPhrase(status)}`
-    response = {
-      status,
-      headers: { "Content-Type": "text/plain; charset=utf-8" },
-      body: { _tag: "Text", text }
-    }
-    errorResponses.set(status, response)
-  }
-  return response
+/** A value a handler succeeded with, for the log: its kind, never its contents. */
+const describeValue = (value: unknown): string => {
+  if (value === null) return "null"
+  if (typeof value !== "object") return typeof value === "undefined" ? "undefined" : `a ${typeof value}`
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === "string" && name !== "Object" ? `an object (${name})` : "a plain object"
 }
 
 /** The peer's IP as Tornado reports it; IPv4-mapped IPv6 as plain IPv4. */

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Data, type Stream } from "effect"
+import { Data, Stream } from "effect"
 
 /**
  * Header fields of a response: a value, or several for a repeated field
@@ -107,6 +107,53 @@ export const checkReasonPhrase = (reason: string): string => {
 /** The fields of a response the options give: a reason only when one is asked for. */
 const head = (options: Options | undefined, status: number) =>
   options?.reason === undefined ? { status } : { status, reason: checkReasonPhrase(options.reason) }
+
+/**
+ * Whether a value has the shape of a {@link Response} (the server checks
+ * what a handler succeeds with: a plain JavaScript caller, or a cast, can
+ * hand it anything). The status, reason and header values are checked when
+ * the response is serialized.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isResponse = (u: unknown): u is Response => {
+  if (typeof u !== "object" || u === null) return false
+  const { body, headers, reason, status } = u as {
+    readonly status?: unknown
+    readonly reason?: unknown
+    readonly headers?: unknown
+    readonly body?: unknown
+  }
+  return typeof status === "number" && (reason === undefined || typeof reason === "string") &&
+    typeof headers === "object" && headers !== null && isBody(body)
+}
+
+const isBody = (u: unknown): u is ResponseBody => {
+  if (typeof u !== "object" || u === null) return false
+  const body = u as {
+    readonly _tag?: unknown
+    readonly text?: unknown
+    readonly bytes?: unknown
+    readonly stream?: unknown
+    readonly contentLength?: unknown
+  }
+  switch (body._tag) {
+    case "Empty":
+      return true
+    case "Text":
+      return typeof body.text === "string"
+    case "Bytes":
+      return body.bytes instanceof Uint8Array
+    case "Stream":
+      return Stream.isStream(body.stream) &&
+        (body.contentLength === undefined ||
+          (typeof body.contentLength === "number" && Number.isSafeInteger(body.contentLength) &&
+            body.contentLength >= 0))
+    default:
+      return false
+  }
+}
 
 const noHeaders: ResponseHeaders = Object.freeze({})
 const emptyBody: ResponseBody = Object.freeze({ _tag: "Empty" })

@@ -64,7 +64,9 @@ import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { type ConfigError, decodeServerConfig, type ServerConfig, type ServerConfigInput } from "../Config/ServerConfig.ts"
 import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
-import { type BodyError, statusOf } from "../Wire/HttpErrors.ts"
+import { errorResponse } from "../Wire/ErrorResponse.ts"
+import { type BodyError, InvalidResponseStatus, statusOf } from "../Wire/HttpErrors.ts"
+import { isFinalStatus } from "../Wire/ResponseSerializer.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response, ResponseBody, ResponseHeaders } from "../Response/Response.ts"
 import { type Handler, type ListenError, listenWith, type ServerAddress } from "./HTTPServer.ts"
@@ -474,9 +476,7 @@ const toResponse = (
   ) => void
 ): void => {
   const status = response.status
-  if (!Number.isInteger(status) || status < 200 || status > 599) {
-    throw new RangeError(`invalid final response status: ${status}`)
-  }
+  if (!isFinalStatus(status)) throw new InvalidResponseStatus({ status })
   const headers: Record<string, string | ReadonlyArray<string>> = Object.create(null)
   const source = response.headers
   for (const name of Object.keys(source)) headers[name] = source[name] as string
@@ -591,11 +591,7 @@ export const makeHandler = <E, R>(
     }
   })
 
-const notServing: Response = {
-  status: 503,
-  headers: { "Content-Type": "text/plain; charset=utf-8" },
-  body: { _tag: "Text", text: "503 Service Unavailable: no app is being served" }
-}
+const notServing: Response = errorResponse(503, "no app is being served")
 
 const socketAddressOf = (address: ServerAddress): Effect.Effect<NetAddress.SocketAddress> =>
   address._tag === "UnixAddress"

@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
+import type { InvalidReasonPhrase } from "../Response/Response.ts"
 
 /**
  * The request head (request line + header fields) passed `maxHeaderSize`.
@@ -177,7 +178,57 @@ export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
 }
 
 /**
- * Any error of the engine: what reading a request body can fail with.
+ * A header a handler set that cannot be sent: a name that is not a token, or
+ * a value with CR, LF, NUL or a character beyond Latin-1. Sending it could
+ * split the response; the server answers 500 instead (and logs it).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidResponseHeader extends Data.TaggedError("InvalidResponseHeader")<{
+  readonly headerName: string
+}> {
+  override get message() {
+    return `invalid response header: ${JSON.stringify(this.headerName)}`
+  }
+}
+
+/**
+ * A handler answered with a status that cannot be a final response: not an
+ * integer from 200 to 599 (1xx are interim responses, RFC 9110 section
+ * 15.2; 101 would need the connection handed over). Answered with 500
+ * (and logged).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidResponseStatus extends Data.TaggedError("InvalidResponseStatus")<{
+  readonly status: unknown
+}> {
+  override get message() {
+    return `invalid final response status: ${String(this.status)}`
+  }
+}
+
+/**
+ * A handler succeeded with something that is not a `Response` (`undefined`,
+ * a plain object, ...). Answered with 500 (and logged).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotAResponse extends Data.TaggedError("NotAResponse")<{
+  /** What the handler gave instead, described for the log. */
+  readonly value: string
+}> {
+  override get message() {
+    return `the handler succeeded with ${this.value}, not a Response`
+  }
+}
+
+/**
+ * Any error of the engine: what reading a request can fail with, and what
+ * sending a handler's response can.
  *
  * @since 0.1.0
  * @category errors
@@ -193,6 +244,10 @@ export type HttpError =
   | UnsupportedContentEncoding
   | InvalidBody
   | ConnectionClosed
+  | InvalidResponseHeader
+  | InvalidResponseStatus
+  | InvalidReasonPhrase
+  | NotAResponse
 
 /**
  * The errors reading a request body can fail with.
@@ -207,18 +262,46 @@ export type BodyError =
   | UnsupportedContentEncoding
   | ConnectionClosed
 
-const httpErrorTags: ReadonlySet<string> = new Set<HttpError["_tag"]>([
-  "HeaderTooLarge",
-  "BodyTooLarge",
-  "HeaderTimeout",
-  "BodyTimeout",
-  "MalformedRequest",
-  "VersionNotSupported",
-  "UnsupportedTransferEncoding",
-  "UnsupportedContentEncoding",
-  "InvalidBody",
-  "ConnectionClosed"
-])
+/**
+ * How the server answers a failure: with a status (none: nobody is left to
+ * answer), keeping the connection or not.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Answer {
+  readonly status: number | undefined
+  readonly keepsConnection: boolean
+}
+
+/**
+ * The one table from error to answer. Only an unsupported `Content-Encoding`
+ * and an invalid body leave the framing intact (the body was read whole);
+ * every other request error leaves the byte stream in a state nothing after
+ * it can be trusted from. A response that cannot be sent is the server's
+ * fault: 500 (logged); one that fails while being serialized closes the
+ * connection, one that is not a response at all does not (nothing was sent).
+ * The compiler holds the table to the union: a tag missing or extra is an
+ * error.
+ */
+const answers = {
+  HeaderTooLarge: { status: 431, keepsConnection: false },
+  BodyTooLarge: { status: 413, keepsConnection: false },
+  HeaderTimeout: { status: 408, keepsConnection: false },
+  BodyTimeout: { status: 408, keepsConnection: false },
+  MalformedRequest: { status: 400, keepsConnection: false },
+  VersionNotSupported: { status: 505, keepsConnection: false },
+  UnsupportedTransferEncoding: { status: 501, keepsConnection: false },
+  UnsupportedContentEncoding: { status: 400, keepsConnection: true },
+  InvalidBody: { status: 400, keepsConnection: true },
+  ConnectionClosed: { status: undefined, keepsConnection: false },
+  InvalidResponseHeader: { status: 500, keepsConnection: false },
+  InvalidResponseStatus: { status: 500, keepsConnection: false },
+  InvalidReasonPhrase: { status: 500, keepsConnection: false },
+  NotAResponse: { status: 500, keepsConnection: true }
+} as const satisfies { readonly [Tag in HttpError["_tag"]]: Answer }
+
+const httpErrorTags: ReadonlySet<string> = new Set(Object.keys(answers))
 
 /**
  * @since 0.1.0
@@ -228,43 +311,31 @@ export const isHttpError = (u: unknown): u is HttpError =>
   typeof u === "object" && u !== null && "_tag" in u && httpErrorTags.has((u as { _tag: string })._tag)
 
 /**
- * The one table from error to response status. `ConnectionClosed` has none:
- * there is nobody left to answer.
+ * The status an error is answered with (from the one table).
+ * `ConnectionClosed` has none: there is nobody left to answer.
  *
  * @since 0.1.0
  * @category mapping
  */
-export const statusOf = (error: HttpError): number | undefined => {
-  switch (error._tag) {
-    case "HeaderTooLarge":
-      return 431
-    case "BodyTooLarge":
-      return 413
-    case "HeaderTimeout":
-    case "BodyTimeout":
-      return 408
-    case "MalformedRequest":
-      return 400
-    case "VersionNotSupported":
-      return 505
-    case "UnsupportedTransferEncoding":
-      return 501
-    case "UnsupportedContentEncoding":
-    case "InvalidBody":
-      return 400
-    case "ConnectionClosed":
-      return undefined
-  }
-}
+export const statusOf = (error: HttpError): number | undefined => answers[error._tag].status
 
 /**
  * Whether the connection may serve another request after answering this
- * error. Only an unsupported `Content-Encoding` and an invalid body leave the
- * framing intact (the body was read whole); every other error leaves the
- * byte stream in a state nothing after it can be trusted from.
+ * error (from the one table).
  *
  * @since 0.1.0
  * @category mapping
  */
-export const keepsConnection = (error: HttpError): boolean =>
-  error._tag === "UnsupportedContentEncoding" || error._tag === "InvalidBody"
+export const keepsConnection = (error: HttpError): boolean => answers[error._tag].keepsConnection
+
+/** Anything else a handler fails with, or dies of: 500, logged; nothing was sent, so the connection goes on. */
+const unexpected: Answer = { status: 500, keepsConnection: true }
+
+/**
+ * How any failure is answered: the table's answer for the engine's errors,
+ * 500 (keeping the connection) for anything else.
+ *
+ * @since 0.1.0
+ * @category mapping
+ */
+export const answerOf = (failure: unknown): Answer => isHttpError(failure) ? answers[failure._tag] : unexpected

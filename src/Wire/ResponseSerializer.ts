@@ -9,6 +9,7 @@ import { STATUS_CODES } from "node:http"
 import { checkReasonPhrase, type Response, type ResponseHeaders } from "../Response/Response.ts"
 import { TOKEN } from "./CharClasses.ts"
 import { currentDate, currentDateLine } from "./DateHeader.ts"
+import { InvalidResponseHeader, InvalidResponseStatus } from "./HttpErrors.ts"
 
 /**
  * What the `Connection` field of a response says: nothing (HTTP/1.1
@@ -19,22 +20,6 @@ import { currentDate, currentDateLine } from "./DateHeader.ts"
  * @category models
  */
 export type ConnectionField = "none" | "close" | "keep-alive"
-
-/**
- * A header a handler set that cannot be sent: a name that is not a token, or
- * a value with CR, LF, NUL or a character beyond Latin-1. Sending it could
- * split the response; the server answers 500 instead.
- *
- * @since 0.1.0
- * @category errors
- */
-export class InvalidResponseHeader extends Error {
-  readonly headerName: string
-  constructor(headerName: string) {
-    super(`invalid response header: ${JSON.stringify(headerName)}`)
-    this.headerName = headerName
-  }
-}
 
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
@@ -51,19 +36,32 @@ const reasonOverrides: Record<number, string> = {
  */
 export const reasonPhrase = (status: number): string => reasonOverrides[status] ?? STATUS_CODES[status] ?? "Unknown"
 
+/**
+ * Whether a status can be a final response (RFC 9110 section 15): 1xx are
+ * interim (and 101 hands the connection over, which this server does not).
+ *
+ * @since 0.1.0
+ */
+export const isFinalStatus = (status: unknown): status is number =>
+  typeof status === "number" && Number.isInteger(status) && status >= 200 && status <= 599
+
 const statusLines: Array<string> = []
 /**
  * The status line; a reason of the handler's own is checked, the standard
- * ones are kept ready per status.
+ * ones are kept ready per status (so a status is checked once).
  *
- * @throws InvalidReasonPhrase
+ * @throws InvalidResponseStatus | InvalidReasonPhrase
  */
 const statusLine = (status: number, reason: string | undefined): string => {
-  if (reason !== undefined) return `HTTP/1.1 ${status} ${checkReasonPhrase(reason)}\r\n`
+  if (reason !== undefined) {
+    if (!isFinalStatus(status)) throw new InvalidResponseStatus({ status })
+    return `HTTP/1.1 ${status} ${checkReasonPhrase(reason)}\r\n`
+  }
   let line = statusLines[status]
   if (line === undefined) {
+    if (!isFinalStatus(status)) throw new InvalidResponseStatus({ status })
     line = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`
-    if (status >= 100 && status < 1000) statusLines[status] = line
+    statusLines[status] = line
   }
   return line
 }
@@ -92,7 +90,7 @@ const isToken = (s: string): boolean => {
  * The status line and the handler's header fields, without the framing
  * fields, which the server owns; `Date` added unless set.
  *
- * @throws InvalidResponseHeader
+ * @throws InvalidResponseHeader | InvalidResponseStatus
  * @throws InvalidReasonPhrase
  */
 const headStart = (response: Response): string => {
@@ -104,7 +102,7 @@ const headStart = (response: Response): string => {
  * The status line and the handler's header fields, validated, without the
  * framing fields; and whether the handler set `Date`.
  *
- * @throws InvalidResponseHeader
+ * @throws InvalidResponseHeader | InvalidResponseStatus
  * @throws InvalidReasonPhrase
  */
 const handlerHead = (
@@ -130,13 +128,13 @@ const handlerHead = (
         if (name.toLowerCase() === "transfer-encoding") continue
         break
     }
-    if (!isToken(name)) throw new InvalidResponseHeader(name)
+    if (!isToken(name)) throw new InvalidResponseHeader({ headerName: name })
     if (typeof value === "string") {
-      if (INVALID_VALUE.test(value)) throw new InvalidResponseHeader(name)
+      if (INVALID_VALUE.test(value)) throw new InvalidResponseHeader({ headerName: name })
       head += name + ": " + value + "\r\n"
     } else {
       for (const v of value) {
-        if (INVALID_VALUE.test(v)) throw new InvalidResponseHeader(name)
+        if (INVALID_VALUE.test(v)) throw new InvalidResponseHeader({ headerName: name })
         head += name + ": " + v + "\r\n"
       }
     }
@@ -159,7 +157,7 @@ export const ZERO_COPY_MIN_BYTES = 16 * 1024
  * not copied (see {@link ZERO_COPY_MIN_BYTES}). For HEAD the `Content-Length`
  * of the body is sent but not the body (RFC 9110 section 9.3.2).
  *
- * @throws InvalidResponseHeader
+ * @throws InvalidResponseHeader | InvalidResponseStatus
  * @throws InvalidReasonPhrase
  * @since 0.1.0
  */
@@ -359,7 +357,7 @@ const writePrepared = (
  * when known, else `Transfer-Encoding: chunked` when `chunked`, else nothing
  * (the body ends when the connection closes: HTTP/1.0).
  *
- * @throws InvalidResponseHeader
+ * @throws InvalidResponseHeader | InvalidResponseStatus
  * @throws InvalidReasonPhrase
  * @since 0.1.0
  */

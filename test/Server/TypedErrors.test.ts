@@ -7,14 +7,19 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Option } from "effect"
 import {
+  answerOf,
   BodyTimeout,
   BodyTooLarge,
   ConnectionClosed,
   HeaderTimeout,
   HeaderTooLarge,
   InvalidBody,
+  InvalidResponseHeader,
+  InvalidResponseStatus,
+  isHttpError,
   keepsConnection,
   MalformedRequest,
+  NotAResponse,
   statusOf,
   UnsupportedContentEncoding,
   UnsupportedTransferEncoding,
@@ -82,6 +87,31 @@ describe("statusOf and keepsConnection", () => {
     expect(keepsConnection(new BodyTooLarge({ limit: 1, limitName: "maxBodySize" }))).toBe(false)
     expect(keepsConnection(new MalformedRequest({ reason: "x" }))).toBe(false)
     expect(keepsConnection(new BodyTimeout({ timeoutMillis: 1 }))).toBe(false)
+  })
+
+  it("the response errors are tagged engine errors answered 500; anything else is 500 keeping the connection", () => {
+    const header = new InvalidResponseHeader({ headerName: "X\r\n" })
+    const status = new InvalidResponseStatus({ status: 99 })
+    const value = new NotAResponse({ value: "undefined" })
+    for (const error of [header, status, value]) {
+      expect(isHttpError(error)).toBe(true)
+      expect(statusOf(error)).toBe(500)
+      expect(error).toBeInstanceOf(Error)
+    }
+    expect(header._tag).toBe("InvalidResponseHeader")
+    expect(header.message).toBe('invalid response header: "X\\r\\n"')
+    expect(status.message).toBe("invalid final response status: 99")
+    // Thrown while serializing: the connection closes after the 500.
+    expect(keepsConnection(header)).toBe(false)
+    expect(keepsConnection(status)).toBe(false)
+    // Found before anything was written: the connection goes on.
+    expect(keepsConnection(value)).toBe(true)
+    expect(answerOf(new Error("boom"))).toEqual({ status: 500, keepsConnection: true })
+    expect(answerOf(undefined)).toEqual({ status: 500, keepsConnection: true })
+    expect(answerOf(new MalformedRequest({ reason: "x" }))).toEqual({ status: 400, keepsConnection: false })
+    // A tag the table does not hold is not an engine error, whatever it looks like.
+    expect(isHttpError({ _tag: "SomethingElse" })).toBe(false)
+    expect(isHttpError({ _tag: "MalformedRequest" })).toBe(true)
   })
 })
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Stream } from "effect"
+import { InvalidResponseHeader } from "../../src/Wire/HttpErrors.ts"
 import {
   type ConnectionField,
-  InvalidResponseHeader,
   serializeResponse,
   serializeStreamHead,
   ZERO_COPY_MIN_BYTES
