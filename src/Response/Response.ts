@@ -158,10 +158,19 @@ const isBody = (u: unknown): u is ResponseBody => {
 const noHeaders: ResponseHeaders = Object.freeze({})
 const emptyBody: ResponseBody = Object.freeze({ _tag: "Empty" })
 
-const withContentType = (headers: ResponseHeaders | undefined, contentType: string): ResponseHeaders => {
-  if (headers === undefined) return { "Content-Type": contentType }
+/**
+ * The headers of a response given none but its content type: one frozen
+ * object per constructor, so that the serializer sees the same headers again
+ * and keeps their bytes (see `ResponseSerializer`).
+ */
+const TEXT_HEADERS: ResponseHeaders = Object.freeze({ "Content-Type": "text/plain; charset=utf-8" })
+const JSON_HEADERS: ResponseHeaders = Object.freeze({ "Content-Type": "application/json; charset=utf-8" })
+const BYTES_HEADERS: ResponseHeaders = Object.freeze({ "Content-Type": "application/octet-stream" })
+
+const withContentType = (headers: ResponseHeaders | undefined, only: ResponseHeaders): ResponseHeaders => {
+  if (headers === undefined) return only
   for (const name in headers) if (name.toLowerCase() === "content-type") return headers
-  return { "Content-Type": contentType, ...headers }
+  return { ...only, ...headers }
 }
 
 /**
@@ -173,7 +182,7 @@ const withContentType = (headers: ResponseHeaders | undefined, contentType: stri
  */
 export const text = (body: string, options?: Options): Response => ({
   ...head(options, options?.status ?? 200),
-  headers: withContentType(options?.headers, "text/plain; charset=utf-8"),
+  headers: withContentType(options?.headers, TEXT_HEADERS),
   body: { _tag: "Text", text: body }
 })
 
@@ -185,7 +194,7 @@ export const text = (body: string, options?: Options): Response => ({
  */
 export const json = (value: unknown, options?: Options): Response => ({
   ...head(options, options?.status ?? 200),
-  headers: withContentType(options?.headers, "application/json; charset=utf-8"),
+  headers: withContentType(options?.headers, JSON_HEADERS),
   body: { _tag: "Text", text: JSON.stringify(value) ?? "null" }
 })
 
@@ -198,7 +207,7 @@ export const json = (value: unknown, options?: Options): Response => ({
  */
 export const bytes = (body: Uint8Array, options?: Options): Response => ({
   ...head(options, options?.status ?? 200),
-  headers: withContentType(options?.headers, "application/octet-stream"),
+  headers: withContentType(options?.headers, BYTES_HEADERS),
   body: { _tag: "Bytes", bytes: body }
 })
 
@@ -227,6 +236,9 @@ export const stream = (
   options?: Options & { readonly contentLength?: number | undefined; readonly contentType?: string | undefined }
 ): Response => ({
   ...head(options, options?.status ?? 200),
-  headers: withContentType(options?.headers, options?.contentType ?? "application/octet-stream"),
+  headers: withContentType(
+    options?.headers,
+    options?.contentType === undefined ? BYTES_HEADERS : { "Content-Type": options.contentType }
+  ),
   body: { _tag: "Stream", stream: body, contentLength: options?.contentLength }
 })

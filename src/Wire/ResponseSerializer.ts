@@ -232,7 +232,6 @@ const connectionLineBytes: Record<ConnectionField, Buffer> = {
   close: Buffer.from(connectionLines.close, "latin1"),
   "keep-alive": Buffer.from(connectionLines["keep-alive"], "latin1")
 }
-const CRLF = Buffer.from("\r\n", "latin1")
 const NO_BYTES = new Uint8Array(0)
 
 const prepare = (response: Response): PreparedResponse | undefined => {
@@ -289,6 +288,47 @@ const cachedHandlerHead = (
   return undefined
 }
 
+const CONTENT_LENGTH_NAME = Buffer.from("Content-Length: ", "latin1")
+
+/** The number of decimal digits of a non-negative integer. */
+const digitCount = (n: number): number => {
+  let digits = 1
+  while (n >= 10) {
+    n = Math.floor(n / 10)
+    digits++
+  }
+  return digits
+}
+
+/**
+ * Writes `Content-Length: n\r\n` into `out` at `at`, digit by digit (a
+ * string write per response costs more than the loop); returns the offset
+ * after it.
+ */
+const putContentLength = (out: Buffer, at: number, n: number, digits: number): number => {
+  out.set(CONTENT_LENGTH_NAME, at)
+  at += CONTENT_LENGTH_NAME.length
+  let end = at + digits
+  for (let i = end - 1; i >= at; i--) {
+    out[i] = 0x30 + (n % 10)
+    n = Math.floor(n / 10)
+  }
+  out[end++] = 0x0d
+  out[end++] = 0x0a
+  return end
+}
+
+/** Text bodies up to this length are checked for ASCII and copied by a loop. */
+const SHORT_TEXT = 128
+
+/** The UTF-8 length of `text`, and whether it is short ASCII (`-1` when it is not). */
+const shortAsciiLength = (text: string): number => {
+  const length = text.length
+  if (length > SHORT_TEXT) return -1
+  for (let i = 0; i < length; i++) if (text.charCodeAt(i) > 0x7f) return -1
+  return length
+}
+
 /** Writes a response whose status line and handler headers are ready as bytes. */
 const writeWithHead = (
   start: HandlerHeadBytes,
@@ -299,27 +339,42 @@ const writeWithHead = (
 ): void => {
   const body = response.body
   const noBody = statusHasNoBody(response.status)
-  const bodyLength = body._tag === "Text"
-    ? Buffer.byteLength(body.text, "utf8")
-    : body._tag === "Bytes"
-    ? body.bytes.byteLength
-    : 0
-  const contentLength = noBody ? "" : "Content-Length: " + bodyLength + "\r\n"
+  let ascii = -1
+  let bodyLength = 0
+  if (body._tag === "Text") {
+    ascii = shortAsciiLength(body.text)
+    bodyLength = ascii >= 0 ? ascii : Buffer.byteLength(body.text, "utf8")
+  } else if (body._tag === "Bytes") {
+    bodyLength = body.bytes.byteLength
+  }
+  const digits = noBody ? 0 : digitCount(bodyLength)
+  const contentLengthBytes = noBody ? 0 : CONTENT_LENGTH_NAME.length + digits + 2
   const date = start.hasDate ? NO_BYTES : currentDateLine()
   const connectionLine = connectionLineBytes[connection]
-  const headLength = start.head.length + date.byteLength + contentLength.length + connectionLine.length + 2
+  const headLength = start.head.length + date.byteLength + contentLengthBytes + connectionLine.length + 2
   const sent = noBody || isHead ? 0 : bodyLength
   const inline = !(body._tag === "Bytes" && sent >= ZERO_COPY_MIN_BYTES)
   const out = Buffer.allocUnsafe(headLength + (inline ? sent : 0))
-  let at = start.head.copy(out, 0)
+  out.set(start.head, 0)
+  let at = start.head.length
   out.set(date, at)
   at += date.byteLength
-  at += out.write(contentLength, at, "latin1")
-  at += connectionLine.copy(out, at)
-  at += CRLF.copy(out, at)
+  if (!noBody) at = putContentLength(out, at, bodyLength, digits)
+  out.set(connectionLine, at)
+  at += connectionLine.length
+  out[at++] = 0x0d
+  out[at++] = 0x0a
   if (sent > 0 && inline) {
-    if (body._tag === "Text") out.write(body.text, at, "utf8")
-    else if (body._tag === "Bytes") out.set(body.bytes, at)
+    if (body._tag === "Text") {
+      if (ascii >= 0) {
+        const text = body.text
+        for (let i = 0; i < ascii; i++) out[at + i] = text.charCodeAt(i)
+      } else {
+        out.write(body.text, at, "utf8")
+      }
+    } else if (body._tag === "Bytes") {
+      out.set(body.bytes, at)
+    }
   }
   write(out)
   if (sent > 0 && !inline && body._tag === "Bytes") write(body.bytes)
@@ -337,12 +392,16 @@ const writePrepared = (
   const body = isHead ? NO_BYTES : ready.body
   const inline = body.byteLength < ZERO_COPY_MIN_BYTES
   const out = Buffer.allocUnsafe(headLength + (inline ? body.byteLength : 0))
-  let at = ready.head.copy(out, 0)
+  out.set(ready.head, 0)
+  let at = ready.head.length
   out.set(date, at)
   at += date.byteLength
-  at += ready.contentLength.copy(out, at)
-  at += connectionLine.copy(out, at)
-  at += CRLF.copy(out, at)
+  out.set(ready.contentLength, at)
+  at += ready.contentLength.length
+  out.set(connectionLine, at)
+  at += connectionLine.length
+  out[at++] = 0x0d
+  out[at++] = 0x0a
   if (inline) {
     out.set(body, at)
     write(out)

@@ -60,6 +60,35 @@ describe("serializeResponse", () => {
     }
   })
 
+  it("the cached-head path frames every body right: digit boundaries, UTF-8, long text, bytes", () => {
+    const headers = { "Content-Type": "text/plain" }
+    const texts = ["", "a", "x".repeat(9), "x".repeat(10), "x".repeat(99), "x".repeat(100), "é", "naïve café", "€".repeat(50)]
+    texts.push("y".repeat(128), "y".repeat(129), "z".repeat(12_345), `${"a".repeat(127)}é`)
+    for (const body of texts) {
+      const { text } = bytesOf(Response.text(body, { headers }))
+      const encoded = Buffer.from(body, "utf8")
+      expect(text).toContain(`\r\nContent-Length: ${encoded.length}\r\n`)
+      expect(Buffer.from(text, "latin1").subarray(-encoded.length || Infinity).equals(encoded)).toBe(true)
+      expect(withoutDate(text)).toBe(withoutDate(bytesOf(Response.text(body, { headers: { ...headers } })).text))
+    }
+    for (const size of [0, 1, 10, 1000, ZERO_COPY_MIN_BYTES - 1, ZERO_COPY_MIN_BYTES + 1]) {
+      const bytes = new Uint8Array(size).fill(0x62)
+      const { text } = bytesOf(Response.bytes(bytes, { headers }))
+      expect(text).toContain(`\r\nContent-Length: ${size}\r\n`)
+      expect(text.endsWith(`\r\n\r\n${"b".repeat(size)}`)).toBe(true)
+    }
+  })
+
+  it("the constructors' default headers are shared, so their bytes are kept (and cannot be changed by accident)", () => {
+    expect(Response.text("a").headers).toBe(Response.text("b").headers)
+    expect(Response.json(1).headers).toBe(Response.json(2).headers)
+    expect(Response.bytes(new Uint8Array(1)).headers).toBe(Response.bytes(new Uint8Array(2)).headers)
+    expect(Object.isFrozen(Response.text("a").headers)).toBe(true)
+    expect(withoutDate(bytesOf(Response.text("a")).text)).toBe(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: -\r\nContent-Length: 1\r\n\r\na"
+    )
+  })
+
   it("HEAD: the Content-Length of the body, not the body, on every path", () => {
     const constant = Response.text("Hello world")
     for (let i = 0; i < 3; i++) {
