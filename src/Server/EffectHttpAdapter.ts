@@ -501,6 +501,22 @@ const toResponse = (
 }
 
 /**
+ * Responses an app answers with again and again (a constant
+ * `HttpServerResponse.text("Hello")` in a route) are converted once: the
+ * same engine `Response` each time, whose bytes the serializer then keeps.
+ * As in the serializer, only a response seen twice in a row is kept, so an
+ * app that makes a new response each time pays one comparison. Only bodies
+ * known in full are kept: `HttpServerResponse`s are immutable, and such a
+ * conversion depends on nothing else (not on HEAD, which only changes
+ * streamed bodies).
+ */
+const convertedResponses = new WeakMap<HttpServerResponse.HttpServerResponse, Response>()
+let lastConverted: HttpServerResponse.HttpServerResponse | undefined = undefined
+
+const isReusable = (response: HttpServerResponse.HttpServerResponse): boolean =>
+  response.body._tag === "Empty" || response.body._tag === "Uint8Array"
+
+/**
  * The `handleResponse` of `HttpEffect.toHandled`: records the converted
  * response for the engine. A streamed body runs after the app's effect has
  * returned, in the engine's fiber: the request's Scope is handed over to it
@@ -516,11 +532,21 @@ const recordResponse = (
   }
   const exchange = request.exchange
   if (exchange.response !== undefined) return Effect.void
+  const converted = convertedResponses.get(response)
+  if (converted !== undefined) {
+    exchange.response = converted
+    return Effect.void
+  }
   try {
     toResponse(response, request.method === "HEAD", (status, headers, body) => {
       const reason = response.statusText
       if ("_tag" in body) {
-        exchange.response = { status, reason, headers, body }
+        const made: Response = { status, reason, headers, body }
+        exchange.response = made
+        if (isReusable(response)) {
+          if (response === lastConverted) convertedResponses.set(response, made)
+          lastConverted = response
+        }
         return
       }
       let stream = body.stream

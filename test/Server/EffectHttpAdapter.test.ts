@@ -274,6 +274,32 @@ describe("EffectHttpAdapter: an HttpRouter app on our engine", () => {
       })
     }))
 
+  it.live("a constant response answered again and again (kept converted) gives the same answer each time, HEAD included", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveApp()
+      const client = yield* RawClient.connect(port)
+      const paths = ["/hello", "/hello", "/cookies", "/cookies", "/no-content", "/no-content", "/hello"]
+      const methods = ["GET", "GET", "HEAD", "GET"]
+      const answers: Array<string> = []
+      for (const path of paths) {
+        for (const method of methods) {
+          yield* client.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+          const response = yield* client.readResponse({ head: method === "HEAD" })
+          const fields = response.headers.filter(([name]) => name.toLowerCase() !== "date").map(([n, v]) => `${n}: ${v}`)
+          answers.push(`${method} ${path} ${response.status} [${fields.join("; ")}] ${response.text}`)
+        }
+      }
+      const expected = (path: string, method: string) => {
+        if (path === "/no-content") return `${method} ${path} 204 [content-type: text/plain] `
+        if (path === "/hello") {
+          return `${method} ${path} 200 [content-type: text/plain; Content-Length: 11] ${method === "HEAD" ? "" : "Hello world"}`
+        }
+        const cookies = "set-cookie: session=abc123; Path=/; HttpOnly; set-cookie: theme=dark"
+        return `${method} ${path} 200 [content-type: text/plain; ${cookies}; Content-Length: 11] ${method === "HEAD" ? "" : "cookies set"}`
+      }
+      expect(answers).toEqual(paths.flatMap((path) => methods.map((method) => expected(path, method))))
+    }))
+
   it.live("an absolute-form target: url is its path and query, originalUrl the target", () =>
     Effect.gen(function*() {
       const { port } = yield* serveApp()
