@@ -529,7 +529,9 @@ export class HttpConnection implements BodyHost {
    */
   private respond(current: InFlight, exit: Exit.Exit<Response, unknown>): void {
     if (this.read === "Closed" || this.writing === "Writing" || this.writing === "Streaming") return
-    current.request.markFinished()
+    // One clock reading for the finish time and the idle timer that follows.
+    const now = performance.now()
+    current.request.markFinished(now)
     let response: Response
     let forceClose = false
     if (Exit.isSuccess(exit) && isResponse(exit.value)) {
@@ -583,7 +585,7 @@ export class HttpConnection implements BodyHost {
       this.answerDefect(current.request, error, isHead)
     }
     if (ownBatch) this.flush()
-    this.afterResponse(current)
+    this.afterResponse(current, now)
   }
 
   /**
@@ -683,8 +685,8 @@ export class HttpConnection implements BodyHost {
     else fiber.addObserver(done)
   }
 
-  /** The response is written: close, drain the unread body, or go on. */
-  private afterResponse(current: InFlight): void {
+  /** The response is written (at `now`, when known): close, drain the unread body, or go on. */
+  private afterResponse(current: InFlight, now?: number): void {
     if (this.keepAlive === "Disabled") {
       this.close()
       return
@@ -695,7 +697,7 @@ export class HttpConnection implements BodyHost {
       return
     }
     if (body.framingComplete) {
-      this.finishRequest(current)
+      this.finishRequest(current, now)
       return
     }
     // Drain what the handler left unread, under the body timeout (or the
@@ -706,13 +708,13 @@ export class HttpConnection implements BodyHost {
   }
 
   /** The request is over and the connection stays: wait for the next. */
-  private finishRequest(current: InFlight): void {
+  private finishRequest(current: InFlight, now: number = performance.now()): void {
     if (this.current !== current) return
     this.current = undefined
     this.read = "Idle"
     this.writing = "Idle"
     this.keepAlive = "Idle"
-    this.timer.arm("idle", this.options.idleTimeoutMillis)
+    this.timer.arm("idle", this.options.idleTimeoutMillis, now)
   }
 
   // ---------------------------------------------------------------------------

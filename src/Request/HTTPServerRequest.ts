@@ -203,9 +203,9 @@ export class HTTPServerRequest {
     return new Date(performance.timeOrigin + this.startedAt)
   }
 
-  /** @internal */
-  markFinished(): void {
-    this.finishedAt ??= performance.now()
+  /** @internal The response is out, at `now` (`performance.now()` or the engine's reading of it). */
+  markFinished(now: number = performance.now()): void {
+    this.finishedAt ??= now
   }
 
   /** The body size limit in force for this request, in bytes. */
