@@ -1,26 +1,12 @@
 /**
  * Form bodies: Tornado's `parse_body_arguments` for
- * `application/x-www-form-urlencoded` and `multipart/form-data`, and the
- * `Content-Type` parsing it needs.
+ * `application/x-www-form-urlencoded` and `multipart/form-data`.
  *
  * @since 0.1.0
  */
-import { parseHeaderValue, parseMultipartFormData } from "./Multipart.ts"
+import { parseContentType } from "./HeaderParameters.ts"
+import { type HTTPFile, parseMultipartFormData } from "./Multipart.ts"
 import { parseQueryArguments } from "./QueryArguments.ts"
-
-/**
- * A file uploaded in a `multipart/form-data` body (Tornado's `HTTPFile`).
- *
- * @since 0.1.0
- */
-export interface HTTPFile {
-  /** The part's `filename` (or decoded RFC 5987 `filename*`) parameter. */
-  readonly filename: string
-  /** The part's `Content-Type` header, `application/unknown` when it has none. */
-  readonly contentType: string
-  /** The part's bytes: a view into the request body, not a copy. */
-  readonly body: Uint8Array
-}
 
 /**
  * The arguments and files found in a request body.
@@ -34,37 +20,6 @@ export interface BodyArguments {
   readonly files: Record<string, Array<HTTPFile>>
   /** What could not be parsed (Tornado logs these as warnings and goes on). */
   readonly warnings: Array<string>
-}
-
-/**
- * A parsed `Content-Type` header value.
- *
- * @since 0.1.0
- */
-export interface ContentType {
-  /** `type/subtype`, lower-case, e.g. `multipart/form-data`. */
-  readonly mediaType: string
-  /** Parameters by lower-case name, quoted values unescaped. Null prototype. */
-  readonly parameters: Record<string, string>
-}
-
-/**
- * Parses a `Content-Type` value into its lower-case media type and its
- * parameters (names lower-case, quoted values unquoted and unescaped, RFC 2231
- * `name*=` values decoded), with the rules of Tornado's `_parse_header`
- * (see `parseHeaderValue`).
- *
- * @example
- * ```ts
- * parseContentType(`Multipart/Form-Data; Boundary="a;b"`)
- * // { mediaType: "multipart/form-data", parameters: { boundary: "a;b" } }
- * ```
- *
- * @since 0.1.0
- */
-export function parseContentType(header: string): ContentType {
-  const { parameters, value } = parseHeaderValue(header)
-  return { mediaType: value.toLowerCase(), parameters }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Schema } from "effect"
-import { parseBodyArguments, parseContentType } from "../../src/Request/BodyArguments.ts"
+import { parseBodyArguments } from "../../src/Request/BodyArguments.ts"
 
 const utf8 = (s: string) => Buffer.from(s, "utf8")
 
@@ -73,23 +73,4 @@ describe("parseBodyArguments", () => {
       expect(parseBodyArguments(form, utf8(body)).arguments).toEqual(expected)
     }
   )
-})
-
-describe("parseContentType", () => {
-  const table: ReadonlyArray<readonly [string, string, Record<string, string>]> = [
-    ["text/html", "text/html", {}],
-    ["Text/HTML; Charset=UTF-8", "text/html", { charset: "UTF-8" }],
-    [`multipart/form-data; boundary="a;b\\"c"`, "multipart/form-data", { boundary: `a;b"c` }],
-    ["multipart/form-data;boundary=----x ; charset = utf-8 ", "multipart/form-data", { boundary: "----x", charset: "utf-8" }],
-    ["  application/json  ", "application/json", {}],
-    ["", "", {}],
-    ["text/plain; flag; a=1; a=2", "text/plain", { a: "2" }]
-  ]
-  for (const [header, mediaType, parameters] of table) {
-    it(JSON.stringify(header), () => {
-      const result = parseContentType(header)
-      expect(result.mediaType).toBe(mediaType)
-      expect({ ...result.parameters }).toEqual(parameters)
-    })
-  }
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Schema } from "effect"
-import { parseHeaderValue, parseMultipartFormData } from "../../src/Request/Multipart.ts"
+import { parseMultipartFormData } from "../../src/Request/Multipart.ts"
 
 const D = "Content-Disposition: form-data; "
 const latin1 = (s: string) => Buffer.from(s, "latin1")
@@ -155,44 +155,4 @@ describe("parseMultipartFormData", () => {
       expect(got.map((f) => Array.from(f.body))).toEqual(files.map((content) => Array.from(content)))
     }
   )
-})
-
-describe("parseHeaderValue", () => {
-  // From Tornado's httputil._parse_header.
-  const table: ReadonlyArray<readonly [string, string, Record<string, string>]> = [
-    [`form-data; name="a"; filename*=UTF-8''%C3%B3`, "form-data", { name: "a", filename: "ó" }],
-    [`a; filename*=iso-8859-1'en'%E9`, "a", { filename: "é" }],
-    [`a; f*0="x"; f*1*=%41; f*2=y`, "a", { f: "xAy" }],
-    [`a; f=<x>`, "a", { f: "x" }],
-    [`a; f*=windows-1252''%80`, "a", { f: "€" }],
-    [`a; f*=bogus''%41"`, "a", { f: `A"` }],
-    [`form-data; name="a;b"; x=1`, "form-data", { name: "a;b", x: "1" }],
-    [`form-data; name="q\\"uote"; f="back\\\\slash"`, "form-data", { name: `q"uote`, f: "back\\slash" }],
-    [`form-data; NAME=upper`, "form-data", { name: "upper" }],
-    [`form-data; novalue; n = spaced `, "form-data", { n: "spaced" }],
-    [`form-data; filename="plain"; filename*=UTF-8''%E2%82%AC`, "form-data", { filename: "€" }],
-    [`a; f*=%C3%B3`, "a", { f: "\ufffd\ufffd" }],
-    [`a; f*=us-ascii'en'%C3%B3`, "a", { f: "\ufffd\ufffd" }],
-    [`a; f="\\"x\\""`, "a", { f: "x" }],
-    [`Form-Data; name=a`, "Form-Data", { name: "a" }],
-    ["", "", {}],
-    [`a; f="unterminated; g=1`, "a", { f: `"unterminated; g=1` }],
-    [`a; f*=UTF-8''a%22b`, "a", { f: `a\\"b` }],
-    [`a; f*=UTF-8''%C3`, "a", { f: "\ufffd" }],
-    ["text/plain", "text/plain", {}],
-    [`a; f*=UTF-8'en'\u00e9`, "a", { f: "\ufffd" }],
-    [`a; f*=''x`, "a", { f: "x" }]
-  ]
-
-  for (const [line, value, parameters] of table) {
-    it(`Tornado table: ${JSON.stringify(line)}`, () => {
-      const result = parseHeaderValue(line)
-      expect(result.value).toBe(value)
-      expect({ ...result.parameters }).toEqual(parameters)
-    })
-  }
-
-  it("throws where Python cannot sort mixed continuations", () => {
-    expect(() => parseHeaderValue(`a; f*0=x; f*=y`)).toThrow()
-  })
 })
