@@ -49,7 +49,8 @@ import type { ParserLeniency, RequestHead } from "../Wire/HeadParser.ts"
 import { ConnectionInput } from "./ConnectionInput.ts"
 import { errorResponse } from "../Wire/ErrorResponse.ts"
 import { answerOf, BodyTimeout, HeaderTimeout, type HttpError, isHttpError, NotAResponse, statusOf } from "../Wire/HttpErrors.ts"
-import { type BodyHost, type BodyLimits, type ContentCoding, RequestBody } from "../Request/RequestBody.ts"
+import type { ContentCoding } from "../Request/BodyDecompression.ts"
+import { type BodyHost, type BodyLimits, RequestBody } from "../Request/RequestBody.ts"
 import {
   type ConnectionField,
   CONTINUE,

@@ -6,18 +6,19 @@
  * only when reading starts, and a slow reader pauses the socket. The
  * connection pushes input through {@link RequestBody.feed}, which applies the
  * framing (a `BodyFramer`: Content-Length or chunked), decodes a compressed
- * body when the server is told to, enforces the size limits on the decoded
- * bytes, cuts pieces to `chunkSize`, and queues them as views of the input
- * (never copied). The handler takes them through Effects that complete at
- * once when the bytes are already here.
+ * body when the server is told to (a `Decompressor`), enforces the size
+ * limits on the decoded bytes, and, by the read mode, cuts pieces to
+ * `chunkSize` and queues them as views of the input (never copied), gathers
+ * the whole body, or drains it. The handler takes them through Effects that
+ * complete at once when the bytes are already here.
  *
  * @since 0.1.0
  */
-import * as Zlib from "node:zlib"
 import { Cause, Effect, Stream } from "effect"
 import { BodyFramer } from "../Wire/BodyFramer.ts"
 import type { BodyFraming } from "../Wire/HeadParser.ts"
-import { type BodyError, BodyTooLarge, ConnectionClosed, MalformedRequest } from "../Wire/HttpErrors.ts"
+import { type BodyError, BodyTooLarge, ConnectionClosed } from "../Wire/HttpErrors.ts"
+import { type ContentCoding, Decompressor } from "./BodyDecompression.ts"
 
 /**
  * The limits a body is read under; `maxBodySize` and `bodyTimeoutMillis` can be
@@ -49,20 +50,27 @@ export interface BodyHost {
 }
 
 /**
- * A content coding the server decodes as the body streams in (RFC 9110
- * section 8.4.1): `gzip` (and `x-gzip`), and `deflate`, which is the zlib
- * format.
+ * How a body being read is read:
+ * - `Pieces`: piece by piece (`next`, `stream`), each at most `chunkSize`,
+ *   queued while the reader is behind (and then the socket is paused);
+ * - `Whole`: into memory at once (`all`: `body`, `text`, `json`, ...),
+ *   bounded by `maxBufferSize`; the reader wakes once, at the end;
+ * - `Drain`: the response is out and the rest is read off the wire and
+ *   thrown away, so that the next request can follow.
+ *
+ * A body read in pieces can be asked for whole (`Pieces` → `Whole`); a body
+ * drained stays drained.
  *
  * @since 0.1.0
  * @category models
  */
-export type ContentCoding = "gzip" | "deflate"
+export type ReadMode = "Pieces" | "Whole" | "Drain"
 
 /**
  * Where reading stands, as the reader sees it.
  *
  * - `Unread`: the handler has not asked for the body.
- * - `Reading`: it has; more pieces are to come.
+ * - `Reading`: it has (in a {@link ReadMode}); more bytes are to come.
  * - `Complete`: every piece is queued or taken.
  * - `Failed`: a limit, a timeout, bad framing or a closed connection ended it.
  *
@@ -71,12 +79,14 @@ export type ContentCoding = "gzip" | "deflate"
  */
 export type BodyState =
   | { readonly _tag: "Unread" }
-  | { readonly _tag: "Reading" }
+  | { readonly _tag: "Reading"; readonly mode: ReadMode }
   | { readonly _tag: "Complete" }
   | { readonly _tag: "Failed"; readonly error: BodyError }
 
 const UNREAD: BodyState = { _tag: "Unread" }
-const READING: BodyState = { _tag: "Reading" }
+const READING_PIECES: BodyState = { _tag: "Reading", mode: "Pieces" }
+const READING_WHOLE: BodyState = { _tag: "Reading", mode: "Whole" }
+const DRAINING: BodyState = { _tag: "Reading", mode: "Drain" }
 const COMPLETE: BodyState = { _tag: "Complete" }
 const EMPTY = new Uint8Array(0)
 /** The framer of every body without one: done from the start, it takes nothing and never changes. */
@@ -98,16 +108,12 @@ export class RequestBody {
   framingComplete: boolean
   /** Body bytes received so far, after decoding (queued or taken). */
   received = 0
-  /** Whether the whole body is wanted in memory (`body`, `text`, ...). */
-  private buffering = false
-  /** Discarding: the response is out and the body only needs skipping. */
-  private draining = false
   private readonly queue: Array<Uint8Array> = []
   private queuedBytes = 0
   /** Where this body's bytes end on the wire (Content-Length or chunked). */
   private readonly framer: BodyFramer
   private readonly coding: ContentCoding | undefined
-  private inflater: Zlib.Gunzip | Zlib.Inflate | undefined = undefined
+  private decompressor: Decompressor | undefined = undefined
   private waiter: (() => void) | undefined = undefined
   /**
    * The bytes being fed live in a read buffer reused after this feed: a
@@ -133,10 +139,10 @@ export class RequestBody {
 
   /** Whether the connection should feed input now. */
   get wantsInput(): boolean {
-    if (this.framingComplete || this.state._tag !== "Reading") return false
-    if (this.draining || this.buffering) return true
-    if (this.inflater !== undefined) return this.queue.length === 0 && this.inflater.writableLength === 0
-    return this.queue.length === 0
+    const state = this.state
+    if (this.framingComplete || state._tag !== "Reading") return false
+    if (state.mode !== "Pieces") return true
+    return this.queue.length === 0 && (this.decompressor === undefined || !this.decompressor.backlogged)
   }
 
   /**
@@ -166,14 +172,14 @@ export class RequestBody {
     if (this.state._tag === "Failed" || this.state._tag === "Complete") return
     this.state = { _tag: "Failed", error }
     this.discardQueued()
-    this.dropInflater()
+    this.dropDecompressor()
     this.wakeReader()
   }
 
   /** The client went away: whoever reads learns it. */
   closed(reason: string): void {
     if (this.state._tag !== "Complete") this.fail(new ConnectionClosed({ reason }))
-    this.dropInflater()
+    this.dropDecompressor()
   }
 
   /**
@@ -181,11 +187,9 @@ export class RequestBody {
    * off the wire and throw it away, so the next request can follow.
    */
   startDraining(): void {
-    this.draining = true
-    this.buffering = false
-    this.dropInflater()
+    this.dropDecompressor()
     this.discardQueued()
-    if (this.state._tag === "Unread") this.state = READING
+    if (this.state._tag === "Unread" || this.state._tag === "Reading") this.state = DRAINING
   }
 
   private discardQueued(): void {
@@ -196,8 +200,9 @@ export class RequestBody {
 
   /** Body bytes as they come off the wire (still encoded, if they are). */
   private readonly onWireData = (data: Uint8Array): void => {
-    if (data.byteLength === 0 || this.state._tag !== "Reading") return
-    if (this.draining) {
+    const state = this.state
+    if (data.byteLength === 0 || state._tag !== "Reading") return
+    if (state.mode === "Drain") {
       this.received += data.byteLength
       if (this.received > this.limits.maxBodySize) {
         throw new BodyTooLarge({ limit: this.limits.maxBodySize, limitName: "maxBodySize" })
@@ -205,7 +210,7 @@ export class RequestBody {
       return
     }
     if (this.coding !== undefined) {
-      this.startInflater().write(this.owned(data))
+      this.startDecompressor(this.coding).write(this.owned(data))
       return
     }
     this.accept(data)
@@ -213,15 +218,16 @@ export class RequestBody {
 
   /** Decoded bytes: limits, piece size, queue. */
   private accept(data: Uint8Array): void {
-    if (data.byteLength === 0 || this.state._tag !== "Reading") return
+    const state = this.state
+    if (data.byteLength === 0 || state._tag !== "Reading") return
     this.received += data.byteLength
     if (this.received > this.limits.maxBodySize) {
       throw new BodyTooLarge({ limit: this.limits.maxBodySize, limitName: "maxBodySize" })
     }
-    if (this.buffering && this.received > this.limits.maxBufferSize) {
-      throw new BodyTooLarge({ limit: this.limits.maxBufferSize, limitName: "maxBufferSize" })
-    }
-    if (this.buffering) {
+    if (state.mode === "Whole") {
+      if (this.received > this.limits.maxBufferSize) {
+        throw new BodyTooLarge({ limit: this.limits.maxBufferSize, limitName: "maxBufferSize" })
+      }
       this.gather(data)
       return // the reader of a whole body wakes once, at its end
     }
@@ -266,13 +272,11 @@ export class RequestBody {
   private endOfFraming(): void {
     this.framingComplete = true
     this.host.onBodyComplete(this)
-    if (this.inflater !== undefined) {
-      this.inflater.end() // "end" completes the body once all is decoded
-    } else if (this.coding !== undefined && !this.draining && this.received === 0) {
-      this.complete() // an empty body decodes to nothing
-    } else if (this.state._tag === "Reading") {
-      this.complete()
-    }
+    // A decompressor completes the body once all is decoded; without one
+    // (none needed, or an empty compressed body, which decodes to nothing)
+    // the body is complete now.
+    if (this.decompressor !== undefined) this.decompressor.end()
+    else this.complete()
   }
 
   private complete(): void {
@@ -282,42 +286,39 @@ export class RequestBody {
   }
 
   /**
-   * The decompressor, made on the first compressed byte. Its output is
-   * checked against the limits as it comes, so a decompression bomb fails
-   * with `BodyTooLarge` after at most a limit's worth of output; it is paused
-   * while the reader is behind, so memory stays bounded.
+   * The decompressor, made on the first compressed byte (see
+   * `BodyDecompression`): its output is checked and queued as any body's,
+   * and it pauses while a reader of pieces is behind.
    */
-  private startInflater(): Zlib.Gunzip | Zlib.Inflate {
-    if (this.inflater !== undefined) return this.inflater
-    const options = { chunkSize: Math.max(64, Math.min(this.limits.chunkSize, 1024 * 1024)) }
-    const inflater = this.coding === "gzip" ? Zlib.createGunzip(options) : Zlib.createInflate(options)
-    this.inflater = inflater
-    inflater.on("data", (data: Buffer) => {
-      try {
-        this.accept(data)
-        if (!this.buffering && this.queuedBytes > DECODED_HIGH_WATER) inflater.pause()
-      } catch (error) {
-        this.fail(error as BodyError)
-      }
+  private startDecompressor(coding: ContentCoding): Decompressor {
+    if (this.decompressor !== undefined) return this.decompressor
+    const decompressor = new Decompressor(coding, this.limits.chunkSize, {
+      onDecoded: (data) => {
+        try {
+          this.accept(data)
+          const state = this.state
+          if (state._tag === "Reading" && state.mode === "Pieces" && this.queuedBytes > DECODED_HIGH_WATER) {
+            decompressor.pause()
+          }
+        } catch (error) {
+          this.fail(error as BodyError)
+        }
+      },
+      onDecodedAll: () => {
+        this.decompressor = undefined
+        this.complete()
+      },
+      onDecodeError: (error) => this.fail(error)
     })
-    inflater.on("end", () => {
-      this.inflater = undefined
-      this.complete()
-    })
-    inflater.on("error", (error) => {
-      this.fail(new MalformedRequest({ reason: `body does not decode as ${this.coding}: ${error.message}` }))
-    })
-    return inflater
+    this.decompressor = decompressor
+    return decompressor
   }
 
-  private dropInflater(): void {
-    const inflater = this.inflater
-    if (inflater === undefined) return
-    this.inflater = undefined
-    inflater.removeAllListeners("data")
-    inflater.removeAllListeners("end")
-    inflater.on("error", () => {})
-    inflater.destroy()
+  private dropDecompressor(): void {
+    const decompressor = this.decompressor
+    if (decompressor === undefined) return
+    this.decompressor = undefined
+    decompressor.destroy()
   }
 
   private wakeReader(): void {
@@ -334,9 +335,14 @@ export class RequestBody {
    * asks the client to send it). The declared length of a compressed body
    * says nothing of its decoded size, so only the decoded bytes are checked.
    */
-  private begin(buffering: boolean): BodyError | undefined {
-    if (buffering) this.buffering = true
-    if (this.state._tag !== "Unread") return undefined
+  private begin(mode: "Pieces" | "Whole"): BodyError | undefined {
+    const state = this.state
+    if (state._tag === "Reading") {
+      if (mode === "Whole" && state.mode === "Pieces") this.state = READING_WHOLE
+      return undefined
+    }
+    if (state._tag !== "Unread") return undefined
+    const buffering = mode === "Whole"
     const declared = this.framing._tag === "ContentLength" && this.coding === undefined ? this.framing.length : undefined
     if (declared !== undefined) {
       const error = declared > this.limits.maxBodySize
@@ -349,7 +355,7 @@ export class RequestBody {
         return error
       }
     }
-    this.state = READING
+    this.state = buffering ? READING_WHOLE : READING_PIECES
     this.host.onReadStart(this)
     return undefined
   }
@@ -360,7 +366,7 @@ export class RequestBody {
   private waitForChange(): Effect.Effect<void> {
     return Effect.callback<void>((resume) => {
       this.waiter = () => resume(Effect.void)
-      this.inflater?.resume()
+      this.decompressor?.resume()
       this.host.onDemand(this)
       return Effect.sync(() => {
         this.waiter = undefined
@@ -376,7 +382,7 @@ export class RequestBody {
    */
   get next(): Effect.Effect<Uint8Array | undefined, BodyError> {
     return Effect.suspend(() => {
-      const error = this.begin(false)
+      const error = this.begin("Pieces")
       if (error !== undefined) return Effect.fail(error)
       return this.takePiece()
     })
@@ -403,7 +409,7 @@ export class RequestBody {
   get all(): Effect.Effect<Uint8Array, BodyError> {
     return Effect.suspend(() => {
       if (this.buffered !== undefined) return Effect.succeed(this.buffered)
-      const error = this.begin(true)
+      const error = this.begin("Whole")
       if (error !== undefined) return Effect.fail(error)
       return this.collect()
     })
