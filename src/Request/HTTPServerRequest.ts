@@ -78,6 +78,8 @@ export class HTTPServerRequest {
   readonly query: string
   /** The Host the client asked for (`127.0.0.1` when none). */
   readonly host: string
+  /** The target in origin form (path and query), also for an absolute-form {@link uri}. */
+  private readonly originTarget: string
   /** When the head was received, from `performance.now()` at the time. */
   private readonly startedAt: number
   private finishedAt: number | undefined = undefined
@@ -114,6 +116,7 @@ export class HTTPServerRequest {
         target = pathStart !== -1 ? target.slice(pathStart) : "/" + target.slice(authorityEnd)
       }
     }
+    this.originTarget = target
     const q = target.indexOf("?")
     this.path = q === -1 ? target : target.slice(0, q)
     this.query = q === -1 ? "" : target.slice(q + 1)
@@ -190,9 +193,13 @@ export class HTTPServerRequest {
     return this.head.expectContinue
   }
 
-  /** The full URL: protocol, host and uri. */
+  /**
+   * The full URL: protocol, host, path and query. For an absolute-form
+   * target (`GET http://proxy.example/p?q=2`) the target's own authority is
+   * the host, and it is not repeated.
+   */
   fullUrl(): string {
-    return `${this.protocol}://${this.host}${this.uri}`
+    return `${this.protocol}://${this.host}${this.originTarget}`
   }
 
   /** Seconds the request has taken so far, or took once answered. */
