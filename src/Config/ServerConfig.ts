@@ -20,6 +20,7 @@
 import { Data, Duration, Effect, Formatter, Result, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import { parseByteSize } from "./ByteSizeText.ts"
 import { parseIpRange } from "./IpRange.ts"
+import { TlsConfig, type TlsConfigInput } from "./TlsConfig.ts"
 
 /**
  * The decoded configuration, the type the server consumes.
@@ -69,13 +70,18 @@ export interface ServerConfig {
   readonly writeTimeout: Duration.Duration
   /** Most connections open at once; beyond it new ones are closed at once. Default none. */
   readonly maxConnections: number | undefined
-  /** Serve TLS with this PEM certificate and key. Default none. */
-  readonly ssl: { readonly cert: string; readonly key: string } | undefined
   /**
    * Log one line per request through Effect's logger, in Tornado's form
    * (`200 GET /path (127.0.0.1) 1.23ms`). Default `false`.
    */
   readonly accessLog: boolean
+  /**
+   * Time allowed for a TLS handshake, from the connection's accept (never
+   * more than `headerTimeout` or `idleConnectionTimeout`). Default 10 s.
+   */
+  readonly handshakeTimeout: Duration.Duration
+  /** Serve TLS: certificate and key (PEM text or file paths), or a ready context. Default none. */
+  readonly ssl: TlsConfig | undefined
 }
 
 /**
@@ -198,18 +204,6 @@ const TrustedDownstream = validated(
   (entries) => entries
 )
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/
-const PEM_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]+?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/
-
-const Pem = (pattern: RegExp, expected: string) =>
-  // The text itself is never echoed: a private key must not end up in a log.
-  validated(Schema.String, Schema.String, (s) => check(pattern.test(s), s, `must be ${expected}`), (s) => s)
-
-const Ssl = Schema.Struct({
-  cert: Pem(PEM_CERT, "a PEM certificate (text with a \"-----BEGIN CERTIFICATE-----\" block)"),
-  key: Pem(PEM_KEY, "a PEM private key (text with a \"-----BEGIN PRIVATE KEY-----\" block)")
-})
-
 const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => (schema: S) =>
   schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
 
@@ -244,8 +238,12 @@ export const ServerConfig = Schema.Struct({
   shutdownTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(30))),
   writeTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(60))),
   maxConnections: none(IntegerIn(1, Number.MAX_SAFE_INTEGER, "an integer >= 1")),
-  ssl: none(Ssl),
-  accessLog: Schema.Boolean.pipe(withDefault(false))
+  accessLog: Schema.Boolean.pipe(withDefault(false)),
+  // A TLS handshake is two round trips: even over a slow mobile link it is
+  // done in well under 10 s, while Node's own 120 s lets a client that sends
+  // nothing hold a connection slot (a TLS slow-loris) twelve times longer.
+  handshakeTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(10))),
+  ssl: none(TlsConfig)
 })
 
 /**
@@ -280,12 +278,26 @@ const EXPECTED: Readonly<Record<string, string>> = {
   shutdownTimeout: DURATION_EXPECTED,
   writeTimeout: DURATION_EXPECTED,
   maxConnections: "an integer >= 1",
-  ssl: "{ cert, key } with PEM text",
-  accessLog: "true or false"
+  accessLog: "true or false",
+  handshakeTimeout: DURATION_EXPECTED,
+  ssl: "{ cert, key } (PEM text or file paths), or { secureContext }",
+  "ssl.minVersion": "\"TLSv1\", \"TLSv1.1\", \"TLSv1.2\" or \"TLSv1.3\"",
+  "ssl.maxVersion": "\"TLSv1\", \"TLSv1.1\", \"TLSv1.2\" or \"TLSv1.3\"",
+  "ssl.ciphers": "an OpenSSL cipher list",
+  "ssl.sni": "an object of server name to { cert, key }",
+  "ssl.secureContext": "a tls.SecureContext (from tls.createSecureContext)"
 }
 
-/** Options whose value must not be echoed in a message. */
-const SECRET = new Set(["ssl.cert", "ssl.key"])
+/**
+ * What an `ssl` field holding key material must be; its value is never
+ * echoed (a private key must not end up in a log).
+ */
+const secretExpected = (option: string): string | undefined => {
+  if (!option.startsWith("ssl.")) return undefined
+  if (/\.(?:cert|key|ca)$/.test(option)) return "must be PEM text or a file path (a string or bytes)"
+  if (option.endsWith(".passphrase")) return "must be a string"
+  return undefined
+}
 
 interface Located {
   readonly path: ReadonlyArray<string>
@@ -323,8 +335,9 @@ const messageOf = (option: string, issue: SchemaIssue.Issue): string => {
   if (issue._tag === "Filter" && typeof issue.filter.annotations?.message === "string") {
     return issue.filter.annotations.message
   }
-  if (SECRET.has(option)) return "must be PEM text (a string)"
-  const expected = EXPECTED[option]
+  const secret = secretExpected(option)
+  if (secret !== undefined) return secret
+  const expected = EXPECTED[option] ?? (/^ssl\.sni\.[^]*$/.test(option) ? "{ cert, key }" : undefined)
   if (expected === undefined) return formatDefault(issue)
   return SchemaIssue.hasInput(issue) ? `must be ${expected}, got ${show(issue.input)}` : `must be ${expected}`
 }
@@ -361,4 +374,19 @@ const PARSE_OPTIONS = { errors: "all", onExcessProperty: "error", reportInput: t
 export const decodeServerConfig = (input: unknown): Effect.Effect<ServerConfig, ConfigError> =>
   Schema.decodeUnknownEffect(ServerConfig)(input, PARSE_OPTIONS).pipe(
     Effect.mapError((error) => new ConfigError({ issues: toConfigIssues(error.issue) }))
+  )
+
+/**
+ * Decodes the `ssl` option alone (for `RunningServer.reloadTls`): the same
+ * rules and messages as in {@link decodeServerConfig}, the issues named
+ * `ssl.cert`, `ssl.key`, ...
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeTlsConfig = (input: TlsConfigInput): Effect.Effect<TlsConfig, ConfigError> =>
+  Schema.decodeUnknownEffect(TlsConfig)(input, PARSE_OPTIONS).pipe(
+    Effect.mapError((error) =>
+      new ConfigError({ issues: toConfigIssues(new SchemaIssue.Pointer(["ssl"], error.issue)) })
+    )
   )

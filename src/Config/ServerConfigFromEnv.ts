@@ -59,7 +59,13 @@ export const OPTION_TEXT_KINDS: Readonly<Record<string, OptionTextKind>> = {
   maxConnections: "integer",
   "ssl.cert": "text",
   "ssl.key": "text",
-  accessLog: "switch"
+  "ssl.passphrase": "text",
+  "ssl.ca": "text",
+  "ssl.minVersion": "text",
+  "ssl.maxVersion": "text",
+  "ssl.ciphers": "text",
+  accessLog: "switch",
+  handshakeTimeout: "seconds"
 }
 
 /**

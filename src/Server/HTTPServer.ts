@@ -25,16 +25,23 @@
 import Cluster from "node:cluster"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
-import * as Tls from "node:tls"
 import { Context, Data, Duration, Effect, Layer, Scope } from "effect"
 import type * as HttpClient from "effect/http/HttpClient"
 import { makeIpMatcher } from "../Config/IpRange.ts"
-import { type ConfigError, decodeServerConfig, type ServerConfig, type ServerConfigInput } from "../Config/ServerConfig.ts"
+import {
+  ConfigError,
+  decodeServerConfig,
+  decodeTlsConfig,
+  type ServerConfig,
+  type ServerConfigInput
+} from "../Config/ServerConfig.ts"
 import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
+import type { TlsConfigInput } from "../Config/TlsConfig.ts"
 import { defaultLeniency } from "../Wire/HeadParser.ts"
 import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
 import { readIntoSharedBuffer } from "./SharedReadBuffer.ts"
 import { layerClient, testServerConfig } from "./TestLayer.ts"
+import { TlsHandshakes } from "./TlsHandshakes.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 
@@ -76,7 +83,7 @@ export interface RunningServer {
   readonly address: ServerAddress
   /** `http` or `https`. */
   readonly scheme: "http" | "https"
-  /** The connections open now. */
+  /** The connections open now, TLS handshakes in progress included. */
   readonly connectionCount: () => number
   /**
    * Stops accepting new connections; requests in progress go on (Tornado's
@@ -90,6 +97,16 @@ export interface RunningServer {
   readonly closeAllConnections: Effect.Effect<void>
   /** The URL of the server, e.g. `http://127.0.0.1:8888` or `unix:/path`. */
   readonly url: string
+  /**
+   * Replaces the TLS certificate and key (and the rest of `ssl`) without a
+   * restart: `ssl` is decoded and checked as at start (files read again), and
+   * on success new connections get it while open ones keep their session.
+   * Without an argument, the `ssl` in force is decoded again (its files
+   * re-read: what SIGHUP does in the demo command). Fails with a
+   * `ConfigError` naming the field, leaving the old material in use; on a
+   * server without TLS, with a `ConfigError` on `ssl`.
+   */
+  readonly reloadTls: (ssl?: TlsConfigInput) => Effect.Effect<void, ConfigError>
 }
 
 /**
@@ -223,35 +240,53 @@ export const listenWith = <E, R>(
       }
     }
 
+    // TLS: accepted sockets handshake first, tracked (limits, deadline,
+    // shutdown) until they are secure; see TlsHandshakes.ts.
+    const handshakes = config.ssl === undefined ? undefined : new TlsHandshakes(config.ssl, {
+      timeoutMillis: Math.min(
+        Duration.toMillis(config.handshakeTimeout),
+        Duration.toMillis(config.headerTimeout),
+        Duration.toMillis(config.idleConnectionTimeout)
+      ),
+      onSecure: (socket) => {
+        if (shuttingDown) socket.destroy()
+        else connections.add(new HttpConnection(socket, host))
+      },
+      onClientError: (error, remoteAddress) =>
+        runFork(Effect.annotateLogs(Effect.logDebug("TLS handshake failed"), {
+          remoteIp: remoteAddress ?? "unknown",
+          reason: (error as { code?: string }).code ?? error.message
+        }))
+    })
+    const connectionCount = () => connections.size + (handshakes?.size ?? 0)
+
     const maxConnections = config.maxConnections ?? Infinity
     const onSocket = (socket: Net.Socket) => {
       // Past the limit a new connection is closed at once; the open ones are
       // not touched.
-      if (shuttingDown || connections.size >= maxConnections) {
+      if (shuttingDown || connectionCount() >= maxConnections) {
         socket.on("error", () => {})
         socket.destroy()
         return
       }
-      if (config.ssl === undefined) {
-        // Plain sockets are accepted paused and moved to the shared read buffer.
-        let connection: HttpConnection | undefined
-        const reader = readIntoSharedBuffer(socket, true, (bytes) => connection?.receive(bytes, true))
-        if (reader !== undefined) {
-          connection = new HttpConnection(reader, host, true)
-          connections.add(connection)
-          return
-        }
-        socket.resume()
+      if (handshakes !== undefined) {
+        handshakes.start(socket)
+        return
       }
+      // Plain sockets are accepted paused and moved to the shared read buffer.
+      let connection: HttpConnection | undefined
+      const reader = readIntoSharedBuffer(socket, true, (bytes) => connection?.receive(bytes, true))
+      if (reader !== undefined) {
+        connection = new HttpConnection(reader, host, true)
+        connections.add(connection)
+        return
+      }
+      socket.resume()
       connections.add(new HttpConnection(socket, host))
     }
 
     const scheme = config.ssl !== undefined ? "https" : "http"
-    const server: Net.Server = config.ssl !== undefined
-      ? Tls.createServer({ cert: config.ssl.cert, key: config.ssl.key, allowHalfOpen: true, noDelay: true }, onSocket)
-      : Net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, onSocket)
-    // TLS handshake failures and the like concern one client, not the server.
-    server.on("tlsClientError", (_error: unknown, socket: Net.Socket) => socket.destroy())
+    const server = Net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, onSocket)
 
     const describe = config.unixSocket !== undefined ? `unix:${config.unixSocket}` : `${config.host}:${config.port}`
     yield* Effect.callback<void, ListenError>((resume) => {
@@ -285,7 +320,10 @@ export const listenWith = <E, R>(
 
     const waitForConnections = (destroyFirst: boolean) =>
       Effect.callback<void>((resume) => {
-        if (destroyFirst) for (const connection of [...connections]) connection.destroy()
+        if (destroyFirst) {
+          handshakes?.closeAll()
+          for (const connection of [...connections]) connection.destroy()
+        }
         if (connections.size === 0) {
           resume(Effect.void)
           return
@@ -304,19 +342,37 @@ export const listenWith = <E, R>(
       Effect.gen(function*() {
         shuttingDown = true
         yield* stopAccepting
+        // A handshake has no request in flight: nothing to wait for.
+        handshakes?.closeAll()
         for (const connection of [...connections]) connection.closeIfIdle()
         const graceful = yield* Effect.timeoutOption(waitForConnections(false), config.shutdownTimeout)
         if (graceful._tag === "None") yield* closeAllConnections
       })
     )
 
+    let tlsSource = config.ssl?.source
+    const reloadTls = (ssl?: TlsConfigInput): Effect.Effect<void, ConfigError> => {
+      const source = ssl ?? tlsSource
+      if (handshakes === undefined || source === undefined) {
+        return Effect.fail(
+          new ConfigError({ issues: [{ option: "ssl", message: "cannot be reloaded: the server does not serve TLS" }] })
+        )
+      }
+      return Effect.flatMap(decodeTlsConfig(source), (loaded) =>
+        Effect.sync(() => {
+          tlsSource = loaded.source
+          handshakes.setConfig(loaded)
+        }))
+    }
+
     return {
       address,
       scheme,
       url,
-      connectionCount: () => connections.size,
+      connectionCount,
       stop: stopAccepting,
-      closeAllConnections
+      closeAllConnections,
+      reloadTls
     } satisfies RunningServer
   })
 

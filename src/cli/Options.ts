@@ -19,8 +19,6 @@
  *
  * @since 0.1.0
  */
-import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto"
-import { readFileSync } from "node:fs"
 import { Data, Effect, Result } from "effect"
 import { parseOptionText } from "../Config/OptionText.ts"
 import { decodeServerConfig, type ServerConfig } from "../Config/ServerConfig.ts"
@@ -110,6 +108,12 @@ const OPTIONS: ReadonlyArray<OptionSpec> = [
     name: "access-log",
     kind: "switch",
     help: "one line per request on stderr, Tornado's form: 200 GET /path (127.0.0.1) 1.23ms"
+  },
+  {
+    name: "handshake-timeout",
+    kind: "seconds",
+    metavar: "SECONDS",
+    help: "time allowed for a TLS handshake, which counts toward --max-connections (default 10)"
   }
 ]
 
@@ -235,68 +239,8 @@ const convert = (spec: OptionSpec, texts: ReadonlyArray<string | true>): Result.
   }
 }
 
-const readText = (flag: string, path: string): Result.Result<string, string> => {
-  try {
-    return Result.succeed(readFileSync(path, "utf8"))
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const reason = code === "ENOENT"
-      ? "no such file"
-      : code === "EISDIR"
-      ? "is a directory"
-      : code === "EACCES"
-      ? "permission denied"
-      : String((error as Error).message)
-    return Result.fail(`${flag}: cannot read ${JSON.stringify(path)}: ${reason}`)
-  }
-}
-
-interface Loaded<A> {
-  readonly text: string
-  readonly value: A
-}
-
-const loadCertificate = (path: string): Result.Result<Loaded<X509Certificate>, string> =>
-  Result.flatMap(readText("--ssl-cert", path), (text) => {
-    try {
-      return Result.succeed({ text, value: new X509Certificate(text) })
-    } catch {
-      return Result.fail(`--ssl-cert: ${JSON.stringify(path)} is not a PEM certificate`)
-    }
-  })
-
-const loadPrivateKey = (path: string): Result.Result<Loaded<KeyObject>, string> =>
-  Result.flatMap(readText("--ssl-key", path), (text) => {
-    try {
-      return Result.succeed({ text, value: createPrivateKey(text) })
-    } catch {
-      return Result.fail(`--ssl-key: ${JSON.stringify(path)} is not an unencrypted PEM private key`)
-    }
-  })
-
-/** Reads `--ssl-cert` / `--ssl-key` and checks that the key belongs to the certificate. */
-const readSsl = (
-  certPath: string | undefined,
-  keyPath: string | undefined,
-  report: (option: "ssl-cert" | "ssl-key", line: string) => void
-): { readonly cert: string; readonly key: string } | undefined => {
-  if (certPath === undefined && keyPath === undefined) return undefined
-  if (certPath === undefined) report("ssl-key", "--ssl-cert: required with --ssl-key")
-  if (keyPath === undefined) report("ssl-cert", "--ssl-key: required with --ssl-cert")
-  const cert = certPath === undefined ? undefined : loadCertificate(certPath)
-  const key = keyPath === undefined ? undefined : loadPrivateKey(keyPath)
-  if (cert !== undefined && Result.isFailure(cert)) report("ssl-cert", cert.failure)
-  if (key !== undefined && Result.isFailure(key)) report("ssl-key", key.failure)
-  if (cert === undefined || key === undefined || Result.isFailure(cert) || Result.isFailure(key)) return undefined
-  if (!cert.success.value.checkPrivateKey(key.success.value)) {
-    report(
-      "ssl-key",
-      `--ssl-key: ${JSON.stringify(keyPath)} does not match the certificate in ${JSON.stringify(certPath)}`
-    )
-    return undefined
-  }
-  return { cert: cert.success.text, key: key.success.text }
-}
+const KEY_NEEDED = "--ssl-key: required with --ssl-cert"
+const CERT_NEEDED = "--ssl-cert: required with --ssl-key"
 
 /**
  * Takes each option absent from argv from its environment variable
@@ -358,14 +302,25 @@ export const parseOptions = (
       const last = scanned.values.get(name)?.at(-1)
       return typeof last === "string" ? last : undefined
     }
-    const ssl = readSsl(lastText("ssl-cert"), lastText("ssl-key"), report)
-    if (ssl !== undefined) input.ssl = ssl
+    // The files are read, parsed and matched by the `ssl` schema, as for the
+    // library; the command only says when one of the pair is missing.
+    const certPath = lastText("ssl-cert")
+    const keyPath = lastText("ssl-key")
+    if (certPath !== undefined || keyPath !== undefined) {
+      input.ssl = { cert: certPath, key: keyPath }
+      if (certPath === undefined) report("ssl-key", CERT_NEEDED)
+      if (keyPath === undefined) report("ssl-cert", KEY_NEEDED)
+    }
+    const missingFlag = (option: string) =>
+      (option === "ssl.cert" && certPath === undefined) || (option === "ssl.key" && keyPath === undefined)
     const invalid = () =>
       new InvalidOptions({ problems: problems.sort((a, b) => a.at - b.at).map((problem) => named(problem.line)) })
     return decodeServerConfig(input).pipe(
       Effect.matchEffect({
         onFailure: (error) => {
-          for (const issue of error.issues) report(kebab(issue.option), `--${kebab(issue.option)}: ${issue.message}`)
+          for (const issue of error.issues) {
+            if (!missingFlag(issue.option)) report(kebab(issue.option), `--${kebab(issue.option)}: ${issue.message}`)
+          }
           return Effect.fail(invalid())
         },
         onSuccess: (config) => problems.length > 0 ? Effect.fail(invalid()) : Effect.succeed(config)

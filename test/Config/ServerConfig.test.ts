@@ -1,4 +1,4 @@
-import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { afterAll, describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import {
   ConfigError,
@@ -6,9 +6,13 @@ import {
   ServerConfig,
   type ServerConfigInput
 } from "../../src/Config/ServerConfig.ts"
+import { makeTlsMaterial } from "../support/TlsMaterial.ts"
 
-const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
+// Real material: a certificate that does not parse is now refused at decoding.
+const tls = makeTlsMaterial()
+afterAll(() => tls.cleanup())
+const CERT = tls.cert
+const KEY = tls.key
 
 /** The issues of a decoding that must fail, as `option: message` lines. */
 const problems = (input: unknown) =>
@@ -49,8 +53,10 @@ describe("ServerConfig", () => {
         writeTimeout: config.writeTimeout,
         maxConnections: undefined,
         ssl: undefined,
-        accessLog: false
+        accessLog: false,
+        handshakeTimeout: config.handshakeTimeout
       })
+      expect(Duration.toMillis(config.handshakeTimeout)).toBe(10_000)
       expect(Duration.toMillis(config.writeTimeout)).toBe(60_000)
       expect(Duration.toMillis(config.idleConnectionTimeout)).toBe(3_600_000)
       expect(Duration.toMillis(config.headerTimeout)).toBe(60_000)
@@ -99,7 +105,7 @@ describe("ServerConfig", () => {
       expect(Duration.toMillis(config.shutdownTimeout)).toBe(60_000)
       expect(config.trustedDownstream).toEqual(["10.0.0.0/8", "::1"])
       expect(config.protocol).toBe("https")
-      expect(config.ssl).toEqual({ cert: CERT, key: KEY })
+      expect(config.ssl).toMatchObject({ cert: CERT, key: KEY, sni: [], source: { cert: CERT, key: KEY } })
       expect([config.noKeepAlive, config.xheaders, config.decompressRequest]).toEqual([true, true, true])
     }))
 
@@ -148,15 +154,13 @@ describe("ServerConfig", () => {
       [{ shutdownTimeout: true }, "shutdownTimeout: must be a duration (milliseconds, a string like \"5 seconds\", or a Duration), got true"],
       [{ ssl: { cert: CERT } }, "ssl.key: is required (ssl needs both cert and key)"],
       [{ ssl: { key: KEY } }, "ssl.cert: is required (ssl needs both cert and key)"],
+      // Text without a PEM block is a file path.
+      [{ ssl: { cert: "not pem", key: KEY } }, "ssl.cert: cannot read \"not pem\": no such file"],
       [
-        { ssl: { cert: "not pem", key: KEY } },
-        "ssl.cert: must be a PEM certificate (text with a \"-----BEGIN CERTIFICATE-----\" block)"
+        { ssl: { cert: CERT, key: "-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n" } },
+        "ssl.key: is not an unencrypted PEM private key"
       ],
-      [
-        { ssl: { cert: CERT, key: "secret" } },
-        "ssl.key: must be a PEM private key (text with a \"-----BEGIN PRIVATE KEY-----\" block)"
-      ],
-      [{ ssl: "both" }, "ssl: must be { cert, key } with PEM text, got \"both\""],
+      [{ ssl: "both" }, "ssl: must be { cert, key } (PEM text or file paths), or { secureContext }, got \"both\""],
       [{ bogus: 1 }, "bogus: unknown option"]
     ]
     for (const [input, problem] of cases) {
@@ -172,7 +176,7 @@ describe("ServerConfig", () => {
       const error = yield* Effect.flip(decodeServerConfig({ ssl: { cert: CERT, key: "TOP SECRET" } }))
       expect(error.message).not.toContain("TOP SECRET")
       const typeError = yield* Effect.flip(decodeServerConfig({ ssl: { cert: CERT, key: 12345 } }))
-      expect(typeError.message).toBe("ssl.key: must be PEM text (a string)")
+      expect(typeError.message).toBe("ssl.key: must be PEM text or a file path (a string or bytes)")
     }))
 
   it.effect("reports every bad field at once, unknown keys first", () =>

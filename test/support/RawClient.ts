@@ -52,6 +52,8 @@ export interface ConnectOptions {
   readonly host?: string
   /** Connect with TLS (any certificate accepted). */
   readonly tls?: boolean
+  /** More options of the TLS client (`servername`, `ALPNProtocols`, `maxVersion`, ...). */
+  readonly tlsOptions?: Tls.ConnectionOptions
 }
 
 const DEFAULT_TIMEOUT = 2000
@@ -387,7 +389,10 @@ const open = (
   if (typeof target !== "number") return Net.connect({ path: target.path }, onConnect)
   const host = options.host ?? "127.0.0.1"
   return options.tls === true
-    ? Tls.connect({ host, port: target, rejectUnauthorized: false, servername: "localhost" }, onConnect)
+    ? Tls.connect(
+      { host, port: target, rejectUnauthorized: false, servername: "localhost", ...options.tlsOptions },
+      onConnect
+    )
     : Net.connect({ host, port: target, noDelay: true }, onConnect)
 }
 

@@ -10,11 +10,13 @@ import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
 import { Effect, type Scope } from "effect"
 import type { ServerConfigInput } from "../../../src/Config/ServerConfig.ts"
+import * as Demo from "../../support/DemoProcess.ts"
 import type { FromChild, Stats, ToChild } from "./StressServer.ts"
+
+const { kill, tail } = Demo
 
 const root = Path.resolve(import.meta.dirname, "../../..")
 const serverScript = Path.join(import.meta.dirname, "StressServer.ts")
-const cliScript = Path.join(root, "src/cli/main.ts")
 
 /** The descriptors a child may open: sockets of the clients plus its own. */
 export const FD_LIMIT = 20000
@@ -26,16 +28,6 @@ const spawnWithFdLimit = (args: ReadonlyArray<string>, stdio: ChildProcess.Stdio
     ["-c", `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`, process.execPath, ...args],
     { cwd: root, stdio }
   )
-
-/** Keeps the last `limit` characters a child wrote to a stream, for failure messages. */
-const tail = (stream: NodeJS.ReadableStream | null, limit = 8000) => {
-  let text = ""
-  stream?.setEncoding("utf8")
-  stream?.on("data", (chunk: string) => {
-    text = (text + chunk).slice(-limit)
-  })
-  return () => text
-}
 
 export interface ServerProcess {
   readonly port: number
@@ -95,67 +87,12 @@ export const start = (config: ServerConfigInput = {}): Effect.Effect<ServerProce
     (server) => kill(server.child)
   )
 
-/** SIGTERM, then SIGKILL after 3 s; waits for the exit. */
-const kill = (child: ChildProcess.ChildProcess): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      resume(Effect.void)
-      return
-    }
-    const timer = setTimeout(() => child.kill("SIGKILL"), 3000)
-    child.once("exit", () => {
-      clearTimeout(timer)
-      resume(Effect.void)
-    })
-    child.kill("SIGTERM")
-  })
-
-export interface DemoProcess {
-  readonly port: number
-  readonly child: ChildProcess.ChildProcess
-  /** The exit code (or the signal's name), once the process has exited. */
-  readonly exited: Effect.Effect<number | string>
-  readonly stderr: () => string
-}
+export type DemoProcess = Demo.DemoProcess
 
 /**
- * Starts the demo command, `src/cli/main.ts --port 0 ARGS`, and waits for
- * its `listening on URL` line. Killed when the Scope closes, if still alive.
+ * Starts the demo command, `src/cli/main.ts --port 0 ARGS` (with the raised
+ * fd limit), and waits for its `listening on URL` line. Killed when the
+ * Scope closes, if still alive.
  */
 export const startDemo = (args: ReadonlyArray<string> = []): Effect.Effect<DemoProcess, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.callback<DemoProcess>((resume) => {
-      const child = spawnWithFdLimit([cliScript, "--host", "127.0.0.1", "--port", "0", ...args], [
-        "ignore",
-        "pipe",
-        "pipe"
-      ])
-      const stderr = tail(child.stderr)
-      let exit: number | string | undefined
-      const onExit: Array<() => void> = []
-      child.once("exit", (code, signal) => {
-        exit = code ?? signal ?? "unknown"
-        for (const f of onExit) f()
-      })
-      const exited = Effect.callback<number | string>((resumeExit) => {
-        if (exit !== undefined) resumeExit(Effect.succeed(exit))
-        else onExit.push(() => resumeExit(Effect.succeed(exit as number | string)))
-      })
-      let stdout = ""
-      child.stdout?.setEncoding("utf8")
-      child.stdout?.on("data", (chunk: string) => {
-        stdout += chunk
-        const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)
-        if (match !== null) {
-          child.stdout?.removeAllListeners("data")
-          child.stdout?.resume()
-          resume(Effect.succeed({ port: Number(match[1]), child, exited, stderr }))
-        }
-      })
-      onExit.push(() =>
-        resume(Effect.die(new Error(`demo server exited before listening (${String(exit)}): ${stderr()}`)))
-      )
-      return Effect.sync(() => child.kill("SIGKILL"))
-    }),
-    (demo) => kill(demo.child)
-  )
+  Demo.startDemo(args, spawnWithFdLimit)

@@ -1,0 +1,135 @@
+/**
+ * TLS on accepted sockets: each is wrapped in a server-side `TLSSocket` and
+ * tracked until its handshake completes, then handed to the server as a
+ * secure socket.
+ *
+ * A handshaking connection is a connection: it counts toward
+ * `maxConnections` and `connectionCount()`, it has a deadline (a client
+ * that never sends a ClientHello, or stalls in the middle, is cut off), and
+ * the server's shutdown closes it. A handshake that fails (garbage bytes,
+ * plain HTTP on the TLS port, no common protocol or cipher) concerns one
+ * client: it is reported to `onClientError` and the socket is destroyed.
+ *
+ * The server wraps sockets itself, rather than using `tls.Server`, so that
+ * it holds every socket from its accept, however it was bound.
+ *
+ * @since 0.1.0
+ */
+import type * as Net from "node:net"
+import * as Tls from "node:tls"
+import { ALPN_PROTOCOLS, contextFor, type TlsConfig } from "../Config/TlsConfig.ts"
+
+/**
+ * What the handshakes need from the server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TlsHandshakesOptions {
+  /** The deadline of a handshake, from the accept. */
+  readonly timeoutMillis: number
+  /** A handshake completed: the socket is the server's now. */
+  readonly onSecure: (socket: Tls.TLSSocket) => void
+  /** A handshake failed or timed out; the socket is already being destroyed. */
+  readonly onClientError: (error: Error, remoteAddress: string | undefined) => void
+}
+
+/** Reported when a handshake outlives its deadline. */
+class HandshakeTimeout extends Error {
+  readonly code = "ERR_TLS_HANDSHAKE_TIMEOUT"
+  constructor(millis: number) {
+    super(`TLS handshake not done within ${millis} ms`)
+  }
+}
+
+/**
+ * The handshakes in progress on one server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class TlsHandshakes {
+  private readonly options: TlsHandshakesOptions
+  private readonly pending = new Set<Net.Socket>()
+  private config: TlsConfig
+
+  constructor(config: TlsConfig, options: TlsHandshakesOptions) {
+    this.config = config
+    this.options = options
+  }
+
+  /** Handshakes in progress. */
+  get size(): number {
+    return this.pending.size
+  }
+
+  /** The contexts new connections get from now on; open ones keep their session. */
+  setConfig(config: TlsConfig): void {
+    this.config = config
+  }
+
+  /** Starts the TLS handshake on a freshly accepted socket. */
+  start(raw: Net.Socket): void {
+    const config = this.config
+    raw.on("error", ignore)
+    let socket: Tls.TLSSocket
+    try {
+      socket = new Tls.TLSSocket(raw, {
+        isServer: true,
+        secureContext: config.secureContext,
+        ALPNProtocols: ALPN_PROTOCOLS.slice(),
+        // Only with SNI entries: the callback makes OpenSSL stop for every ClientHello.
+        SNICallback: config.sni.length === 0
+          ? undefined
+          : (serverName, callback) => callback(null, contextFor(config, serverName))
+      })
+    } catch (error) {
+      // The peer is already gone (no handle to wrap).
+      raw.destroy()
+      this.options.onClientError(error as Error, raw.remoteAddress)
+      return
+    }
+    this.pending.add(raw)
+    let failed = false
+    const fail = (error: Error) => {
+      if (failed) return
+      failed = true
+      finish()
+      this.options.onClientError(error, raw.remoteAddress)
+      socket.destroy()
+    }
+    const timer = setTimeout(() => fail(new HandshakeTimeout(this.options.timeoutMillis)), this.options.timeoutMillis)
+    const finish = () => {
+      clearTimeout(timer)
+      this.pending.delete(raw)
+      socket.off("error", fail)
+      socket.off("end", onEnd)
+      socket.off("close", finish)
+    }
+    // The client hung up before the handshake was done (the sockets are half-open).
+    const onEnd = () => {
+      finish()
+      socket.destroy()
+    }
+    socket.on("error", fail)
+    socket.on("end", onEnd)
+    socket.on("close", finish)
+    socket.once("secure", () => {
+      if (!this.pending.has(raw)) return
+      finish()
+      // Errors from here on are the connection's (it listens for them).
+      socket.on("error", ignore)
+      this.options.onSecure(socket)
+    })
+  }
+
+  /** Destroys every handshake in progress (shutdown). */
+  closeAll(): void {
+    for (const raw of [...this.pending]) {
+      this.pending.delete(raw)
+      raw.destroy()
+    }
+  }
+}
+
+const ignore = (): void => {}
