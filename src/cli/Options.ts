@@ -21,7 +21,8 @@
  */
 import { Data, Effect, Result } from "effect"
 import { parseOptionText } from "../Config/OptionText.ts"
-import { decodeServerConfig, type ServerConfig } from "../Config/ServerConfig.ts"
+import { type ConfigError, decodeServerConfig, decodeTlsConfig, type ServerConfig } from "../Config/ServerConfig.ts"
+import type { TlsConfig } from "../Config/TlsConfig.ts"
 import { variableOf } from "../Config/ServerConfigFromEnv.ts"
 
 /**
@@ -303,27 +304,38 @@ export const parseOptions = (
       return typeof last === "string" ? last : undefined
     }
     // The files are read, parsed and matched by the `ssl` schema, as for the
-    // library; the command only says when one of the pair is missing.
+    // library (first, so that their problems come first); the command only
+    // says when one of the pair is missing.
     const certPath = lastText("ssl-cert")
     const keyPath = lastText("ssl-key")
-    if (certPath !== undefined || keyPath !== undefined) {
-      input.ssl = { cert: certPath, key: keyPath }
-      if (certPath === undefined) report("ssl-key", CERT_NEEDED)
-      if (keyPath === undefined) report("ssl-cert", KEY_NEEDED)
-    }
+    if (certPath === undefined && keyPath !== undefined) report("ssl-key", CERT_NEEDED)
+    if (keyPath === undefined && certPath !== undefined) report("ssl-cert", KEY_NEEDED)
     const missingFlag = (option: string) =>
       (option === "ssl.cert" && certPath === undefined) || (option === "ssl.key" && keyPath === undefined)
+    const reportAll = (error: ConfigError) => {
+      for (const issue of error.issues) {
+        if (!missingFlag(issue.option)) report(kebab(issue.option), `--${kebab(issue.option)}: ${issue.message}`)
+      }
+    }
     const invalid = () =>
       new InvalidOptions({ problems: problems.sort((a, b) => a.at - b.at).map((problem) => named(problem.line)) })
-    return decodeServerConfig(input).pipe(
-      Effect.matchEffect({
-        onFailure: (error) => {
-          for (const issue of error.issues) {
-            if (!missingFlag(issue.option)) report(kebab(issue.option), `--${kebab(issue.option)}: ${issue.message}`)
-          }
-          return Effect.fail(invalid())
-        },
-        onSuccess: (config) => problems.length > 0 ? Effect.fail(invalid()) : Effect.succeed(config)
-      })
-    )
+    const ssl: Effect.Effect<Result.Result<TlsConfig | undefined, ConfigError>> =
+      certPath === undefined && keyPath === undefined
+      ? Effect.succeed(Result.succeed(undefined))
+      : Effect.result(decodeTlsConfig({ cert: certPath, key: keyPath }))
+    return Effect.flatMap(ssl, (tls) => {
+      if (Result.isFailure(tls)) reportAll(tls.failure)
+      return decodeServerConfig(input).pipe(
+        Effect.matchEffect({
+          onFailure: (error) => {
+            reportAll(error)
+            return Effect.fail(invalid())
+          },
+          onSuccess: (config) =>
+            problems.length > 0 || Result.isFailure(tls)
+              ? Effect.fail(invalid())
+              : Effect.succeed({ ...config, ssl: tls.success })
+        })
+      )
+    })
   })

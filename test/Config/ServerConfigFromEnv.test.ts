@@ -3,10 +3,14 @@
  * option, read through Effect's `ConfigProvider`, decoded by the same schema
  * with the same messages, named by the variable.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect } from "effect"
 import { decodeServerConfig, ServerConfig } from "../../src/Config/ServerConfig.ts"
 import { loadServerConfig, OPTION_TEXT_KINDS, variableOf } from "../../src/Config/ServerConfigFromEnv.ts"
+import { makeTlsMaterial } from "../support/TlsMaterial.ts"
+
+const tls = makeTlsMaterial()
+afterAll(() => tls.cleanup())
 
 const withEnv = (env: Record<string, string>) => Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))
 
@@ -113,7 +117,8 @@ describe("ServerConfigFromEnv", () => {
 
   it.effect("ssl needs both of its variables", () =>
     Effect.gen(function*() {
-      expect(yield* refused({ HTTP_SSL_CERT: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----" })).toEqual([
+      // A real certificate (one that does not parse is refused for itself).
+      expect(yield* refused({ HTTP_SSL_CERT: tls.certFile })).toEqual([
         "HTTP_SSL_KEY: is required (ssl needs both cert and key)"
       ])
     }))
