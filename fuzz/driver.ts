@@ -21,7 +21,7 @@
 import { ConnectionInput } from "../src/Connection/ConnectionInput.ts"
 import { BodyFramer } from "../src/Wire/BodyFramer.ts"
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../src/Wire/HeadParser.ts"
-import { type HttpError, isHttpError } from "../src/Wire/HttpErrors.ts"
+import { type HttpError, isHttpError, statusOf } from "../src/Wire/HttpErrors.ts"
 
 /** A contract of the parser broken: what the fuzzer reports as a crash. */
 export class Finding extends Error {
@@ -47,6 +47,8 @@ export interface Outcome {
   readonly requests: Array<{ readonly head: RequestHead; readonly body: string }>
   /** The error that ended the connection: tag and, for a malformed request, the reason. */
   readonly error: string | undefined
+  /** The status the server answers that error with. */
+  readonly status: number | undefined
   /** Where the connection was left waiting for bytes. */
   readonly waiting: "nothing" | "head" | "body"
 }
@@ -128,6 +130,7 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
   /** The request in flight: its head, the framer of its body, the body so far. */
   let inFlight: CheckedBody | undefined
   let error: string | undefined
+  let status: number | undefined
 
   const finish = (head: RequestHead, parts: ReadonlyArray<Buffer>) => {
     requests.push({ head, body: Buffer.concat(parts).toString("latin1") })
@@ -143,6 +146,7 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
     })
     if (isErrorResult(stop)) {
       error = describeError(stop)
+      status = statusOf(stop)
       return false
     }
     if (body.framer.done) finish(body.head, body.parts)
@@ -158,6 +162,7 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
     const parsed = guarded("HeadReader.read", headTags, () => input.readHead())
     if (isErrorResult(parsed)) {
       error = describeError(parsed)
+      status = statusOf(parsed)
       return false
     }
     const start = reader.start
@@ -213,7 +218,7 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
     : !input.isEmpty
     ? "head"
     : "nothing"
-  return { requests, error, waiting }
+  return { requests, error, status, waiting }
 }
 
 /**
