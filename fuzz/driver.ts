@@ -21,6 +21,7 @@
 import { ConnectionInput } from "../src/Connection/ConnectionInput.ts"
 import { BodyFramer } from "../src/Wire/BodyFramer.ts"
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../src/Wire/HeadParser.ts"
+import { DEFAULT_MAX_REQUEST_LINE_SIZE } from "../src/Wire/HeadReader.ts"
 import { type HttpError, isHttpError, statusOf } from "../src/Wire/HttpErrors.ts"
 
 /** A contract of the parser broken: what the fuzzer reports as a crash. */
@@ -35,12 +36,20 @@ export class Finding extends Error {
 export interface DriveOptions {
   readonly leniency: ParserLeniency
   readonly maxHeaderSize: number
+  readonly maxRequestLineSize: number
 }
 
-export const defaultOptions: DriveOptions = { leniency: defaultLeniency, maxHeaderSize: 65536 }
-export const strictOptions: DriveOptions = { leniency: { bareLfInHead: false }, maxHeaderSize: 65536 }
-/** A small head limit, to reach the `HeaderTooLarge` paths with small inputs. */
-export const smallHeadOptions: DriveOptions = { leniency: defaultLeniency, maxHeaderSize: 96 }
+export const defaultOptions: DriveOptions = {
+  leniency: defaultLeniency,
+  maxHeaderSize: 65536,
+  maxRequestLineSize: DEFAULT_MAX_REQUEST_LINE_SIZE
+}
+export const strictOptions: DriveOptions = { ...defaultOptions, leniency: { bareLfInHead: false } }
+/**
+ * Small head and request-line limits, to reach the `HeaderTooLarge`,
+ * `MethodTooLong` and `TargetTooLong` paths with small inputs.
+ */
+export const smallHeadOptions: DriveOptions = { leniency: defaultLeniency, maxHeaderSize: 96, maxRequestLineSize: 40 }
 
 /** What a connection made of its bytes, comparable across ways of cutting them. */
 export interface Outcome {
@@ -58,7 +67,9 @@ const headTags: ReadonlySet<string> = new Set([
   "MalformedRequest",
   "VersionNotSupported",
   "UnsupportedTransferEncoding",
-  "HeaderTooLarge"
+  "HeaderTooLarge",
+  "MethodTooLong",
+  "TargetTooLong"
 ])
 /** Only chunked framing can be malformed; the limits that fail a body are `RequestBody`'s, not the framer's. */
 const bodyTags: ReadonlySet<string> = new Set(["MalformedRequest"])
@@ -124,7 +135,7 @@ const checkHead = (head: RequestHead, text: string): void => {
  * broken contract.
  */
 export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = defaultOptions): Outcome => {
-  const input = new ConnectionInput(options.maxHeaderSize, options.leniency)
+  const input = new ConnectionInput(options.maxHeaderSize, options.leniency, options.maxRequestLineSize)
   const reader = input.reader
   const requests: Array<{ head: RequestHead; body: string }> = []
   /** The request in flight: its head, the framer of its body, the body so far. */

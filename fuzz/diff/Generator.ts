@@ -502,7 +502,7 @@ export class Generator {
       spots.push("after-request")
       text += random.pick(SEPARATORS)
     }
-    let bytes = Buffer.from(text, "latin1")
+    let bytes: Buffer = Buffer.from(text, "latin1")
     if (random.chance(0.12)) {
       spots.push("bytes")
       bytes = mutate(random, bytes, this.corpus, { maxLength: 20_000 })

@@ -71,7 +71,8 @@ export const startLlhttpPeer = async (): Promise<LlhttpPeer> => {
   })
   // After the client's FIN, answer what was read whole, then close (the
   // default closes at once and may drop bodies still being delivered).
-  server.httpAllowHalfOpen = true
+  const settable = server as unknown as { httpAllowHalfOpen: boolean }
+  settable.httpAllowHalfOpen = true
   server.keepAliveTimeout = CONNECTION_TIMEOUT_MILLIS
   server.on("connection", (socket: Net.Socket) => {
     recordOf(socket)

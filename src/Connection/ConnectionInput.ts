@@ -57,8 +57,8 @@ export class ConnectionInput {
   /** The head reader (its fields say where the last {@link readHead} stopped). */
   readonly reader: HeadReader
 
-  constructor(maxHeaderSize: number, leniency: ParserLeniency) {
-    this.reader = new HeadReader(maxHeaderSize, leniency)
+  constructor(maxHeaderSize: number, leniency: ParserLeniency, maxRequestLineSize?: number) {
+    this.reader = new HeadReader(maxHeaderSize, leniency, maxRequestLineSize)
   }
 
   /** Where the bytes read end. */
@@ -132,9 +132,9 @@ export class ConnectionInput {
    * it (and the empty lines before it). Returns `undefined` when more bytes
    * are needed (see {@link headStarted}).
    *
-   * @throws HeaderTooLarge | MalformedRequest | VersionNotSupported |
-   *   UnsupportedTransferEncoding from the {@link HeadReader}; the connection
-   *   is then over
+   * @throws HeaderTooLarge | MethodTooLong | TargetTooLong | MalformedRequest |
+   *   VersionNotSupported | UnsupportedTransferEncoding from the
+   *   {@link HeadReader}; the connection is then over
    */
   readHead(): RequestHead | undefined {
     const reader = this.reader

@@ -33,6 +33,14 @@ export const FIELD_VALUE: Uint8Array = table((b) => b === 0x09 || (b >= 0x20 && 
  */
 export const TARGET: Uint8Array = table((b) => b > 0x20 && b !== 0x7f && b !== 0x23)
 
+/**
+ * `qdtext` (RFC 9110 section 5.6.4): the bytes of a quoted-string other than
+ * its quotes and quoted-pairs: HTAB, SP, VCHAR except `"` and `\`, obs-text.
+ */
+export const QDTEXT: Uint8Array = table((b) =>
+  b === 0x09 || b === 0x20 || b === 0x21 || (b >= 0x23 && b <= 0x5b) || (b >= 0x5d && b <= 0x7e) || b >= 0x80
+)
+
 /** Hex digit values, or 255 for a byte that is not a hex digit. */
 export const HEX_VALUE: Uint8Array = (() => {
   const t = new Uint8Array(256).fill(255)

@@ -7,14 +7,21 @@
  * disagree on where a chunk ends are how requests get smuggled.
  *
  * ```
- * chunked-body = *chunk last-chunk trailer-section CRLF
- * chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
- * chunk-ext    = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+ * chunked-body   = *chunk last-chunk trailer-section CRLF
+ * chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+ * chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+ * chunk-ext-name = token
+ * chunk-ext-val  = token / quoted-string
  * ```
+ *
+ * Extensions are read to that grammar exactly (RFC 9112 section 7.1.1, RFC
+ * 9110 section 5.6.4 for quoted-string) and dropped: whitespace (BWS) only
+ * where a `;` or `=` follows it, so `5 \r\n` and `5;a \r\n` are refused;
+ * a quoted-string must close before the CR; `;` needs a name after it.
  *
  * @since 0.1.0
  */
-import { FIELD_VALUE, HEX_VALUE, TOKEN } from "./CharClasses.ts"
+import { FIELD_VALUE, HEX_VALUE, QDTEXT, TOKEN } from "./CharClasses.ts"
 import { MalformedRequest } from "./HttpErrors.ts"
 
 /**
@@ -37,8 +44,15 @@ export const ChunkedLimits = {
 
 type State =
   | "Size" // reading hex digits of chunk-size
-  | "SizeWhitespace" // BWS after the size, before ";" or CR
-  | "Extension" // inside chunk-ext, up to CR
+  | "ExtSpace" // BWS after the size or an extension: ";" must follow
+  | "ExtNameStart" // after ";": BWS, then a token
+  | "ExtName" // inside chunk-ext-name
+  | "ExtSpaceAfterName" // BWS after a name: "=" or ";" must follow
+  | "ExtValueStart" // after "=": BWS, then a token or a quoted-string
+  | "ExtToken" // inside a token chunk-ext-val
+  | "ExtQuoted" // inside a quoted-string
+  | "ExtQuotedPair" // after a backslash in a quoted-string
+  | "ExtQuoteEnd" // after the closing quote
   | "SizeLf" // CR seen after the size line, LF expected
   | "Data" // chunk-data
   | "DataCr" // CR expected after chunk-data
@@ -52,6 +66,10 @@ type State =
 
 const CR = 0x0d
 const LF = 0x0a
+const SEMICOLON = 0x3b
+const EQUALS = 0x3d
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
 
 const fail = (reason: string): never => {
   throw new MalformedRequest({ reason })
@@ -74,6 +92,76 @@ export class ChunkedDecoder {
   /** Whether the last chunk and the trailer section have been read. */
   get done(): boolean {
     return this.state === "Done"
+  }
+
+  /** Whether a chunk-size line may end (CRLF) where the extension grammar stands. */
+  private extensionMayEnd(): boolean {
+    const state = this.state
+    return state === "ExtName" || state === "ExtToken" || state === "ExtQuoteEnd"
+  }
+
+  /**
+   * One byte of the chunk-ext grammar after the size (not the CR that ends
+   * the line): moves to the next state or fails. Every byte counts against
+   * `maxExtensionBytes`: uncapped, a client could stream an extension (or
+   * BWS) forever on one size line, costing us time while no body byte,
+   * limit or timeout advances.
+   */
+  private extensionByte(b: number): void {
+    if (++this.extensionBytes > ChunkedLimits.maxExtensionBytes) fail("chunk extensions too long")
+    const space = b === 0x20 || b === 0x09
+    switch (this.state) {
+      case "Size":
+        if (b === SEMICOLON) this.state = "ExtNameStart"
+        else if (space) this.state = "ExtSpace"
+        else fail(b === LF ? "chunk size line not ended by CRLF" : "invalid chunk size")
+        return
+      case "ExtSpace":
+        if (b === SEMICOLON) this.state = "ExtNameStart"
+        else if (!space) fail(b === CR ? "whitespace before the end of a chunk-size line" : "invalid byte after chunk size")
+        return
+      case "ExtNameStart":
+        if (TOKEN[b] === 1) this.state = "ExtName"
+        else if (!space) fail("invalid byte in chunk extension: a name must follow ';'")
+        return
+      case "ExtName":
+        if (b === SEMICOLON) this.state = "ExtNameStart"
+        else if (b === EQUALS) this.state = "ExtValueStart"
+        else if (space) this.state = "ExtSpaceAfterName"
+        else if (TOKEN[b] === 0) fail("invalid byte in chunk extension name")
+        return
+      case "ExtSpaceAfterName":
+        if (b === SEMICOLON) this.state = "ExtNameStart"
+        else if (b === EQUALS) this.state = "ExtValueStart"
+        else if (!space) fail(b === CR ? "whitespace before the end of a chunk-size line" : "invalid byte in chunk extension after a name")
+        return
+      case "ExtValueStart":
+        if (b === QUOTE) this.state = "ExtQuoted"
+        else if (TOKEN[b] === 1) this.state = "ExtToken"
+        else if (!space) fail("invalid byte in chunk extension: a value must follow '='")
+        return
+      case "ExtToken":
+        if (b === SEMICOLON) this.state = "ExtNameStart"
+        else if (space) this.state = "ExtSpace"
+        else if (TOKEN[b] === 0) fail("invalid byte in chunk extension value")
+        return
+      case "ExtQuoted":
+        if (b === QUOTE) this.state = "ExtQuoteEnd"
+        else if (b === BACKSLASH) this.state = "ExtQuotedPair"
+        else if (QDTEXT[b] === 0) fail(b === CR ? "unterminated quoted-string in chunk extension" : "invalid byte in chunk extension value")
+        return
+      case "ExtQuotedPair":
+        if (FIELD_VALUE[b] === 0) fail("invalid byte in chunk extension: quoted-pair")
+        this.state = "ExtQuoted"
+        return
+      case "ExtQuoteEnd":
+        if (b === SEMICOLON) this.state = "ExtNameStart"
+        else if (space) this.state = "ExtSpace"
+        else fail("invalid byte in chunk extension after a quoted value")
+        return
+      default:
+        fail("invalid chunk extension")
+    }
   }
 
   /**
@@ -99,47 +187,24 @@ export class ChunkedDecoder {
           } else if (b === CR) {
             this.state = "SizeLf"
             i++
-          } else if (b === 0x3b /* ; */) {
-            this.state = "Extension"
-            this.extensionBytes = 1
-            i++
-          } else if (b === 0x20 || b === 0x09) {
-            this.state = "SizeWhitespace"
-            this.extensionBytes = 1
-            i++
           } else {
-            fail(b === LF ? "chunk size line not ended by CRLF" : "invalid chunk size")
+            this.extensionByte(b)
+            i++
           }
           break
         }
-        case "SizeWhitespace": {
+        case "ExtSpace":
+        case "ExtNameStart":
+        case "ExtName":
+        case "ExtSpaceAfterName":
+        case "ExtValueStart":
+        case "ExtToken":
+        case "ExtQuoted":
+        case "ExtQuotedPair":
+        case "ExtQuoteEnd": {
           const b = input[i] as number
-          // Whitespace counts against the extension cap: uncapped, a client
-          // could stream BWS forever on one size line, costing us time while
-          // no body byte, limit or timeout advances.
-          if (b === 0x20 || b === 0x09) {
-            if (++this.extensionBytes > ChunkedLimits.maxExtensionBytes) fail("chunk extensions too long")
-            i++
-          } else if (b === 0x3b) {
-            if (++this.extensionBytes > ChunkedLimits.maxExtensionBytes) fail("chunk extensions too long")
-            this.state = "Extension"
-            i++
-          } else if (b === CR) {
-            this.state = "SizeLf"
-            i++
-          } else fail("invalid byte after chunk size")
-          break
-        }
-        case "Extension": {
-          // Extensions are skipped, their bytes checked (token, "=", quoted
-          // strings, BWS are all field-value bytes) and capped.
-          const b = input[i] as number
-          if (b === CR) {
-            this.state = "SizeLf"
-          } else {
-            if (FIELD_VALUE[b] === 0) fail("invalid byte in chunk extension")
-            if (++this.extensionBytes > ChunkedLimits.maxExtensionBytes) fail("chunk extensions too long")
-          }
+          if (b === CR && this.extensionMayEnd()) this.state = "SizeLf"
+          else this.extensionByte(b)
           i++
           break
         }

@@ -10,14 +10,16 @@
  * once more bytes are in (rebased if it moves the bytes). A read:
  *
  * 1. skips the empty lines a client may send before a request-line (RFC 9112
- *    section 2.2). Only before a head starts: once it has, the byte at
- *    `start` is its first, never CR or LF, so skipping again is a no-op and
- *    the reader needs no flag for it;
+ *    section 2.2; {@link skipLeadingEmptyLines}). Only before a head starts:
+ *    once it has, the bytes at `start` are no empty line, so skipping again
+ *    is a no-op and the reader needs no flag for it;
  * 2. scans for the empty line that ends the head (RFC 9112 section 2.1) from
  *    the resume point ({@link findHeadEnd}, incremental: a head split over
  *    many reads is scanned once);
  * 3. enforces `maxHeaderSize` on what has come of a head (so a client cannot
- *    make us buffer an endless head) and on a whole head;
+ *    make us buffer an endless head) and on a whole head, and
+ *    `maxRequestLineSize` on the request-line, as soon as it is passed
+ *    (RFC 9112 section 3: `501` for a method, `414` for a target);
  * 4. parses the head from its Latin-1 text ({@link parseHead}), where every
  *    decision on the framing of the body is made.
  *
@@ -27,8 +29,9 @@
  * @since 0.1.0
  */
 import type { ParserLeniency, RequestHead } from "./HeadParser.ts"
-import { findHeadEnd, parseHead, resumeScanAt, skipLeadingEmptyLines } from "./HeadParser.ts"
-import { HeaderTooLarge } from "./HttpErrors.ts"
+import { findHeadEnd, parseHead, requestLineTooLong, resumeScanAt, skipLeadingEmptyLines } from "./HeadParser.ts"
+import { TOKEN } from "./CharClasses.ts"
+import { HeaderTooLarge, MalformedRequest } from "./HttpErrors.ts"
 
 /**
  * @since 0.1.0
@@ -38,6 +41,8 @@ export class HeadReader {
   /** The most bytes a request head may take, request-line to empty line. */
   readonly maxHeaderSize: number
   readonly leniency: ParserLeniency
+  /** The most bytes a request-line may take, without its line end. */
+  readonly maxRequestLineSize: number
 
   /**
    * After {@link read}: where the head starts, past any empty lines before it;
@@ -54,9 +59,14 @@ export class HeadReader {
    */
   started = false
 
-  constructor(maxHeaderSize: number, leniency: ParserLeniency) {
+  /**
+   * @param maxRequestLineSize default 8 KiB, as nginx's
+   *   `large_client_header_buffers`
+   */
+  constructor(maxHeaderSize: number, leniency: ParserLeniency, maxRequestLineSize = DEFAULT_MAX_REQUEST_LINE_SIZE) {
     this.maxHeaderSize = maxHeaderSize
     this.leniency = leniency
+    this.maxRequestLineSize = maxRequestLineSize
   }
 
   /**
@@ -66,11 +76,13 @@ export class HeadReader {
    * fields for where the input and the scan stand.
    *
    * @throws HeaderTooLarge when the head, whole or not yet, passes
-   *   `maxHeaderSize`; MalformedRequest | VersionNotSupported |
-   *   UnsupportedTransferEncoding from {@link parseHead}
+   *   `maxHeaderSize`; MethodTooLong | TargetTooLong | MalformedRequest when
+   *   the request-line, whole or not yet, passes `maxRequestLineSize`;
+   *   MalformedRequest | VersionNotSupported | UnsupportedTransferEncoding
+   *   from {@link parseHead}
    */
   read(input: Buffer, start: number, end: number, scanFrom: number): RequestHead | undefined {
-    const headStart = skipLeadingEmptyLines(input, start, end)
+    const headStart = skipLeadingEmptyLines(input, start, end, this.leniency)
     this.start = headStart
     this.headEnd = -1
     if (headStart >= end) {
@@ -78,18 +90,56 @@ export class HeadReader {
       this.started = false
       return undefined
     }
+    // A request-line starts with a method (a token): a stray byte where one
+    // must start (a bare CR, whitespace, NUL after a body) fails at once,
+    // not once a head's worth of bytes has come in behind it. A CR that ends
+    // the input may be the start of an empty line: the next read decides.
+    const first = input[headStart] as number
+    if (TOKEN[first] === 0 && !(first === CR && headStart + 1 === end)) {
+      throw new MalformedRequest({ reason: "request line has no method" })
+    }
     const headEnd = findHeadEnd(input, scanFrom > headStart ? scanFrom : headStart, end)
     if (headEnd === -1) {
+      if (end - headStart > this.maxRequestLineSize) this.checkUnfinishedRequestLine(input, headStart, end)
       if (end - headStart > this.maxHeaderSize) throw new HeaderTooLarge({ limit: this.maxHeaderSize })
       this.scanFrom = resumeScanAt(headStart, end)
       this.started = true
       return undefined
     }
     if (headEnd - headStart > this.maxHeaderSize) throw new HeaderTooLarge({ limit: this.maxHeaderSize })
-    const head = parseHead(input.toString("latin1", headStart, headEnd), this.leniency)
+    const head = parseHead(input.toString("latin1", headStart, headEnd), this.leniency, this.maxRequestLineSize)
     this.headEnd = headEnd
     this.scanFrom = headEnd
     this.started = false
     return head
   }
+
+  /**
+   * A head under way with more than `maxRequestLineSize` bytes in: its
+   * request-line must have ended within the limit (a CR may end it), or it
+   * is refused now rather than once the head is whole.
+   */
+  private checkUnfinishedRequestLine(input: Buffer, headStart: number, end: number): void {
+    const limit = this.maxRequestLineSize
+    const lf = input.indexOf(LF, headStart)
+    const lineLength = lf === -1 || lf >= end ? end - headStart : lf - headStart - (input[lf - 1] === CR ? 1 : 0)
+    if (lineLength <= limit) return
+    const sp1 = input.indexOf(SP, headStart)
+    const first = sp1 === -1 || sp1 >= end ? -1 : sp1 - headStart
+    const sp2 = first === -1 ? -1 : input.indexOf(SP, sp1 + 1)
+    const second = sp2 === -1 || sp2 >= end ? -1 : sp2 - headStart
+    throw requestLineTooLong(first, second, limit)
+  }
 }
+
+const LF = 0x0a
+const CR = 0x0d
+const SP = 0x20
+
+/**
+ * The request-line limit when none is given: 8 KiB, as nginx
+ * (`large_client_header_buffers 4 8k`).
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_MAX_REQUEST_LINE_SIZE = 8192

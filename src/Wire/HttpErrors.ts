@@ -31,6 +31,41 @@ export class HeaderTooLarge extends Data.TaggedError("HeaderTooLarge")<{
 }
 
 /**
+ * The request line passed `maxRequestLineSize` before its method ended: a
+ * method longer than any the server implements. Answered with
+ * `501 Not Implemented` (RFC 9112 section 3), then close.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MethodTooLong extends Data.TaggedError("MethodTooLong")<{
+  /** The request-line limit in force, in bytes. */
+  readonly limit: number
+}> {
+  override get message() {
+    return `request method longer than the request-line limit (${this.limit} bytes)`
+  }
+}
+
+/**
+ * The request line passed `maxRequestLineSize` in its request-target: a
+ * target longer than the server is willing to parse. Answered with
+ * `414 URI Too Long` (RFC 9112 section 3, RFC 9110 section 15.5.15), then
+ * close.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TargetTooLong extends Data.TaggedError("TargetTooLong")<{
+  /** The request-line limit in force, in bytes. */
+  readonly limit: number
+}> {
+  override get message() {
+    return `request-target longer than the request-line limit (${this.limit} bytes)`
+  }
+}
+
+/**
  * The request body is larger than the limit in force: `maxBodySize` (known
  * from `Content-Length`, or met while reading), or `maxBufferSize` when the
  * body was to be buffered in memory. Answered with `413 Content Too Large`,
@@ -235,6 +270,8 @@ export class NotAResponse extends Data.TaggedError("NotAResponse")<{
  */
 export type HttpError =
   | HeaderTooLarge
+  | MethodTooLong
+  | TargetTooLong
   | BodyTooLarge
   | HeaderTimeout
   | BodyTimeout
@@ -286,6 +323,8 @@ export interface Answer {
  */
 const answers = {
   HeaderTooLarge: { status: 431, keepsConnection: false },
+  MethodTooLong: { status: 501, keepsConnection: false },
+  TargetTooLong: { status: 414, keepsConnection: false },
   BodyTooLarge: { status: 413, keepsConnection: false },
   HeaderTimeout: { status: 408, keepsConnection: false },
   BodyTimeout: { status: 408, keepsConnection: false },

@@ -93,7 +93,6 @@ describe("ChunkedDecoder: valid bodies", () => {
     ["a quoted value with ; and escapes", "5;a=\"x; \\\"y\\\" \\\\z\"\r\nhello\r\n0\r\n\r\n", "hello"],
     ["BWS around the extension", "5 ; a = b\r\nhello\r\n0\r\n\r\n", "hello"],
     ["a tab before the extension", "5\t;a\r\nhello\r\n0\r\n\r\n", "hello"],
-    ["whitespace after the size (BWS)", "5 \r\nhello\r\n0\r\n\r\n", "hello"],
     ["obs-text in an extension value", "5;a=\"caf\xe9\"\r\nhello\r\n0\r\n\r\n", "hello"],
     ["a trailer field", "5\r\nhello\r\n0\r\nExpires: never\r\n\r\n", "hello"],
     ["trailer fields", "5\r\nhello\r\n0\r\nVary: *\r\nContent-Type: text/plain\r\n\r\n", "hello"],
@@ -210,6 +209,8 @@ describe("ChunkedDecoder: errors", () => {
     ["a bare CR after the size", "5\rhello\r\n0\r\n\r\n", /not ended by CRLF/],
     ["CR CR after the size", "5\r\r;ABCD\r\n34\r\nE\r\n0\r\n\r\n", /not ended by CRLF/],
     ["a bare LF after whitespace", "5 \nhello\r\n", /invalid byte after chunk size/],
+    // RFC 9112 section 7.1.1: BWS only before ";" (this was accepted before the differential run).
+    ["whitespace after the size, then CRLF", "5 \r\nhello\r\n0\r\n\r\n", /whitespace before the end of a chunk-size line/],
     ["a bare LF in an extension", "5;a\nhello\r\n", /invalid byte in chunk extension/],
     ["a bare LF after the last chunk", "0\n\r\n", /not ended by CRLF/],
     ["data longer than its size", "5\r\nhelloX\r\n0\r\n\r\n", /chunk data not followed by CRLF/],

@@ -18,6 +18,8 @@ import { byteByByte, bytes, drive, type DriveOptions, splitAt, summarize } from 
 
 const ErrorTag = Schema.Literals([
   "HeaderTooLarge",
+  "MethodTooLong",
+  "TargetTooLong",
   "MalformedRequest",
   "VersionNotSupported",
   "UnsupportedTransferEncoding"
@@ -30,6 +32,7 @@ const Case = Schema.Struct({
   raw: Schema.String,
   leniency: Schema.optionalKey(Schema.Struct({ bareLfInHead: Schema.Boolean })),
   maxHeaderSize: Schema.optionalKey(Schema.Number),
+  maxRequestLineSize: Schema.optionalKey(Schema.Number),
   expect: Schema.Struct({
     /** Compared with `toMatchObject`: `method`, `target`, `body` (Latin-1), and any other RequestHead field. */
     requests: Schema.Array(Schema.Record(Schema.String, Schema.Unknown)),
@@ -55,7 +58,8 @@ const allCases = corpus.flatMap(([, cases]) => cases)
 
 const optionsOf = (c: Case): DriveOptions => ({
   ...(c.leniency === undefined ? {} : { leniency: c.leniency }),
-  ...(c.maxHeaderSize === undefined ? {} : { maxHeaderSize: c.maxHeaderSize })
+  ...(c.maxHeaderSize === undefined ? {} : { maxHeaderSize: c.maxHeaderSize }),
+  ...(c.maxRequestLineSize === undefined ? {} : { maxRequestLineSize: c.maxRequestLineSize })
 })
 
 describe("request corpus", () => {

@@ -13,6 +13,7 @@
 import { ConnectionInput } from "../../../src/Connection/ConnectionInput.ts"
 import { BodyFramer } from "../../../src/Wire/BodyFramer.ts"
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../../../src/Wire/HeadParser.ts"
+import { DEFAULT_MAX_REQUEST_LINE_SIZE } from "../../../src/Wire/HeadReader.ts"
 import { type HttpError, isHttpError } from "../../../src/Wire/HttpErrors.ts"
 
 export interface ParsedRequest {
@@ -31,6 +32,7 @@ export interface DriveResult {
 export interface DriveOptions {
   readonly leniency?: ParserLeniency
   readonly maxHeaderSize?: number
+  readonly maxRequestLineSize?: number
 }
 
 /** The body being read: its framer, and copies of its pieces (the input's buffers are transient). */
@@ -52,7 +54,11 @@ class CollectedBody {
 
 /** Reads the requests out of `pieces`, the reads of one connection in order. */
 export const drive = (pieces: ReadonlyArray<Uint8Array>, options: DriveOptions = {}): DriveResult => {
-  const input = new ConnectionInput(options.maxHeaderSize ?? 65536, options.leniency ?? defaultLeniency)
+  const input = new ConnectionInput(
+    options.maxHeaderSize ?? 65536,
+    options.leniency ?? defaultLeniency,
+    options.maxRequestLineSize ?? DEFAULT_MAX_REQUEST_LINE_SIZE
+  )
   const requests: Array<ParsedRequest> = []
   /** The request whose body is being read. */
   let current: CollectedBody | undefined
