@@ -149,7 +149,7 @@ export const KNOWN: ReadonlyArray<KnownDifference> = [
     kind: "ours-rejects",
     stance: "stricter",
     peers: ["llhttp", "h11"],
-    detail: /^MalformedRequest: (request line has no method|request line has no version|empty request-target|invalid HTTP version|invalid method|invalid byte in request-target|request line too long)/,
+    detail: /^MalformedRequest: (request line has no method|request line has no version|empty request-target|invalid HTTP version|invalid method|invalid byte in request-target)/,
     rule: "RFC 9112 §3, §2.2",
     why: "request-line = method SP request-target SP HTTP-version, single spaces; an invalid one SHOULD get 400, not be autocorrected. A bare CR is no line end (§2.2: it MUST be treated as invalid), so '\\r\\r\\n' or a stray '\\r' before a request fails its request-line; llhttp skips any CR and any run of spaces."
   },

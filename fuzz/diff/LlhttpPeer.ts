@@ -14,6 +14,8 @@ import type { SeenRequest, Verdict } from "./Verdict.ts"
 interface ConnectionRecord {
   /** A response other than our 200s: node:http refusing a request itself (a missing Host). */
   refused: string | undefined
+  /** How many of our 200s came before that 400. */
+  answeredBeforeRefusal: number
   readonly requests: Array<{ method: string; target: string; parts: Array<Buffer>; complete: boolean; keepAlive: boolean }>
   error: { code: string; reason: string } | undefined
   tunnel: boolean
@@ -43,7 +45,7 @@ export const startLlhttpPeer = async (): Promise<LlhttpPeer> => {
     const port = socket.remotePort ?? -1
     record = records.get(port)
     if (record === undefined) {
-      record = { refused: undefined, requests: [], error: undefined, tunnel: false }
+      record = { refused: undefined, answeredBeforeRefusal: 0, requests: [], error: undefined, tunnel: false }
       records.set(port, record)
     }
     bySocket.set(socket, record)
@@ -105,7 +107,10 @@ export const startLlhttpPeer = async (): Promise<LlhttpPeer> => {
       })
     }
     if (record.tunnel) return { requests, end: "tunnel" }
-    if (record.refused !== undefined) return { requests, end: "rejected", detail: record.refused, status: 400 }
+    if (record.refused !== undefined) {
+      // node:http reads on past the request it refused: only those answered before the 400 count.
+      return { requests: requests.slice(0, record.answeredBeforeRefusal), end: "rejected", detail: record.refused, status: 400 }
+    }
     const unfinished = requests.length < record.requests.length
     if (record.error !== undefined) {
       // llhttp reports bytes running out mid-message as an error at EOF.
@@ -143,7 +148,11 @@ export const startLlhttpPeer = async (): Promise<LlhttpPeer> => {
       })
       socket.on("end", () => {
         const record = records.get(localPort)
-        if (record !== undefined && received.includes("HTTP/1.1 400 ")) record.refused = "node:http: 400 (missing Host)"
+        const refusal = received.indexOf("HTTP/1.1 400 ")
+        if (record !== undefined && refusal !== -1) {
+          record.refused = "node:http: 400 (missing Host)"
+          record.answeredBeforeRefusal = received.slice(0, refusal).split("HTTP/1.1 200 ").length - 1
+        }
       })
       socket.on("error", () => finish(false))
       socket.on("close", () => finish(false))

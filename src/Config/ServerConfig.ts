@@ -51,6 +51,11 @@ export interface ServerConfig {
   readonly chunkSize: number
   /** Largest request head, bytes. Default 65536. */
   readonly maxHeaderSize: number
+  /**
+   * Longest request line (without its CRLF), bytes: past it, a target gets
+   * 414, a method 501 (RFC 9112 section 3). Default 8192, as nginx.
+   */
+  readonly maxRequestLineSize: number
   /** Largest request body, bytes. Default 104857600. */
   readonly maxBodySize: number
   /** Largest body buffered in memory, bytes. Default 104857600. */
@@ -230,6 +235,7 @@ export const ServerConfig = Schema.Struct({
   decompressRequest: Schema.Boolean.pipe(withDefault(false)),
   chunkSize: ByteSize.pipe(withDefault(65536)),
   maxHeaderSize: ByteSize.pipe(withDefault(65536)),
+  maxRequestLineSize: ByteSize.pipe(withDefault(8192)),
   maxBodySize: ByteSize.pipe(withDefault(104857600)),
   maxBufferSize: ByteSize.pipe(withDefault(104857600)),
   idleConnectionTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(3600))),
@@ -270,6 +276,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   decompressRequest: "true or false",
   chunkSize: SIZE_EXPECTED,
   maxHeaderSize: SIZE_EXPECTED,
+  maxRequestLineSize: SIZE_EXPECTED,
   maxBodySize: SIZE_EXPECTED,
   maxBufferSize: SIZE_EXPECTED,
   idleConnectionTimeout: DURATION_EXPECTED,

@@ -49,6 +49,7 @@ export const OPTION_TEXT_KINDS: Readonly<Record<string, OptionTextKind>> = {
   decompressRequest: "switch",
   chunkSize: "bytes",
   maxHeaderSize: "bytes",
+  maxRequestLineSize: "bytes",
   maxBodySize: "bytes",
   maxBufferSize: "bytes",
   idleConnectionTimeout: "seconds",

@@ -70,6 +70,7 @@ import {
 export interface ConnectionOptions {
   readonly noKeepAlive: boolean
   readonly maxHeaderSize: number
+  readonly maxRequestLineSize: number
   readonly maxBodySize: number
   readonly maxBufferSize: number
   readonly chunkSize: number
@@ -180,7 +181,7 @@ export class HttpConnection implements BodyHost {
     this.host = host
     this.options = host.options
     this.timer = new ConnectionTimer(this.onTimeout)
-    this.input = new ConnectionInput(this.options.maxHeaderSize, this.options.leniency)
+    this.input = new ConnectionInput(this.options.maxHeaderSize, this.options.leniency, this.options.maxRequestLineSize)
     this.requestContext = new ConnectionContext(socket, this.options)
     if (!readsByCallback) socket.on("data", this.onData)
     socket.on("end", this.onEnd)

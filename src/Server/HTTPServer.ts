@@ -141,6 +141,7 @@ const connectionOptions = (config: ServerConfig): ConnectionOptions => {
   return {
     noKeepAlive: config.noKeepAlive,
     maxHeaderSize: config.maxHeaderSize,
+    maxRequestLineSize: config.maxRequestLineSize,
     maxBodySize: config.maxBodySize,
     maxBufferSize: config.maxBufferSize,
     chunkSize: config.chunkSize,

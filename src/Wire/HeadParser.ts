@@ -115,28 +115,25 @@ export const resumeScanAt = (start: number, end: number): number => Math.max(sta
 /**
  * Skips the empty lines a client may send before a request-line (RFC 9112
  * section 2.2: a server SHOULD ignore at least one; some clients send a CRLF
- * after a POST body). An empty line is a CRLF, or a bare LF when the head may
- * end its lines so (`bareLfInHead`, the same section); any number of them is
- * skipped. Anything else starts the request-line, a bare CR included: it is
- * no line end, so `\r\r\n` or a lone `\r` before a request is refused
- * there (as h11 does; llhttp skips any CR), never read as an empty line by
- * us and as part of a request by a peer. A CR that ends the input may be half
- * a CRLF: the scan stops at it and the next read looks again.
+ * after a POST body). An empty line is a CRLF or a LF (the same section lets
+ * a recipient take a single LF as a line terminator; between two messages it
+ * belongs to neither, so even a parser without the bare-LF leniency loses
+ * nothing by skipping it); any number of them is skipped. Anything else
+ * starts the request-line, a bare CR included: it is no line terminator, so
+ * `\r\r\n` or a lone `\r` before a request is refused there (as h11
+ * does; llhttp skips any CR), never read as an empty line by us and as part
+ * of a request by a peer. A CR that ends the input may be half a CRLF: the
+ * scan stops at it and the next read looks again.
  * Returns the index of the first byte not skipped.
  *
  * @since 0.1.0
  */
-export const skipLeadingEmptyLines = (
-  buffer: Uint8Array,
-  start: number,
-  end: number,
-  leniency: ParserLeniency = defaultLeniency
-): number => {
+export const skipLeadingEmptyLines = (buffer: Uint8Array, start: number, end: number): number => {
   let i = start
   while (i < end) {
     const b = buffer[i]
-    if (b === CR && i + 1 < end && buffer[i + 1] === LF) i += 2
-    else if (b === LF && leniency.bareLfInHead) i++
+    if (b === LF) i++
+    else if (b === CR && i + 1 < end && buffer[i + 1] === LF) i += 2
     else break
   }
   return i
@@ -148,24 +145,16 @@ const malformed = (reason: string): never => {
 
 /**
  * The error for a request-line longer than `limit` bytes (RFC 9112 section
- * 3), from where its spaces are: a method that has not ended within the
- * limit is longer than any we implement (`501`); a target that has not is
- * longer than we are willing to parse (`414`); a line whose method and
- * target both ended within the limit is long in its version: malformed.
- * `firstSpace` and `secondSpace` are offsets from the line's start, -1 if
- * not there (or not yet there).
+ * 3): a method that has not ended within the limit is longer than any we
+ * implement (`501`); otherwise the target is what is longer than we are
+ * willing to parse (`414`): the version after it has a fixed length, and
+ * garbage there would be refused anyway. `firstSpace` is the offset of the
+ * first space from the line's start, -1 if not there (or not yet there).
  *
  * @since 0.1.0
  */
-export const requestLineTooLong = (
-  firstSpace: number,
-  secondSpace: number,
-  limit: number
-): MethodTooLong | TargetTooLong | MalformedRequest => {
-  if (firstSpace === -1 || firstSpace >= limit) return new MethodTooLong({ limit })
-  if (secondSpace === -1 || secondSpace >= limit) return new TargetTooLong({ limit })
-  return new MalformedRequest({ reason: "request line too long" })
-}
+export const requestLineTooLong = (firstSpace: number, limit: number): MethodTooLong | TargetTooLong =>
+  firstSpace === -1 || firstSpace >= limit ? new MethodTooLong({ limit }) : new TargetTooLong({ limit })
 
 const VERSION_PATTERN = /^HTTP\/\d\.\d$/
 const SCHEME_PATTERN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//
@@ -328,10 +317,7 @@ export const parseHead = (
   // missing LF made lineText cut the last character off (slice(0, -1)).
   if (lineEnd === -1) malformed("head not terminated by an empty line")
   const line = lineText(text, 0, lineEnd, leniency)
-  if (line.length > maxRequestLineSize) {
-    const sp1 = line.indexOf(" ")
-    throw requestLineTooLong(sp1, sp1 === -1 ? -1 : line.indexOf(" ", sp1 + 1), maxRequestLineSize)
-  }
+  if (line.length > maxRequestLineSize) throw requestLineTooLong(line.indexOf(" "), maxRequestLineSize)
   const { method, target, version } = parseRequestLine(line)
 
   const rawHeaders: Array<string> = []

@@ -67,7 +67,10 @@ export class HeadReader {
     this.maxHeaderSize = maxHeaderSize
     this.leniency = leniency
     this.maxRequestLineSize = maxRequestLineSize
+    this.smallerLimit = Math.min(maxHeaderSize, maxRequestLineSize)
   }
+
+  private readonly smallerLimit: number
 
   /**
    * Reads the next head from `input[start, end)`, resuming the scan for its
@@ -76,13 +79,13 @@ export class HeadReader {
    * fields for where the input and the scan stand.
    *
    * @throws HeaderTooLarge when the head, whole or not yet, passes
-   *   `maxHeaderSize`; MethodTooLong | TargetTooLong | MalformedRequest when
-   *   the request-line, whole or not yet, passes `maxRequestLineSize`;
+   *   `maxHeaderSize`; MethodTooLong | TargetTooLong when the request-line,
+   *   whole or not yet, passes `maxRequestLineSize`;
    *   MalformedRequest | VersionNotSupported | UnsupportedTransferEncoding
    *   from {@link parseHead}
    */
   read(input: Buffer, start: number, end: number, scanFrom: number): RequestHead | undefined {
-    const headStart = skipLeadingEmptyLines(input, start, end, this.leniency)
+    const headStart = skipLeadingEmptyLines(input, start, end)
     this.start = headStart
     this.headEnd = -1
     if (headStart >= end) {
@@ -100,13 +103,12 @@ export class HeadReader {
     }
     const headEnd = findHeadEnd(input, scanFrom > headStart ? scanFrom : headStart, end)
     if (headEnd === -1) {
-      if (end - headStart > this.maxRequestLineSize) this.checkUnfinishedRequestLine(input, headStart, end)
-      if (end - headStart > this.maxHeaderSize) throw new HeaderTooLarge({ limit: this.maxHeaderSize })
+      if (end - headStart > this.smallerLimit) this.refuseOversized(input, headStart, end)
       this.scanFrom = resumeScanAt(headStart, end)
       this.started = true
       return undefined
     }
-    if (headEnd - headStart > this.maxHeaderSize) throw new HeaderTooLarge({ limit: this.maxHeaderSize })
+    if (headEnd - headStart > this.maxHeaderSize) this.refuseOversized(input, headStart, headEnd)
     const head = parseHead(input.toString("latin1", headStart, headEnd), this.leniency, this.maxRequestLineSize)
     this.headEnd = headEnd
     this.scanFrom = headEnd
@@ -115,20 +117,34 @@ export class HeadReader {
   }
 
   /**
-   * A head under way with more than `maxRequestLineSize` bytes in: its
-   * request-line must have ended within the limit (a CR may end it), or it
-   * is refused now rather than once the head is whole.
+   * `input[headStart, end)`, a head whole or under way, passes a limit:
+   * refused with the error of the limit its bytes passed first, so that the
+   * answer never depends on how the bytes were cut into reads. The
+   * request-line comes first in a head, so when its limit is the smaller one
+   * a line past it is passed first; otherwise a line past it is a head past
+   * `maxHeaderSize` too.
    */
-  private checkUnfinishedRequestLine(input: Buffer, headStart: number, end: number): void {
+  private refuseOversized(input: Buffer, headStart: number, end: number): void {
+    if (this.maxRequestLineSize < this.maxHeaderSize && end - headStart > this.maxRequestLineSize) {
+      this.refuseLongRequestLine(input, headStart, end)
+    }
+    if (end - headStart > this.maxHeaderSize) throw new HeaderTooLarge({ limit: this.maxHeaderSize })
+  }
+
+  /**
+   * A head with more than `maxRequestLineSize` bytes in, whole or not: its
+   * request-line must have ended within the limit (a CR may end it), or it
+   * is refused, as soon as that is known.
+   */
+  private refuseLongRequestLine(input: Buffer, headStart: number, end: number): void {
     const limit = this.maxRequestLineSize
-    const lf = input.indexOf(LF, headStart)
-    const lineLength = lf === -1 || lf >= end ? end - headStart : lf - headStart - (input[lf - 1] === CR ? 1 : 0)
-    if (lineLength <= limit) return
-    const sp1 = input.indexOf(SP, headStart)
-    const first = sp1 === -1 || sp1 >= end ? -1 : sp1 - headStart
-    const sp2 = first === -1 ? -1 : input.indexOf(SP, sp1 + 1)
-    const second = sp2 === -1 || sp2 >= end ? -1 : sp2 - headStart
-    throw requestLineTooLong(first, second, limit)
+    let lineEnd = input.indexOf(LF, headStart)
+    if (lineEnd === -1 || lineEnd > end) lineEnd = end
+    // A CR before the LF, or ending the input (its LF may come next), is not the line's.
+    if (input[lineEnd - 1] === CR) lineEnd--
+    if (lineEnd - headStart <= limit) return
+    const sp = input.indexOf(SP, headStart)
+    throw requestLineTooLong(sp === -1 || sp >= end ? -1 : sp - headStart, limit)
   }
 }
 

@@ -81,6 +81,12 @@ const OPTIONS: ReadonlyArray<OptionSpec> = [
   { name: "chunk-size", kind: "bytes", metavar: "BYTES", help: "largest body piece handed to a streaming reader (default 65536)" },
   { name: "max-header-size", kind: "bytes", metavar: "BYTES", help: "largest request head (default 65536)" },
   {
+    name: "max-request-line-size",
+    kind: "bytes",
+    metavar: "BYTES",
+    help: "longest request line: a longer target gets 414, a longer method 501 (default 8192)"
+  },
+  {
     name: "idle-connection-timeout",
     kind: "seconds",
     metavar: "SECONDS",

@@ -44,6 +44,7 @@ describe("ServerConfig", () => {
         decompressRequest: false,
         chunkSize: 65536,
         maxHeaderSize: 65536,
+        maxRequestLineSize: 8192,
         maxBodySize: 104857600,
         maxBufferSize: 104857600,
         idleConnectionTimeout: config.idleConnectionTimeout,

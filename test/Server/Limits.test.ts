@@ -111,6 +111,45 @@ describe("maxHeaderSize", () => {
     }))
 })
 
+describe("maxRequestLineSize", () => {
+  const LIMIT = 256
+
+  it.live("a request line of exactly the limit is served; then a target past it gets 414 and the connection closes", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ maxRequestLineSize: LIMIT })
+      const client = yield* RawClient.connect(port)
+      const path = (lineLength: number) => "/" + "a".repeat(lineLength - "GET / HTTP/1.1".length)
+      expect(`GET ${path(LIMIT)} HTTP/1.1`.length).toBe(LIMIT)
+      yield* client.write(RawClient.get(path(LIMIT)))
+      expect((yield* client.readResponse()).status).toBe(404)
+      yield* client.write(RawClient.get(path(LIMIT + 1)))
+      const response = yield* readThenClose(client)
+      expect(response.status).toBe(414)
+      expect(response.header("Connection")).toBe("close")
+    }))
+
+  it.live("a method past the limit gets 501, without the client finishing its line", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ maxRequestLineSize: LIMIT })
+      const client = yield* RawClient.connect(port)
+      yield* client.write("M".repeat(LIMIT + 1))
+      const [millis, response] = yield* L.timed(readThenClose(client, 1000))
+      expect(response.status).toBe(501)
+      expect(millis).toBeLessThan(500)
+    }))
+
+  it.live("the default is 8 KiB: a 9,000-byte method gets 501, a 9,000-byte target 414", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({})
+      const method = yield* RawClient.connect(port)
+      yield* method.write(`${"G".repeat(9000)} / HTTP/1.1\r\nHost: a\r\n\r\n`)
+      expect((yield* readThenClose(method)).status).toBe(501)
+      const target = yield* RawClient.connect(port)
+      yield* target.write(RawClient.get("/" + "a".repeat(9000)))
+      expect((yield* readThenClose(target)).status).toBe(414)
+    }))
+})
+
 describe("maxBodySize", () => {
   const LIMIT = 4096
 

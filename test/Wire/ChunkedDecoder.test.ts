@@ -98,7 +98,14 @@ describe("ChunkedDecoder: valid bodies", () => {
     ["trailer fields", "5\r\nhello\r\n0\r\nVary: *\r\nContent-Type: text/plain\r\n\r\n", "hello"],
     ["a trailer with an empty value", "0\r\nX:\r\n\r\n", ""],
     ["a trailer with obs-text", "0\r\nX: caf\xe9\r\n\r\n", ""],
-    ["an extension on the last chunk and trailers", "3;x=y\r\nabc\r\n0;z\r\nT: 1\r\n\r\n", "abc"]
+    ["an extension on the last chunk and trailers", "3;x=y\r\nabc\r\n0;z\r\nT: 1\r\n\r\n", "abc"],
+    // chunk-ext (RFC 9112 section 7.1.1): BWS on either side of ";" and "=", empty quoted-string, quoted-pairs
+    ["BWS before ; after a value", "5;a=b ;c\r\nhello\r\n0\r\n\r\n", "hello"],
+    ["BWS after a quoted value, before ;", "5;a=\"b\"\t;c\r\nhello\r\n0\r\n\r\n", "hello"],
+    ["BWS after ;", "5;\ta; b\r\nhello\r\n0\r\n\r\n", "hello"],
+    ["an empty quoted-string", "5;a=\"\"\r\nhello\r\n0\r\n\r\n", "hello"],
+    ["a quoted-pair of obs-text", "5;a=\"\\\xe9\"\r\nhello\r\n0\r\n\r\n", "hello"],
+    ["a name with every token punctuation", "5;!#$%&'*+-.^_`|~=v\r\nhello\r\n0\r\n\r\n", "hello"]
   ]
   for (const [name, raw, data] of cases) {
     it(`${name}: ${show(raw)}`, () => {
@@ -223,6 +230,22 @@ describe("ChunkedDecoder: errors", () => {
     ["NUL in an extension", "5;a\0b\r\nhello\r\n0\r\n\r\n", /invalid byte in chunk extension/],
     ["a control byte in an extension", "5;a=\x01\r\nhello\r\n0\r\n\r\n", /invalid byte in chunk extension/],
     ["DEL in an extension", "5;a\x7f\r\nhello\r\n0\r\n\r\n", /invalid byte in chunk extension/],
+    // chunk-ext grammar (RFC 9112 section 7.1.1), found by the differential run
+    ["an unterminated quoted-string", "5;a=\"b\r\nhello\r\n0\r\n\r\n", /unterminated quoted-string/],
+    ["a quoted-pair cut by the CR", "5;a=\"b\\\r\nhello\r\n0\r\n\r\n", /invalid byte in chunk extension: quoted-pair/],
+    ["bytes after a closing quote", "5;a=\"b\"c\r\nhello\r\n0\r\n\r\n", /invalid byte in chunk extension after a quoted value/],
+    ["a quote inside a token value", "5;a=b\"\r\nhello\r\n0\r\n\r\n", /invalid byte in chunk extension value/],
+    ["DEL in a quoted value", "5;a=\"\x7f\"\r\nhello\r\n0\r\n\r\n", /invalid byte in chunk extension value/],
+    ["a ; without a name", "5;\r\nhello\r\n0\r\n\r\n", /a name must follow/],
+    ["two ; in a row", "5;;a\r\nhello\r\n0\r\n\r\n", /a name must follow/],
+    ["a value without a name", "5;=b\r\nhello\r\n0\r\n\r\n", /a name must follow/],
+    ["an = without a value", "5;a=\r\nhello\r\n0\r\n\r\n", /a value must follow/],
+    ["a space inside a value", "5;a=b c\r\nhello\r\n0\r\n\r\n", /invalid byte after chunk size/],
+    ["a separator in a name", "5;a@b\r\nhello\r\n0\r\n\r\n", /invalid byte in chunk extension name/],
+    ["whitespace after a name, then CRLF", "5;a \r\nhello\r\n0\r\n\r\n", /whitespace before the end of a chunk-size line/],
+    ["whitespace after a value, then CRLF", "5;a=b\t\r\nhello\r\n0\r\n\r\n", /whitespace before the end of a chunk-size line/],
+    ["whitespace after a quoted value, then CRLF", "5;a=\"b\" \r\nhello\r\n0\r\n\r\n", /whitespace before the end/],
+    ["whitespace after the last chunk's size", "5\r\nhello\r\n0 \r\n\r\n", /whitespace before the end/],
     ["extensions too long", `5;${long(ChunkedLimits.maxExtensionBytes)}\r\nhello\r\n0\r\n\r\n`, /chunk extensions too long/],
     ["whitespace after the size too long", `5${long(ChunkedLimits.maxExtensionBytes + 1, " ")}\r\nhello\r\n0\r\n\r\n`, /too long/],
     // trailer-section (RFC 9112 section 7.1.2)

@@ -67,6 +67,84 @@ describe("HeadReader", () => {
     expect(reader.read(input, 0, input.length, 0)?.method).toBe("GET")
   })
 
+  it("skips only empty lines before a head: a bare CR there is a stray byte, refused at once (RFC 9112 section 2.2)", () => {
+    for (const stray of ["\r\r\n", "\rGET", " GET", "\0", "\r\n\r "]) {
+      const input = latin1(stray + GET)
+      expect(thrownBy(() => new HeadReader(65536, defaultLeniency).read(input, 0, stray.length, 0))?._tag, stray).toBe(
+        "MalformedRequest"
+      )
+    }
+  })
+
+  it("waits on a CR that ends the input: it may be half of an empty line", () => {
+    const input = latin1("\r\n\r" + "\n" + GET)
+    const reader = new HeadReader(65536, defaultLeniency)
+    expect(reader.read(input, 0, 3, 0)).toBeUndefined()
+    expect(reader.start).toBe(2)
+    expect(reader.read(input, reader.start, input.length, reader.scanFrom)?.method).toBe("GET")
+  })
+
+  it("skips a bare LF before a head with or without the bare-LF leniency (it belongs to no message)", () => {
+    const input = latin1("\n\r\n\n" + GET)
+    expect(new HeadReader(65536, defaultLeniency).read(input, 0, input.length, 0)?.method).toBe("GET")
+    expect(new HeadReader(65536, { bareLfInHead: false }).read(input, 0, input.length, 0)?.method).toBe("GET")
+  })
+
+  it("refuses with the limit the bytes passed first, however they were cut", () => {
+    // a 50-byte request line in a 100-byte head: the line limit (40) is passed before the head limit (96)
+    const text = `GET /${"a".repeat(37)} HTTP/1.1\r\nHost: a\r\nX: ${"b".repeat(35)}\r\n\r\n`
+    const input = latin1(text)
+    for (const end of [45, 60, 97, input.length]) {
+      const reader = new HeadReader(96, defaultLeniency, 40)
+      expect(thrownBy(() => reader.read(input, 0, end, 0))?._tag, `cut at ${end}`).toBe("TargetTooLong")
+    }
+    // a short line in a head over the limit: 431, whole or not
+    const long = latin1(`${GET.slice(0, -2)}X: ${"b".repeat(100)}\r\n\r\n`)
+    for (const end of [97, long.length]) {
+      expect(thrownBy(() => new HeadReader(96, defaultLeniency, 40).read(long, 0, end, 0))?._tag).toBe("HeaderTooLarge")
+    }
+  })
+
+  describe("maxRequestLineSize (RFC 9112 section 3)", () => {
+    const line = (method: string, target: string) => `${method} ${target} HTTP/1.1`
+    const LIMIT = 32
+    const reader = () => new HeadReader(65536, defaultLeniency, LIMIT)
+    const read = (text: string, end = text.length) => {
+      const input = latin1(text)
+      return thrownBy(() => reader().read(input, 0, end, 0))
+    }
+
+    it("takes a request line of exactly the limit, CRLF not counted, and a long header after it", () => {
+      const exact = line("GET", "/" + "a".repeat(LIMIT - 14))
+      expect(exact.length).toBe(LIMIT)
+      const input = latin1(`${exact}\r\nHost: a\r\nX: ${"b".repeat(200)}\r\n\r\n`)
+      expect(reader().read(input, 0, input.length, 0)?.target.length).toBe(LIMIT - 13)
+      // unfinished: the line ended within the limit, so the header may go on
+      expect(read(`${exact}\r\nX: ${"b".repeat(200)}`)).toBeUndefined()
+    })
+
+    it("answers a target past it with TargetTooLong (414), a method past it with MethodTooLong (501)", () => {
+      const target = line("GET", "/" + "a".repeat(LIMIT - 13))
+      expect(read(`${target}\r\nHost: a\r\n\r\n`)?._tag).toBe("TargetTooLong")
+      expect(read(`${"G".repeat(LIMIT + 1)} / HTTP/1.1\r\nHost: a\r\n\r\n`)?._tag).toBe("MethodTooLong")
+    })
+
+    it("decides as soon as the line passes the limit, before it ends", () => {
+      expect(read("G".repeat(LIMIT))).toBeUndefined()
+      expect(read("G".repeat(LIMIT + 1))?._tag).toBe("MethodTooLong")
+      expect(read("GET /" + "a".repeat(LIMIT))?._tag).toBe("TargetTooLong")
+      expect(read("GET /" + "a".repeat(LIMIT - 5))).toBeUndefined()
+    })
+
+    it("defaults to 8 KiB", () => {
+      expect(new HeadReader(65536, defaultLeniency).maxRequestLineSize).toBe(8192)
+      const input = latin1(`${"G".repeat(9000)} / HTTP/1.1\r\nHost: a\r\n\r\n`)
+      expect(thrownBy(() => new HeadReader(65536, defaultLeniency).read(input, 0, input.length, 0))?._tag).toBe(
+        "MethodTooLong"
+      )
+    })
+  })
+
   it("throws what parseHead throws, with the leniency it was given", () => {
     const bareLf = latin1("GET / HTTP/1.1\nHost: a\n\n")
     expect(new HeadReader(65536, defaultLeniency).read(bareLf, 0, bareLf.length, 0)?.host).toBe("a")

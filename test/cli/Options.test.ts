@@ -87,6 +87,8 @@ describe("parseOptions", () => {
         "64KiB",
         "--max-header-size",
         "8 KiB",
+        "--max-request-line-size",
+        "2KiB",
         "--idle-connection-timeout",
         "1.5",
         "--header-timeout",
@@ -111,6 +113,7 @@ describe("parseOptions", () => {
       expect(config.decompressRequest).toBe(true)
       expect(config.chunkSize).toBe(65536)
       expect(config.maxHeaderSize).toBe(8192)
+      expect(config.maxRequestLineSize).toBe(2048)
       expect(Duration.toMillis(config.idleConnectionTimeout)).toBe(1500)
       expect(Duration.toMillis(config.headerTimeout)).toBe(100)
       expect(config.bodyTimeout && Duration.toMillis(config.bodyTimeout)).toBe(2000)
