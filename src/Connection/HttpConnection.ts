@@ -108,6 +108,17 @@ export interface ConnectionHost {
    */
   readonly clientAbortAnnotations: Context.Context<never> | undefined
   readonly onClose: (connection: HttpConnection) => void
+  /**
+   * Told once per request when it is over: its response is all written
+   * (`response`, with the body bytes a streamed body sent), or it ended
+   * without one (`undefined`: the connection closed first, or a streamed body
+   * failed). Absent when nothing observes requests, so that it costs nothing.
+   */
+  readonly onRequestEnd?:
+    | ((request: HTTPServerRequest, response: Response | undefined, streamedBytes: number) => void)
+    | undefined
+  /** Told of each engine error answered (a limit passed, a malformed request); absent when nothing observes. */
+  readonly onEngineError?: ((error: HttpError) => void) | undefined
 }
 
 /** One request in flight on a connection. */
@@ -162,6 +173,8 @@ export class HttpConnection implements BodyHost {
   private feeding = false
   /** The server, not the client, destroyed the socket. */
   private closedByServer = false
+  /** The last request whose end `onRequestEnd` was told of. */
+  private reported: HTTPServerRequest | undefined = undefined
   /**
    * The clock when the current batch of input arrived: the requests of one
    * read start, and their header timers run, from that instant (one clock
@@ -262,6 +275,7 @@ export class HttpConnection implements BodyHost {
     this.current = undefined
     const fiber = current?.fiber
     current?.body.closed(reason)
+    if (current !== undefined && current.request !== this.reported) this.host.onRequestEnd?.(current.request, undefined, 0)
     if (fiber !== undefined && fiber.pollUnsafe() === undefined) {
       fiber.addObserver(() => this.host.onClose(this))
       fiber.interruptUnsafe(undefined, clientGone ? this.host.clientAbortAnnotations : undefined)
@@ -549,6 +563,7 @@ export class HttpConnection implements BodyHost {
         failure = error._tag === "Some" ? error.value : undefined
         cause = exit.cause
       }
+      if (isHttpError(failure)) this.host.onEngineError?.(failure)
       const answer = answerOf(failure)
       if (answer.status === undefined) {
         this.close()
@@ -584,10 +599,10 @@ export class HttpConnection implements BodyHost {
         serializeResponse(response, isHead, connection, this.write)
       }
     } catch (error) {
-      this.answerDefect(current.request, error, isHead)
+      response = this.answerDefect(current.request, error, isHead)
     }
     if (ownBatch) this.flush()
-    this.afterResponse(current, now)
+    this.afterResponse(current, response, 0, now)
   }
 
   /**
@@ -596,11 +611,13 @@ export class HttpConnection implements BodyHost {
    * connection closes after it. Nothing of the response was written: the
    * serializer throws before it writes.
    */
-  private answerDefect(request: HTTPServerRequest | undefined, defect: unknown, isHead: boolean): void {
+  private answerDefect(request: HTTPServerRequest | undefined, defect: unknown, isHead: boolean): Response {
     this.host.logFailure(request, Cause.die(defect))
     this.keepAlive = "Disabled"
     this.writing = "Writing"
-    serializeResponse(errorResponse(answerOf(defect).status ?? 500), isHead, "close", this.write)
+    const response = errorResponse(answerOf(defect).status ?? 500)
+    serializeResponse(response, isHead, "close", this.write)
+    return response
   }
 
   /**
@@ -638,8 +655,8 @@ export class HttpConnection implements BodyHost {
     try {
       head = serializeStreamHead(response, contentLength, chunked, connection)
     } catch (error) {
-      this.answerDefect(current.request, error, false)
-      this.afterResponse(current)
+      const failed = this.answerDefect(current.request, error, false)
+      this.afterResponse(current, failed, 0)
       return
     }
     this.writing = "Streaming"
@@ -647,8 +664,10 @@ export class HttpConnection implements BodyHost {
     // The head must leave before the chunks, which the stream writes directly.
     if (this.batch !== undefined) this.flushAndContinue()
     const socket = this.socket
+    let sent = 0
     const writeChunk = (data: Uint8Array): Effect.Effect<void> => {
       if (data.byteLength === 0 || this.read === "Closed") return Effect.void
+      sent += data.byteLength
       const ok = socket.write(chunked ? encodeChunk(data) : data)
       if (ok) return Effect.void
       // Backpressure: wait for the peer to read, but not for ever.
@@ -679,7 +698,7 @@ export class HttpConnection implements BodyHost {
       }
       if (chunked) this.write(LAST_CHUNK)
       this.writing = "Writing"
-      this.afterResponse(current)
+      this.afterResponse(current, response, sent)
       this.process()
     }
     const exit = fiber.pollUnsafe()
@@ -687,8 +706,16 @@ export class HttpConnection implements BodyHost {
     else fiber.addObserver(done)
   }
 
-  /** The response is written (at `now`, when known): close, drain the unread body, or go on. */
-  private afterResponse(current: InFlight, now?: number): void {
+  /**
+   * The response is written (at `now`, when known): close, drain the unread
+   * body, or go on.
+   */
+  private afterResponse(current: InFlight, response: Response, streamedBytes: number, now?: number): void {
+    const onRequestEnd = this.host.onRequestEnd
+    if (onRequestEnd !== undefined) {
+      this.reported = current.request
+      onRequestEnd(current.request, response, streamedBytes)
+    }
     if (this.keepAlive === "Disabled") {
       this.close()
       return
@@ -796,6 +823,7 @@ export class HttpConnection implements BodyHost {
 
   /** Answers a protocol error that ends the connection, then closes. */
   private failConnection(error: HttpError): void {
+    this.host.onEngineError?.(error)
     const status = statusOf(error)
     if (status !== undefined) serializeResponse(errorResponse(status), false, "close", this.write)
     this.close()

@@ -503,9 +503,10 @@ export const make = (
     const dispatch = (request: HTTPServerRequest): Effect.Effect<Response, unknown> =>
       current === undefined ? Effect.succeed(notServing) : current(request)
     // A client that goes away mid-request is reported as effect/http expects
-    // (499 in HttpMiddleware.logger), not as a failure.
+    // (499 in HttpMiddleware.logger), not as a failure. Spans are made by
+    // effect/http (HttpEffect.toHandled), as on NodeHttpServer: not twice.
     const running = yield* Scope.provide(
-      listenWith(dispatch, config, { clientAbortAnnotations: ClientAbort.annotation }),
+      listenWith(dispatch, config, { clientAbortAnnotations: ClientAbort.annotation, tracing: false }),
       serverScope
     )
     const address = yield* socketAddressOf(running.address)

@@ -39,6 +39,7 @@ import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
 import type { TlsConfigInput } from "../Config/TlsConfig.ts"
 import { defaultLeniency } from "../Wire/HeadParser.ts"
 import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
+import { observeRequests } from "./RequestObservation.ts"
 import { readIntoSharedBuffer } from "./SharedReadBuffer.ts"
 import { layerClient, testServerConfig } from "./TestLayer.ts"
 import { TlsHandshakes } from "./TlsHandshakes.ts"
@@ -187,6 +188,12 @@ export interface ListenOptions {
    * (the `effect/http` adapter passes `ClientAbort.annotation`).
    */
   readonly clientAbortAnnotations?: Context.Context<never> | undefined
+  /**
+   * Whether the server makes a span per request when a tracer is installed
+   * (default `true`). The `effect/http` adapter passes `false`: its
+   * `HttpEffect` makes the spans there.
+   */
+  readonly tracing?: boolean | undefined
 }
 
 /**
@@ -220,10 +227,16 @@ export const listenWith = <E, R>(
     const connections = new Set<HttpConnection>()
     let shuttingDown = false
     let onAllClosed: (() => void) | undefined
+    // Spans, metrics and the access log, when any is on (decided once, here).
+    const observation = observeRequests(context as Context.Context<never>, config, {
+      tracing: options?.tracing ?? true,
+      runFork
+    })
+    const runHandler = handler as ConnectionHost["runHandler"]
 
     const host: ConnectionHost = {
       options: connectionOptions(config),
-      runHandler: handler as ConnectionHost["runHandler"],
+      runHandler: observation === undefined ? runHandler : observation.wrap(runHandler),
       fork: (effect) => runFork(effect),
       logFailure: (request, cause) => {
         const log = Effect.logError("request failed", cause)
@@ -235,10 +248,18 @@ export const listenWith = <E, R>(
       },
       isShuttingDown: () => shuttingDown,
       clientAbortAnnotations: options?.clientAbortAnnotations,
+      onRequestEnd: observation?.onRequestEnd,
+      onEngineError: observation?.onEngineError,
       onClose: (connection) => {
+        observation?.connectionClosed()
         connections.delete(connection)
         if (connections.size === 0) onAllClosed?.()
       }
+    }
+
+    const addConnection = (connection: HttpConnection) => {
+      observation?.connectionOpened()
+      connections.add(connection)
     }
 
     // TLS: accepted sockets handshake first, tracked (limits, deadline,
@@ -251,7 +272,7 @@ export const listenWith = <E, R>(
       ),
       onSecure: (socket) => {
         if (shuttingDown) socket.destroy()
-        else connections.add(new HttpConnection(socket, host))
+        else addConnection(new HttpConnection(socket, host))
       },
       onClientError: (error, remoteAddress) =>
         runFork(Effect.annotateLogs(Effect.logDebug("TLS handshake failed"), {
@@ -266,6 +287,7 @@ export const listenWith = <E, R>(
       // Past the limit a new connection is closed at once; the open ones are
       // not touched.
       if (shuttingDown || connectionCount() >= maxConnections) {
+        if (!shuttingDown) observation?.connectionRefused()
         socket.on("error", () => {})
         socket.destroy()
         return
@@ -279,11 +301,11 @@ export const listenWith = <E, R>(
       const reader = readIntoSharedBuffer(socket, true, (bytes) => connection?.receive(bytes, true))
       if (reader !== undefined) {
         connection = new HttpConnection(reader, host, true)
-        connections.add(connection)
+        addConnection(connection)
         return
       }
       socket.resume()
-      connections.add(new HttpConnection(socket, host))
+      addConnection(new HttpConnection(socket, host))
     }
 
     const scheme = config.ssl !== undefined ? "https" : "http"
