@@ -233,11 +233,13 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
 }
 
 /**
- * A body being read, checked against the framer's contract: pieces are
- * never empty and are views of the input; `feed` stops at the end of the
- * input unless the body is done; a done framer takes nothing more.
+ * A body being read (a `BodySink` for the `ConnectionInput`), checked
+ * against the framer's contract: pieces are never empty and are views of the
+ * input; `feed` stops at the end of the input unless the body is done; a
+ * done framer takes nothing more. Its pieces are copies (the input is a
+ * transient read buffer). The request corpus reads bodies through it too.
  */
-class CheckedBody {
+export class CheckedBody {
   readonly head: RequestHead
   readonly framer: BodyFramer
   readonly parts: Array<Buffer> = []

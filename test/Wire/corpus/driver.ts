@@ -4,14 +4,15 @@
  * reads it: a `ConnectionInput` (the input buffer, the scan rebase, heads by
  * the `HeadReader`: empty lines before a head, the incremental scan,
  * `maxHeaderSize`, `parseHead`), bodies cut by a `BodyFramer` (Content-Length
- * or chunked); no sockets, no Effects.
+ * or chunked; the fuzzer's `CheckedBody`, which checks the framer's
+ * contract); no sockets, no Effects.
  *
  * It gives back every request read whole, the error that stopped the
  * connection if any, and whether it was left waiting for more bytes. The
  * corpus and the split-invariance properties compare these results.
  */
+import { CheckedBody } from "../../../fuzz/driver.ts"
 import { ConnectionInput } from "../../../src/Connection/ConnectionInput.ts"
-import { BodyFramer } from "../../../src/Wire/BodyFramer.ts"
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../../../src/Wire/HeadParser.ts"
 import { DEFAULT_MAX_REQUEST_LINE_SIZE } from "../../../src/Wire/HeadReader.ts"
 import { type HttpError, isHttpError } from "../../../src/Wire/HttpErrors.ts"
@@ -35,23 +36,6 @@ export interface DriveOptions {
   readonly maxRequestLineSize?: number
 }
 
-/** The body being read: its framer, and copies of its pieces (the input's buffers are transient). */
-class CollectedBody {
-  readonly head: RequestHead
-  readonly framer: BodyFramer
-  readonly parts: Array<Uint8Array> = []
-  constructor(head: RequestHead) {
-    this.head = head
-    this.framer = new BodyFramer(head.framing)
-  }
-  readonly feed = (input: Uint8Array, start: number, end: number): number => {
-    const stop = this.framer.feed(input, start, end, (data) => this.parts.push(Uint8Array.from(data)))
-    if (stop < start || stop > end) throw new Error(`feed returned ${stop} outside [${start}, ${end}]`)
-    if (!this.framer.done && stop !== end) throw new Error(`feed stopped at ${stop} before ${end} without done`)
-    return stop
-  }
-}
-
 /** Reads the requests out of `pieces`, the reads of one connection in order. */
 export const drive = (pieces: ReadonlyArray<Uint8Array>, options: DriveOptions = {}): DriveResult => {
   const input = new ConnectionInput(
@@ -61,7 +45,7 @@ export const drive = (pieces: ReadonlyArray<Uint8Array>, options: DriveOptions =
   )
   const requests: Array<ParsedRequest> = []
   /** The request whose body is being read. */
-  let current: CollectedBody | undefined
+  let current: CheckedBody | undefined
 
   const done = (head: RequestHead, parts: ReadonlyArray<Uint8Array>) => {
     requests.push({ head, body: Buffer.concat(parts) })
@@ -79,7 +63,7 @@ export const drive = (pieces: ReadonlyArray<Uint8Array>, options: DriveOptions =
     const head = input.readHead()
     if (head === undefined) return false
     if (head.framing._tag === "NoBody") done(head, [])
-    else current = new CollectedBody(head)
+    else current = new CheckedBody(head)
     return true
   }
 

@@ -1,0 +1,123 @@
+/**
+ * The layer rule of `src/`, checked (run by `npm test` through
+ * `test/Layers.test.ts`, or alone: `node scripts/check-layers.ts`).
+ *
+ * Layers, lowest first; a module may import its own layer's modules and
+ * those of lower layers, never a higher one's, and no import cycle may form
+ * (type-only imports count: a cycle of types is still a knot for the
+ * reader):
+ *
+ *   Config, Response < Wire < Request < Connection < Server < cli < index
+ *
+ * `Config` and `Response` are both at the bottom and know nothing of each
+ * other.
+ */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+
+/** The rank of each top folder of `src/` (and of `src/index.ts`). */
+export const layers: Readonly<Record<string, number>> = {
+  Config: 0,
+  Response: 0,
+  Wire: 1,
+  Request: 2,
+  Connection: 3,
+  Server: 4,
+  cli: 5,
+  index: 6
+}
+
+export interface Violation {
+  readonly kind: "upward" | "sideways" | "cycle" | "unknown-layer" | "missing"
+  readonly message: string
+}
+
+/** The import specifiers of a module (exported for the test): `import ... from`, `export ... from`, `import(...)`. */
+export const importsOf = (source: string): Array<string> => {
+  const found: Array<string> = []
+  // Between the keyword and `from` only names, braces, commas, `*` and
+  // whitespace: a statement such as `export const x = ...` cannot match.
+  const pattern = /(?:^|\n)\s*(?:import|export)\s[\w$*\s{},]*?\bfrom\s*["']([^"']+)["']|(?:^|\n)\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g
+  for (const match of source.matchAll(pattern)) found.push((match[1] ?? match[2] ?? match[3]) as string)
+  return found
+}
+
+const listModules = (dir: string): Array<string> =>
+  Fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = Path.join(dir, entry.name)
+    if (entry.isDirectory()) return listModules(path)
+    return entry.name.endsWith(".ts") ? [path] : []
+  })
+
+/** `Wire` for `src/Wire/HeadParser.ts`, `index` for `src/index.ts`. */
+const layerOf = (srcDir: string, file: string): string => {
+  const relative = Path.relative(srcDir, file).split(Path.sep)
+  return relative.length === 1 ? Path.basename(relative[0] as string, ".ts") : (relative[0] as string)
+}
+
+/** Every breach of the layer rule in the modules under `srcDir`. */
+export const checkLayers = (srcDir: string): Array<Violation> => {
+  const violations: Array<Violation> = []
+  const modules = listModules(srcDir).sort()
+  const graph = new Map<string, Array<string>>()
+  const name = (file: string) => Path.relative(srcDir, file)
+  for (const file of modules) {
+    const from = layerOf(srcDir, file)
+    const rank = layers[from]
+    if (rank === undefined) {
+      violations.push({ kind: "unknown-layer", message: `${name(file)}: ${from} is not a layer (${Object.keys(layers).join(", ")})` })
+      continue
+    }
+    const edges: Array<string> = []
+    for (const specifier of importsOf(Fs.readFileSync(file, "utf8"))) {
+      if (!specifier.startsWith(".")) continue
+      const target = Path.resolve(Path.dirname(file), specifier)
+      if (!Fs.existsSync(target)) {
+        violations.push({ kind: "missing", message: `${name(file)} imports ${specifier}, which does not exist` })
+        continue
+      }
+      edges.push(target)
+      const to = layerOf(srcDir, target)
+      const toRank = layers[to]
+      if (toRank === undefined || to === from) continue
+      if (toRank > rank) {
+        violations.push({ kind: "upward", message: `${name(file)} (${from}) imports ${name(target)} (${to}), a higher layer` })
+      } else if (toRank === rank) {
+        violations.push({ kind: "sideways", message: `${name(file)} (${from}) imports ${name(target)} (${to}), a layer beside it` })
+      }
+    }
+    graph.set(file, edges)
+  }
+  for (const cycle of findCycles(graph)) {
+    violations.push({ kind: "cycle", message: `import cycle: ${cycle.map(name).join(" -> ")}` })
+  }
+  return violations
+}
+
+/** One cycle per strongly connected knot found by a depth-first search (each reported once). */
+const findCycles = (graph: ReadonlyMap<string, ReadonlyArray<string>>): Array<Array<string>> => {
+  const cycles: Array<Array<string>> = []
+  const state = new Map<string, "open" | "done">()
+  const stack: Array<string> = []
+  const visit = (node: string): void => {
+    state.set(node, "open")
+    stack.push(node)
+    for (const next of graph.get(node) ?? []) {
+      const seen = state.get(next)
+      if (seen === "open") cycles.push([...stack.slice(stack.indexOf(next)), next])
+      else if (seen === undefined) visit(next)
+    }
+    stack.pop()
+    state.set(node, "done")
+  }
+  for (const node of graph.keys()) if (!state.has(node)) visit(node)
+  return cycles
+}
+
+if (import.meta.main) {
+  const srcDir = Path.resolve(import.meta.dirname, "..", "src")
+  const violations = checkLayers(srcDir)
+  for (const violation of violations) console.error(`${violation.kind}: ${violation.message}`)
+  if (violations.length > 0) process.exit(1)
+  console.log(`layers: ${listModules(srcDir).length} modules, imports point down, no cycles`)
+}
