@@ -19,14 +19,18 @@ import { parseSeconds } from "./SecondsText.ts"
  *   text, which refuses it with the option's own message);
  * - `switch`: `true` or `false`;
  * - `seconds`: a decimal number of seconds (`30`, `0.1`);
- * - `list`: comma-separated, blanks dropped.
+ * - `list`: comma-separated, blanks dropped;
+ * - `mode`: a file mode in octal, as `chmod` takes it (`600`, `0660`, `0o660`).
  *
  * @since 0.1.0
  * @category models
  */
-export type OptionTextKind = "text" | "bytes" | "integer" | "switch" | "seconds" | "list"
+export type OptionTextKind = "text" | "bytes" | "integer" | "switch" | "seconds" | "list" | "mode"
 
 const NUMBER = /^[+-]?\d+(?:\.\d+)?$/
+
+/** A file mode in octal: `600`, `0660`, `0o660`. */
+const OCTAL_MODE = /^(?:0o?)?([0-7]{1,3})$/
 
 /**
  * Turns one option's text into its `ServerConfigInput` value, or a one-line
@@ -54,6 +58,12 @@ export const parseOptionText = (kind: OptionTextKind, text: string): Result.Resu
       return parseSeconds(text)
     case "list":
       return Result.succeed(text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== ""))
+    case "mode": {
+      const digits = OCTAL_MODE.exec(text.trim())?.[1]
+      return digits === undefined
+        ? Result.fail(`must be an octal file mode from 0 to 777 (e.g. 600 or 0660), got ${JSON.stringify(text)}`)
+        : Result.succeed(parseInt(digits, 8))
+    }
     case "text":
     case "bytes":
       return Result.succeed(text)

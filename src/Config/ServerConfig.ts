@@ -35,6 +35,8 @@ export interface ServerConfig {
   readonly port: number
   /** Listen on this Unix domain socket instead of TCP. Default none. */
   readonly unixSocket: string | undefined
+  /** Permissions of the `unixSocket` file. Default `0o600` (Tornado's): only its owner may connect. */
+  readonly unixSocketMode: number
   /** Worker processes; `0` means one per CPU, `1` no fork. Default `1`. */
   readonly processes: number
   /** Close every connection after one response. Default `false`. */
@@ -227,6 +229,7 @@ export const ServerConfig = Schema.Struct({
   host: NonEmptyText("a host name or IP address").pipe(withDefault("127.0.0.1")),
   port: IntegerIn(0, 65535, "an integer from 0 to 65535").pipe(withDefault(8888)),
   unixSocket: none(NonEmptyText("a socket path")),
+  unixSocketMode: IntegerIn(0, 0o777, "a file mode from 0 to 0o777 (e.g. 0o600)").pipe(withDefault(0o600)),
   processes: IntegerIn(0, Number.MAX_SAFE_INTEGER, "an integer >= 0 (0 means one per CPU)").pipe(withDefault(1)),
   noKeepAlive: Schema.Boolean.pipe(withDefault(false)),
   xheaders: Schema.Boolean.pipe(withDefault(false)),
@@ -268,6 +271,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   host: "a host name or IP address",
   port: "an integer from 0 to 65535",
   unixSocket: "a socket path",
+  unixSocketMode: "a file mode from 0 to 0o777 (e.g. 0o600)",
   processes: "an integer >= 0 (0 means one per CPU)",
   noKeepAlive: "true or false",
   xheaders: "true or false",

@@ -41,6 +41,7 @@ export const OPTION_TEXT_KINDS: Readonly<Record<string, OptionTextKind>> = {
   host: "text",
   port: "integer",
   unixSocket: "text",
+  unixSocketMode: "mode",
   processes: "integer",
   noKeepAlive: "switch",
   xheaders: "switch",

@@ -22,8 +22,6 @@
  *
  * @since 0.1.0
  */
-import Cluster from "node:cluster"
-import * as Fs from "node:fs"
 import * as Net from "node:net"
 import { Context, Data, Duration, Effect, Layer, Scope } from "effect"
 import type * as HttpClient from "effect/http/HttpClient"
@@ -39,10 +37,15 @@ import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
 import type { TlsConfigInput } from "../Config/TlsConfig.ts"
 import { defaultLeniency } from "../Wire/HeadParser.ts"
 import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
+import type { ListenError } from "./ListenError.ts"
+import { describeAddress, type ListeningSocket, type ServerAddress } from "./ListeningSocket.ts"
 import { observeRequests } from "./RequestObservation.ts"
 import { readIntoSharedBuffer } from "./SharedReadBuffer.ts"
+import { bindSockets } from "./Sockets.ts"
 import { layerClient, testServerConfig } from "./TestLayer.ts"
 import { TlsHandshakes } from "./TlsHandshakes.ts"
+import { bindUnixSocket } from "./UnixSocket.ts"
+import * as Workers from "./Workers.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 
@@ -64,15 +67,25 @@ export type Request = HTTPServerRequest
  */
 export type Handler<E = never, R = never> = (request: HTTPServerRequest) => Effect.Effect<Response, E, R>
 
-/**
- * Where a server listens.
- *
- * @since 0.1.0
- * @category models
- */
-export type ServerAddress =
-  | { readonly _tag: "TcpAddress"; readonly hostname: string; readonly port: number }
-  | { readonly _tag: "UnixAddress"; readonly path: string }
+export {
+  /**
+   * The server could not listen (address in use, permission denied, ...).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  ListenError
+} from "./ListenError.ts"
+
+export type {
+  /**
+   * Where a server listens.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ServerAddress
+} from "./ListeningSocket.ts"
 
 /**
  * A running server.
@@ -81,7 +94,10 @@ export type ServerAddress =
  * @category models
  */
 export interface RunningServer {
+  /** Where it listens (the first of {@link RunningServer.addresses}). */
   readonly address: ServerAddress
+  /** Every address it listens on (several with `addSockets`, or a host with several addresses). */
+  readonly addresses: ReadonlyArray<ServerAddress>
   /** `http` or `https`. */
   readonly scheme: "http" | "https"
   /** The connections open now, TLS handshakes in progress included. */
@@ -118,22 +134,6 @@ export interface RunningServer {
  */
 export class HTTPServer extends Context.Service<HTTPServer, RunningServer>()("effect-httpserver/HTTPServer") {}
 
-/**
- * The server could not listen (address in use, permission denied, ...).
- *
- * @since 0.1.0
- * @category errors
- */
-export class ListenError extends Data.TaggedError("ListenError")<{
-  readonly address: string
-  readonly cause: unknown
-}> {
-  override get message() {
-    const code = (this.cause as { code?: string } | undefined)?.code
-    return `cannot listen on ${this.address}${code === undefined ? "" : `: ${code}`}`
-  }
-}
-
 /** Resolves the decoded config into what each connection reads. */
 const connectionOptions = (config: ServerConfig): ConnectionOptions => {
   const decoded = config.decompressRequest
@@ -159,30 +159,18 @@ const connectionOptions = (config: ServerConfig): ConnectionOptions => {
 }
 
 /**
- * A socket file left by a server that did not close cleanly would make
- * binding fail with EADDRINUSE; like Tornado's `bind_unix_socket`, a socket
- * file (and only a socket file) at the path is removed first. Cluster workers
- * leave it alone: their primary has bound the path for all of them.
- */
-const removeStaleUnixSocket = (path: string): void => {
-  if (Cluster.isWorker) return
-  try {
-    if (Fs.statSync(path).isSocket()) Fs.unlinkSync(path)
-  } catch {
-    // Nothing there (or not ours to remove): listen reports what matters.
-  }
-}
-
-/**
- * Options of {@link listen} beyond the config: a socket bound elsewhere
- * (Tornado's `add_sockets`, used by worker processes).
+ * Options of {@link listenWith} beyond the config.
  *
  * @since 0.1.0
  * @category models
  */
 export interface ListenOptions {
-  /** Serve on this listening handle (a `net.Server`, or `{ fd }`) instead of binding. */
-  readonly handle?: Net.Server | { readonly fd: number } | undefined
+  /**
+   * Serve these listening sockets instead of binding the config's address
+   * (what {@link addSockets} does; `host`, `port` and `unixSocket` are then
+   * not used).
+   */
+  readonly sockets?: ReadonlyArray<ListeningSocket> | undefined
   /**
    * Annotations of the interruption of a handler whose client went away
    * (the `effect/http` adapter passes `ClientAbort.annotation`).
@@ -197,17 +185,77 @@ export interface ListenOptions {
 }
 
 /**
- * Listens and serves `handler` until the Scope closes.
+ * `processes` other than 1 asks for worker processes, which only
+ * {@link start} forks: `listen` and `layer` serve in this process and refuse
+ * it rather than ignore it.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const refuseProcesses = (config: ServerConfig): Effect.Effect<ServerConfig, ConfigError> =>
+  config.processes === 1
+    ? Effect.succeed(config)
+    : Effect.fail(
+      new ConfigError({
+        issues: [{
+          option: "processes",
+          message: `must be 1 here (this process serves), got ${config.processes}: HTTPServer.start forks worker processes`
+        }]
+      })
+    )
+
+/**
+ * Listens on the config's address (`host` and `port`, or `unixSocket`) and
+ * serves `handler` until the Scope closes (Tornado's `HTTPServer.listen`).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const listen = <E, R>(
   handler: Handler<E, R>,
-  config?: ServerConfigInput,
-  options?: ListenOptions
+  config?: ServerConfigInput
 ): Effect.Effect<RunningServer, ConfigError | ListenError, R | Scope.Scope> =>
-  Effect.flatMap(decodeServerConfig(config ?? {}), (decoded) => listenWith(handler, decoded, options))
+  decodeServerConfig(config ?? {}).pipe(
+    Effect.flatMap(refuseProcesses),
+    Effect.flatMap((decoded) => listenWith(handler, decoded))
+  )
+
+/** The options that say where to listen, which {@link addSockets} does not take. */
+const BINDING_OPTIONS = ["host", "port", "unixSocket", "unixSocketMode", "processes"] as const
+
+/**
+ * Serves `handler` on sockets already bound (Tornado's `add_sockets`): from
+ * `Sockets.bindSockets`, `UnixSocket.bindUnixSocket` or
+ * `SocketActivation.socketsFromEnvironment`, several at once (IPv4, IPv6 and
+ * a Unix socket, say). One server: one connection count, one `stop`, one
+ * graceful shutdown when the Scope closes, which also closes the sockets.
+ *
+ * `config` takes every option but the ones that say where to listen
+ * (`host`, `port`, `unixSocket`, `unixSocketMode`, `processes`): given, they
+ * fail with a `ConfigError`, as does an empty list of sockets.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const addSockets = <E, R>(
+  handler: Handler<E, R>,
+  sockets: ReadonlyArray<ListeningSocket>,
+  config?: ServerConfigInput
+): Effect.Effect<RunningServer, ConfigError | ListenError, R | Scope.Scope> => {
+  const given = BINDING_OPTIONS.filter((option) => config?.[option] !== undefined)
+  const issues = [
+    ...(sockets.length === 0 ? [{ option: "sockets", message: "must be at least one listening socket" }] : []),
+    ...given.map((option) => ({ option, message: "is not used by addSockets (the sockets are bound already)" }))
+  ]
+  if (issues.length > 0) return Effect.fail(new ConfigError({ issues }))
+  return Effect.flatMap(decodeServerConfig(config ?? {}), (decoded) => listenWith(handler, decoded, { sockets }))
+}
+
+/** Binds what the config says: its Unix socket, or its host and port. */
+const bindConfigured = (config: ServerConfig): Effect.Effect<ReadonlyArray<ListeningSocket>, ListenError, Scope.Scope> =>
+  config.unixSocket !== undefined
+    ? Effect.map(bindUnixSocket(config.unixSocket, { mode: config.unixSocketMode }), (socket) => [socket])
+    : bindSockets(config.port, { host: config.host })
 
 /**
  * {@link listen} with a config already decoded.
@@ -309,36 +357,19 @@ export const listenWith = <E, R>(
     }
 
     const scheme = config.ssl !== undefined ? "https" : "http"
-    const server = Net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, onSocket)
 
-    const describe = config.unixSocket !== undefined ? `unix:${config.unixSocket}` : `${config.host}:${config.port}`
-    yield* Effect.callback<void, ListenError>((resume) => {
-      const onError = (cause: unknown) => resume(Effect.fail(new ListenError({ address: describe, cause })))
-      server.once("error", onError)
-      const onListening = () => {
-        server.off("error", onError)
-        server.on("error", () => {})
-        resume(Effect.void)
-      }
-      const handle = options?.handle
-      if (handle !== undefined) server.listen(handle, onListening)
-      else if (config.unixSocket !== undefined) {
-        removeStaleUnixSocket(config.unixSocket)
-        server.listen(config.unixSocket, onListening)
-      }
-      else server.listen({ host: config.host, port: config.port, backlog: 1024 }, onListening)
-    })
+    // The listening sockets accept (paused, with allowHalfOpen and noDelay);
+    // each connection they accept comes here.
+    const sockets = options?.sockets ?? (yield* bindConfigured(config))
+    const detach = sockets.map((socket) => socket.serve(onSocket))
+    const addresses = sockets.map((socket) => socket.address)
+    const address = addresses[0] ?? { _tag: "TcpAddress", hostname: config.host, port: config.port }
+    const url = address._tag === "UnixAddress" ? describeAddress(address) : `${scheme}://${describeAddress(address)}`
 
-    const bound = server.address()
-    const address: ServerAddress = typeof bound === "string" || bound === null
-      ? { _tag: "UnixAddress", path: config.unixSocket ?? String(bound) }
-      : { _tag: "TcpAddress", hostname: bound.address, port: bound.port }
-    const url = address._tag === "UnixAddress"
-      ? `unix:${address.path}`
-      : `${scheme}://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
-
+    // Tornado's `stop` closes the listening sockets.
     const stopAccepting = Effect.sync(() => {
-      if (server.listening) server.close()
+      for (const stop of detach) stop()
+      for (const socket of sockets) socket.close()
     })
 
     const waitForConnections = (destroyFirst: boolean) =>
@@ -390,6 +421,7 @@ export const listenWith = <E, R>(
 
     return {
       address,
+      addresses,
       scheme,
       url,
       connectionCount,
@@ -426,7 +458,13 @@ export const layerConfig = <E, R>(
   handler: Handler<E, R>,
   defaults?: ServerConfigInput
 ): Layer.Layer<HTTPServer, ConfigError | ListenError, R> =>
-  Layer.effect(HTTPServer, Effect.flatMap(loadServerConfig(defaults), (config) => listenWith(handler, config)))
+  Layer.effect(
+    HTTPServer,
+    loadServerConfig(defaults).pipe(
+      Effect.flatMap(refuseProcesses),
+      Effect.flatMap((config) => listenWith(handler, config))
+    )
+  )
 
 /**
  * A server for a test, with an `effect/http` `HttpClient` whose relative
@@ -456,3 +494,84 @@ export const layerTest = <E, R>(
   const client = Layer.unwrap(Effect.map(Effect.service(HTTPServer), (running) => layerClient(running.url)))
   return Layer.provideMerge(client, server)
 }
+
+/**
+ * What {@link start} started in this process: a server (in a worker, or
+ * with `processes: 1`), or, in the parent of the workers, their supervisor.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Started =
+  | {
+    readonly _tag: "Serving"
+    readonly server: RunningServer
+    /** This worker's task id (0 to n-1); `undefined` without workers. */
+    readonly taskId: number | undefined
+  }
+  | {
+    readonly _tag: "Supervising"
+    /** The URL the workers serve. */
+    readonly url: string
+    readonly workers: Workers.Supervisor
+  }
+
+/**
+ * Serves `handler` in `config.processes` processes (Tornado's
+ * `server.bind(port); server.start(n)`): `1` serves here, as
+ * {@link listen}; `0` forks one worker per CPU, `n` forks `n`.
+ *
+ * With workers, this process binds the config's address first (so a port
+ * in use fails here, before any worker starts), then forks workers that run
+ * the same program: in each, the same `start` serves on the shared socket
+ * and succeeds with `Serving`; here it succeeds with `Supervising` once
+ * every worker listens. The supervisor restarts a worker that dies (up to
+ * `maxRestarts`, 100), and closing the Scope stops the workers gracefully
+ * (SIGTERM: each drains its requests) and waits for them. In a worker,
+ * SIGTERM/SIGINT close its Scope, which drains it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const start = <E, R>(
+  handler: Handler<E, R>,
+  config?: ServerConfigInput,
+  options?: StartOptions
+): Effect.Effect<Started, ConfigError | ListenError | Workers.WorkersError, R | Scope.Scope> =>
+  Effect.flatMap(decodeServerConfig(config ?? {}), (decoded) => startWith(handler, decoded, options))
+
+/**
+ * Options of {@link start}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StartOptions {
+  /** Restarts of workers that died, in all, before giving up. Default 100 (Tornado's). */
+  readonly maxRestarts?: number | undefined
+}
+
+/**
+ * {@link start} with a config already decoded.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const startWith = <E, R>(
+  handler: Handler<E, R>,
+  config: ServerConfig,
+  options?: StartOptions
+): Effect.Effect<Started, ListenError | Workers.WorkersError, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    if (Workers.isWorker()) {
+      const server = yield* Workers.listenAsWorker(listenWith(handler, config))
+      return { _tag: "Serving", server, taskId: Workers.taskId() } as const
+    }
+    if (config.processes === 1) {
+      return { _tag: "Serving", server: yield* listenWith(handler, config), taskId: undefined } as const
+    }
+    // Bound here first; forkWorkers hands the sockets over to the workers.
+    yield* bindConfigured(config)
+    const workers = yield* Workers.forkWorkers(config, { maxRestarts: options?.maxRestarts })
+    return { _tag: "Supervising", url: workers.url, workers } as const
+  })

@@ -22,7 +22,15 @@
  * requests finish up to `shutdownTimeout`). Workers still alive
  * `shutdownTimeout` plus a grace period later are killed.
  *
- * Why cluster rather than a socket bound in the primary and handed to
+ * Sockets bound in the primary before forking (`Sockets.bindSockets`,
+ * `UnixSocket.bindUnixSocket`, which `HTTPServer.start` uses) are handed
+ * over: the primary closes its own and tells the workers the ports it got
+ * (`0` resolved), and each worker, running the same program, binds them
+ * again through cluster, which shares one socket per address between them.
+ * Binding first in the primary is what makes a port in use, a missing
+ * permission or a bad host fail there, before any worker starts.
+ *
+ * Why cluster rather than listening sockets inherited by
  * `child_process.fork` children (Tornado's way): a Node primary has an event
  * loop, and a listening socket in it would accept connections itself, with
  * no public way to bind without listening. Cluster's round-robin scheduling
@@ -32,24 +40,21 @@
  * its own when the primary dies, so no orphan keeps serving.
  *
  * One consequence: cluster keys the shared socket by address and port, and
- * closes it when its last worker stops listening. With `port: 0` the port
- * would change if every worker died at once, so the primary first picks a
- * free port (binds port 0 and closes it) and gives that port to every
- * worker, restarted ones included.
+ * closes it when its last worker stops listening; the port a worker binds
+ * is the one the primary got, so a worker restarted after all died binds
+ * the same port again.
  *
  * @since 0.1.0
  */
 import cluster, { type Worker } from "node:cluster"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import { Cause, Data, Deferred, Duration, Effect, Scope } from "effect"
 import type { ServerConfig } from "../Config/ServerConfig.ts"
-import { ListenError, type RunningServer } from "./HTTPServer.ts"
+import { boundSockets } from "./ListeningSocket.ts"
+import { PORTS_ENV, portsForWorkers } from "./Sockets.ts"
 
 /** The environment variable carrying a worker's task id (0 to N-1). */
 const TASK_ID_ENV = "EFFECT_HTTPSERVER_TASK_ID"
-/** The environment variable carrying the port the primary picked for `port: 0`. */
-const PORT_ENV = "EFFECT_HTTPSERVER_PORT"
 
 /** How long after `shutdownTimeout` a worker may take to exit before it is killed. */
 const EXIT_GRACE_MILLIS = 5000
@@ -93,20 +98,6 @@ export const taskId = (): number | undefined => {
   return Number.isSafeInteger(id) ? id : undefined
 }
 
-/**
- * The config a worker listens with: `config` with the port the primary
- * picked when it was `0`. Outside a worker, `config` unchanged.
- *
- * @since 0.1.0
- * @category workers
- */
-export const workerConfig = (config: ServerConfig): ServerConfig => {
-  const port = Number(process.env[PORT_ENV] ?? Number.NaN)
-  return isWorker() && config.unixSocket === undefined && config.port === 0 && Number.isSafeInteger(port)
-    ? { ...config, port }
-    : config
-}
-
 const LISTENING = "effect-httpserver/WorkerListening"
 const FAILED = "effect-httpserver/WorkerFailed"
 
@@ -130,48 +121,58 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
 }
 
 /**
- * Runs in a worker: acquires the server with `listen`, tells the primary it
- * is listening (with the server's URL), and serves until interrupted
+ * Runs in a worker: acquires the server with `listen` and tells the primary
+ * it is listening (with the server's URL), or, if `listen` fails, why (the
+ * primary then gives up with a {@link WorkerStartError} carrying the
+ * reason). The failure is passed on.
+ *
+ * @since 0.1.0
+ * @category workers
+ */
+export const listenAsWorker = <A extends { readonly url: string }, E, R>(
+  listen: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  listen.pipe(
+    Effect.tap((server) => tell({ _tag: LISTENING, url: server.url })),
+    Effect.tapCause((cause) =>
+      Cause.hasInterruptsOnly(cause) ? Effect.void : tell({ _tag: FAILED, reason: describeCause(cause) })
+    )
+  )
+
+/**
+ * Runs in a worker: {@link listenAsWorker}, then serves until interrupted
  * (SIGTERM/SIGINT), when the Scope closes and the server shuts down
  * gracefully.
  *
- * If `listen` fails, the worker reports the failure to the primary (which
- * prints it and exits non-zero), sets the exit code to 1 and disconnects from
- * the primary so that the process ends; the Effect then succeeds, so the
- * failure is reported once, by the primary.
+ * If `listen` fails, the worker sets the exit code to 1 and disconnects
+ * from the primary so that the process ends; the Effect then succeeds, so
+ * the failure is reported once, by the primary.
  *
  * @since 0.1.0
  * @category workers
  */
 export const serveAsWorker = <E, R>(
-  listen: Effect.Effect<RunningServer, E, R>
+  listen: Effect.Effect<{ readonly url: string }, E, R>
 ): Effect.Effect<void, never, Exclude<R, Scope.Scope>> =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const server = yield* listen
-      yield* Effect.sync(() => send({ _tag: LISTENING, url: server.url }))
-      return yield* Effect.never
-    })
-  ).pipe(
+  Effect.scoped(Effect.andThen(listenAsWorker(listen), Effect.never)).pipe(
     Effect.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause)
         // Interrupted (SIGTERM/SIGINT): no failure in it, pass it on.
         ? Effect.failCause(cause as Cause.Cause<never>)
         : Effect.sync(() => {
           process.exitCode = 1
-          // The IPC channel would keep the process alive: close it once the report is sent.
-          send({ _tag: FAILED, reason: describeCause(cause) }, () => cluster.worker?.disconnect())
+          // The IPC channel would keep the process alive: close it.
+          cluster.worker?.disconnect()
         })
     )
   )
 
-const send = (message: WorkerMessage, onSent?: () => void): void => {
-  if (process.send === undefined) {
-    onSent?.()
-    return
-  }
-  process.send(message, undefined, {}, () => onSent?.())
-}
+/** Sends `message` to the primary; done once it is sent (at once without an IPC channel). */
+const tell = (message: WorkerMessage): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (process.send === undefined) resume(Effect.void)
+    else process.send(message, undefined, {}, () => resume(Effect.void))
+  })
 
 /**
  * A worker exited before it listened: the supervisor gave up.
@@ -238,7 +239,7 @@ export interface Supervisor {
  * @since 0.1.0
  * @category models
  */
-export type WorkersConfig = Pick<ServerConfig, "processes" | "host" | "port" | "unixSocket" | "shutdownTimeout">
+export type WorkersConfig = Pick<ServerConfig, "processes" | "shutdownTimeout">
 
 /**
  * Options of {@link forkWorkers}.
@@ -253,6 +254,14 @@ export interface ForkOptions {
   readonly exec?: string | undefined
   /** Its arguments. Default: this process's (`process.argv.slice(2)`). */
   readonly args?: ReadonlyArray<string> | undefined
+  /**
+   * Whether a worker counts as started only once it says it listens
+   * ({@link serveAsWorker}, `HTTPServer.start`), and the supervisor gives up
+   * with {@link WorkerStartError} if it exits before. Default `true`;
+   * `forkProcesses` (whose workers may do anything) passes `false`: started
+   * once forked.
+   */
+  readonly awaitListening?: boolean | undefined
 }
 
 interface Slot {
@@ -262,26 +271,6 @@ interface Slot {
   /** What the worker reported, if it failed to start. */
   failure: string | undefined
 }
-
-/**
- * With `port: 0`, picks the port every worker will share (see the module
- * documentation); `undefined` otherwise.
- */
-const pickPort = (config: WorkersConfig): Effect.Effect<number | undefined, ListenError> =>
-  config.unixSocket !== undefined || config.port !== 0
-    ? Effect.succeed(undefined)
-    : Effect.callback<number, ListenError>((resume) => {
-      const probe = Net.createServer()
-      const fail = (cause: unknown) => resume(Effect.fail(new ListenError({ address: `${config.host}:0`, cause })))
-      probe.once("error", fail)
-      probe.listen({ host: config.host, port: 0 }, () => {
-        const address = probe.address()
-        probe.close(() => {
-          if (typeof address === "object" && address !== null) resume(Effect.succeed(address.port))
-          else fail(new Error(`unexpected address ${String(address)}`))
-        })
-      })
-    })
 
 const describeExit = (code: number | null, signal: string | null): string =>
   signal !== null ? `killed by signal ${signal}` : `exited with status ${code ?? "?"}`
@@ -302,12 +291,12 @@ const describeExit = (code: number | null, signal: string | null): string =>
 export const forkWorkers = (
   config: WorkersConfig,
   options: ForkOptions = {}
-): Effect.Effect<Supervisor, WorkersError | ListenError, Scope.Scope> =>
+): Effect.Effect<Supervisor, WorkersError, Scope.Scope> =>
   Effect.gen(function*() {
     if (!cluster.isPrimary) return yield* Effect.die(new Error("forkWorkers runs in the primary process only"))
     const count = resolveProcessCount(config.processes)
     const maxRestarts = options.maxRestarts ?? defaultMaxRestarts
-    const port = yield* pickPort(config)
+    const awaitListening = options.awaitListening ?? true
     const runFork = Effect.runForkWith(yield* Effect.context<never>())
     const scope = yield* Effect.scope
 
@@ -365,11 +354,10 @@ export const forkWorkers = (
     }
 
     const start = (slot: Slot) => {
-      const env: Record<string, string> = { [TASK_ID_ENV]: String(slot.taskId) }
-      if (port !== undefined) env[PORT_ENV] = String(port)
+      const env: Record<string, string> = { [TASK_ID_ENV]: String(slot.taskId), [PORTS_ENV]: ports }
       const worker = cluster.fork(env)
       slot.worker = worker
-      slot.listening = false
+      slot.listening = !awaitListening
       slot.failure = undefined
       worker.on("message", onMessage(slot, worker))
       worker.on("exit", onExit(slot, worker))
@@ -426,7 +414,11 @@ export const forkWorkers = (
       const slot: Slot = { taskId: id, worker: undefined, listening: false, failure: undefined }
       slots.push(slot)
     }
+    // Hand the sockets bound here over to the workers (see the module documentation).
+    const ports = portsForWorkers().join(",")
+    for (const socket of boundSockets()) socket.close()
     for (const slot of slots) start(slot)
+    if (!awaitListening) Deferred.doneUnsafe(ready, Effect.succeed(""))
 
     const listeningUrl = yield* Deferred.await(ready)
     return {

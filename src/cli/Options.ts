@@ -52,7 +52,7 @@ export class HelpRequested extends Data.TaggedError("HelpRequested")<{
   readonly usage: string
 }> {}
 
-type Kind = "text" | "integer" | "switch" | "bytes" | "seconds" | "list" | "file"
+type Kind = "text" | "integer" | "switch" | "bytes" | "seconds" | "list" | "file" | "mode"
 
 interface OptionSpec {
   /** The option's name without the leading `--`. */
@@ -67,6 +67,7 @@ const OPTIONS: ReadonlyArray<OptionSpec> = [
   { name: "host", kind: "text", metavar: "HOST", help: "address to listen on (default 127.0.0.1)" },
   { name: "port", kind: "integer", metavar: "N", help: "port; 0 picks a free one (default 8888)" },
   { name: "unix-socket", kind: "text", metavar: "PATH", help: "listen on a Unix domain socket instead of TCP" },
+  { name: "unix-socket-mode", kind: "mode", metavar: "OCTAL", help: "permissions of the --unix-socket file (default 600)" },
   { name: "processes", kind: "integer", metavar: "N", help: "worker processes; 0 = one per CPU, 1 = no fork (default 1)" },
   { name: "xheaders", kind: "switch", help: "trust X-Real-Ip / X-Forwarded-For / X-Scheme / X-Forwarded-Proto" },
   {
@@ -308,6 +309,13 @@ export const parseOptions = (
     const lastText = (name: string) => {
       const last = scanned.values.get(name)?.at(-1)
       return typeof last === "string" ? last : undefined
+    }
+    // Where to listen is one thing or the other, never a silent choice.
+    if (scanned.values.has("unix-socket") && scanned.values.has("port")) {
+      report("unix-socket", "--unix-socket: cannot be used with --port (a Unix socket has no port)")
+    }
+    if (scanned.values.has("unix-socket-mode") && !scanned.values.has("unix-socket")) {
+      report("unix-socket-mode", "--unix-socket-mode: needs --unix-socket")
     }
     // The files are read, parsed and matched by the `ssl` schema, as for the
     // library (first, so that their problems come first); the command only

@@ -36,6 +36,7 @@ describe("ServerConfig", () => {
         host: "127.0.0.1",
         port: 8888,
         unixSocket: undefined,
+        unixSocketMode: 0o600,
         processes: 1,
         noKeepAlive: false,
         xheaders: false,

@@ -265,9 +265,6 @@ describe("forkWorkers (the supervisor, with stand-in workers)", () => {
 
   const config = (processes: number): Workers.WorkersConfig => ({
     processes,
-    host: "127.0.0.1",
-    port: 0,
-    unixSocket: undefined,
     shutdownTimeout: Duration.seconds(1)
   })
 

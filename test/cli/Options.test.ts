@@ -70,8 +70,6 @@ describe("parseOptions", () => {
         "--host",
         "::1",
         "--port=0",
-        "--unix-socket",
-        "/tmp/demo.sock",
         "--processes",
         "0",
         "--xheaders",
@@ -104,7 +102,6 @@ describe("parseOptions", () => {
       ])
       expect(config.host).toBe("::1")
       expect(config.port).toBe(0)
-      expect(config.unixSocket).toBe("/tmp/demo.sock")
       expect(config.processes).toBe(0)
       expect(config.xheaders).toBe(true)
       expect(config.trustedDownstream).toEqual(["10.0.0.0/8", "::1", "192.168.0.1"])
@@ -120,6 +117,33 @@ describe("parseOptions", () => {
       expect(config.maxBodySize).toBe(1_000_000)
       expect(config.maxBufferSize).toBe(1000)
       expect(Duration.isZero(config.shutdownTimeout)).toBe(true)
+    }))
+
+  it.effect("reads a Unix socket and its mode (octal, as chmod takes it; default 600)", () =>
+    Effect.gen(function*() {
+      const config = yield* parseOptions(["--unix-socket", "/tmp/demo.sock"])
+      expect(config.unixSocket).toBe("/tmp/demo.sock")
+      expect(config.unixSocketMode).toBe(0o600)
+      for (const [text, mode] of [["660", 0o660], ["0640", 0o640], ["0o666", 0o666], ["0", 0]] as const) {
+        expect((yield* parseOptions(["--unix-socket", "/tmp/demo.sock", "--unix-socket-mode", text])).unixSocketMode)
+          .toBe(mode)
+      }
+    }))
+
+  it.effect("refuses a bad mode, a mode without a socket, and a socket with a port", () =>
+    Effect.gen(function*() {
+      for (const text of ["999", "rw-------", "1777", "-600", ""]) {
+        expect(yield* problems(["--unix-socket", "/tmp/s", `--unix-socket-mode=${text}`])).toEqual([
+          `--unix-socket-mode: must be an octal file mode from 0 to 777 (e.g. 600 or 0660), got ${JSON.stringify(text)}`
+        ])
+      }
+      expect(yield* problems(["--unix-socket-mode", "600"])).toEqual(["--unix-socket-mode: needs --unix-socket"])
+      expect(yield* problems(["--unix-socket", "/tmp/s", "--port", "8000"])).toEqual([
+        "--unix-socket: cannot be used with --port (a Unix socket has no port)"
+      ])
+      expect(yield* problems(["--port", "0", "--unix-socket", "/tmp/s"])).toEqual([
+        "--unix-socket: cannot be used with --port (a Unix socket has no port)"
+      ])
     }))
 
   it.effect("lets the last occurrence of an option win", () =>
