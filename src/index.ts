@@ -25,3 +25,15 @@ export * as ServerConfig from "./Config/ServerConfig.ts"
 
 /** Runs `effect/http` apps (HttpRouter, HttpApi) on this server. @since 0.1.0 */
 export * as EffectHttpAdapter from "./Server/EffectHttpAdapter.ts"
+
+/** Listening TCP sockets bound before serving (Tornado's `bind_sockets`). @since 0.1.0 */
+export * as Sockets from "./Server/Sockets.ts"
+
+/** A listening Unix domain socket (Tornado's `bind_unix_socket`). @since 0.1.0 */
+export * as UnixSocket from "./Server/UnixSocket.ts"
+
+/** Sockets passed by systemd (socket activation, `LISTEN_FDS`). @since 0.1.0 */
+export * as SocketActivation from "./Server/SocketActivation.ts"
+
+/** Worker processes (Tornado's `fork_processes`, `task_id`). @since 0.1.0 */
+export * as ForkProcesses from "./Server/ForkProcesses.ts"

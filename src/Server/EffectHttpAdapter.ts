@@ -67,7 +67,7 @@ import { errorResponse } from "../Wire/ErrorResponse.ts"
 import { type BodyError, statusOf } from "../Wire/HttpErrors.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
-import { type Handler, type ListenError, listenWith, type ServerAddress } from "./HTTPServer.ts"
+import { type Handler, type ListenError, listenWith, refuseProcesses, type ServerAddress } from "./HTTPServer.ts"
 import { toResponse } from "./EffectResponseConversion.ts"
 import { layerClient, testServerConfig } from "./TestLayer.ts"
 
@@ -533,7 +533,8 @@ export const make = (
 
 /**
  * The `effect/http` `HttpServer` on our engine, from a config (decoded and
- * checked first: a bad field fails the layer with `ConfigError`).
+ * checked first: a bad field, or `processes` other than 1, fails the layer
+ * with `ConfigError`).
  *
  * @since 0.1.0
  * @category layers
@@ -541,7 +542,9 @@ export const make = (
 export const layerServer = (
   config?: ServerConfigInput
 ): Layer.Layer<HttpServer.HttpServer, ConfigError | ListenError> =>
-  Layer.effect(HttpServer.HttpServer)(Effect.flatMap(decodeServerConfig(config ?? {}), make))
+  Layer.effect(HttpServer.HttpServer)(
+    decodeServerConfig(config ?? {}).pipe(Effect.flatMap(refuseProcesses), Effect.flatMap(make))
+  )
 
 /**
  * The services an `effect/http` app commonly needs beside the server:
@@ -583,7 +586,12 @@ export const layerConfig = (
 ): Layer.Layer<
   HttpServer.HttpServer | HttpPlatform.HttpPlatform | Etag.Generator | FileSystem.FileSystem | Path.Path,
   ConfigError | ListenError
-> => Layer.merge(Layer.effect(HttpServer.HttpServer)(Effect.flatMap(loadServerConfig(defaults), make)), layerHttpServices)
+> => Layer.merge(
+    Layer.effect(HttpServer.HttpServer)(
+      loadServerConfig(defaults).pipe(Effect.flatMap(refuseProcesses), Effect.flatMap(make))
+    ),
+    layerHttpServices
+  )
 
 /**
  * {@link layer} for a test, with an `effect/http` `HttpClient` whose relative

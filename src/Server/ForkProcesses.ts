@@ -54,7 +54,9 @@ export const taskId = (): number | undefined => Workers.taskId()
  *   task id, up to `maxRestarts` times in all; then the Effect fails with
  *   `TooManyRestarts`. A worker that exits with status 0 is not restarted;
  *   once all have, the Effect ends by interruption, which closes the
- *   parent's Scope (Tornado's `sys.exit(0)`; `NodeRuntime.runMain` exits 0).
+ *   parent's Scope (Tornado's `sys.exit(0)`; `NodeRuntime.runMain` then
+ *   exits with its code for interruption, 130 unless its `teardown` says
+ *   otherwise).
  *
  * Sockets bound in the parent before forking are handed over to the
  * workers. Closing the parent's Scope (SIGTERM/SIGINT under
@@ -77,9 +79,26 @@ export const forkProcesses = (
           processes,
           shutdownTimeout: Duration.fromInputUnsafe(options.shutdownTimeout ?? Duration.seconds(30))
         },
-        { maxRestarts: options.maxRestarts, awaitListening: false }
+        { maxRestarts: options.maxRestarts, awaitListening: false, workersStdout: "stdout" }
       )
       yield* supervisor.exited
       return yield* Effect.interrupt
     })
   })
+
+export {
+  /**
+   * Workers died more than `maxRestarts` times: the parent gave up.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  TooManyRestarts,
+  /**
+   * Why the supervisor gave up.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  type WorkersError
+} from "./Workers.ts"

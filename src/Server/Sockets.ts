@@ -169,3 +169,14 @@ export const bindSockets = (
     if (!cluster.isWorker) portsBound[call] = chosen
     return sockets
   })
+
+export {
+  /**
+   * A bound, listening socket: what {@link bindSockets} returns and
+   * `HTTPServer.addSockets` serves.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ListeningSocket
+} from "./ListeningSocket.ts"

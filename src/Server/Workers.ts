@@ -262,6 +262,11 @@ export interface ForkOptions {
    * once forked.
    */
   readonly awaitListening?: boolean | undefined
+  /**
+   * Where the workers' stdout goes: the primary's stderr (the default, so
+   * that the primary alone writes to stdout), or the primary's stdout.
+   */
+  readonly workersStdout?: "stderr" | "stdout" | undefined
 }
 
 interface Slot {
@@ -404,11 +409,11 @@ export const forkWorkers = (
       })
     )
 
-    // Workers write nothing to the primary's stdout: theirs goes to stderr.
+    // By default workers write nothing to the primary's stdout: theirs goes to stderr.
     cluster.setupPrimary({
       exec: options.exec ?? process.argv[1],
       args: [...(options.args ?? process.argv.slice(2))],
-      stdio: ["ignore", 2, 2, "ipc"]
+      stdio: ["ignore", options.workersStdout === "stdout" ? 1 : 2, 2, "ipc"]
     })
     for (let id = 0; id < count; id++) {
       const slot: Slot = { taskId: id, worker: undefined, listening: false, failure: undefined }

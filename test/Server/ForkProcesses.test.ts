@@ -1,0 +1,149 @@
+/**
+ * Tornado's third start-up pattern with real processes:
+ * `Sockets.bindSockets` + `UnixSocket.bindUnixSocket` in the parent,
+ * `ForkProcesses.forkProcesses(2)`, `HTTPServer.addSockets` in each worker
+ * (`test/support/ForkProgram.ts`). Fresh connections reach both workers,
+ * on TCP and on the Unix socket; a worker killed with SIGKILL is replaced;
+ * SIGTERM to the parent lets in-flight requests finish and leaves no
+ * process behind.
+ */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import {
+  childrenOf,
+  describeServer,
+  exitOf,
+  isAlive,
+  processesMarked,
+  type ServerProcess,
+  spawnProcess,
+  waitUntil
+} from "../support/Processes.ts"
+import * as RawClient from "../support/RawClient.ts"
+
+const TEST_TIMEOUT = 30_000
+
+/** `GET /echo` on a fresh connection: the pid of the process that answered. */
+const echoPid = (target: RawClient.Target) =>
+  Effect.scoped(Effect.gen(function*() {
+    const client = yield* RawClient.connect(target)
+    yield* client.write(RawClient.get("/echo", "Connection: close"))
+    const response = yield* client.readResponse({ timeoutMillis: 5000 })
+    expect(response.status).toBe(200)
+    return response.json<{ pid: number }>().pid
+  }))
+
+/** The pids answering over fresh connections, until `wanted` distinct ones did or 10 s passed. */
+const distinctPids = (target: RawClient.Target, wanted: number) =>
+  Effect.gen(function*() {
+    const pids = new Set<number>()
+    const deadline = Date.now() + 10_000
+    while (pids.size < wanted && Date.now() < deadline) {
+      if (pids.size > 0) yield* RawClient.sleepReal(20)
+      pids.add(yield* echoPid(target))
+    }
+    return [...pids].sort((a, b) => a - b)
+  })
+
+/** The lines `worker ID PID serving` printed so far. */
+const serving = (program: ServerProcess) =>
+  [...program.stdout().matchAll(/^worker (\d+) (\d+) serving$/gm)].map((match) => ({
+    taskId: Number(match[1]),
+    pid: Number(match[2])
+  }))
+
+const startProgram = (socketPath: string) =>
+  Effect.gen(function*() {
+    const program = yield* spawnProcess(process.execPath, ["test/support/ForkProgram.ts"], {
+      env: { PROCESSES: "2", UNIX_SOCKET: socketPath }
+    })
+    const port = yield* waitUntil(() => `waiting for the bound port; ${describeServer(program)}`, 15_000, () => {
+      const match = /^bound (\d+)$/m.exec(program.stdout())
+      if (program.exited() !== undefined) throw new Error(`exited; ${describeServer(program)}`)
+      return match === null ? undefined : Number(match[1])
+    })
+    yield* waitUntil(() => `waiting for two workers; ${describeServer(program)}`, 15_000, () =>
+      serving(program).length >= 2 || undefined)
+    return { program, port }
+  })
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-httpserver-fork-"))),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+describe("bindSockets + forkProcesses + addSockets (Tornado's fork_processes)", () => {
+  it.live("two workers with task ids 0 and 1 serve the parent's TCP port and Unix socket", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const socketPath = Path.join(dir, "http.sock")
+      const { program, port } = yield* startProgram(socketPath)
+      const workers = childrenOf(program.pid)
+      expect(workers).toHaveLength(2)
+      expect(serving(program).map((line) => line.taskId).sort()).toEqual([0, 1])
+      expect(serving(program).map((line) => line.pid).sort((a, b) => a - b)).toEqual(workers)
+
+      expect(yield* distinctPids(port, 2)).toEqual(workers)
+      expect(yield* distinctPids({ path: socketPath }, 2)).toEqual(workers)
+      // The mode asked for, set on the socket the workers share.
+      expect(Fs.statSync(socketPath).mode & 0o777).toBe(0o640)
+
+      process.kill(program.pid, "SIGTERM")
+      expect(yield* exitOf(program)).toEqual({ code: 0, signal: null })
+      expect(processesMarked(program.marker)).toEqual([])
+      expect(Fs.existsSync(socketPath)).toBe(false)
+    }), TEST_TIMEOUT)
+
+  it.live("a worker killed with SIGKILL is replaced, with its task id, and the port keeps answering", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { program, port } = yield* startProgram(Path.join(dir, "http.sock"))
+      const [victim] = serving(program)
+      if (victim === undefined) throw new Error("no worker")
+      process.kill(victim.pid, "SIGKILL")
+
+      const replacement = yield* waitUntil(() => `waiting for a replacement; ${describeServer(program)}`, 10_000, () =>
+        serving(program).find((line) => line.taskId === victim.taskId && line.pid !== victim.pid))
+      expect(isAlive(victim.pid)).toBe(false)
+      // The parent logs the restart (Effect's logger: stdout here).
+      expect(program.stdout()).toContain(`(pid ${victim.pid}) killed by signal SIGKILL, restarting`)
+      const workers = childrenOf(program.pid)
+      expect(workers).toHaveLength(2)
+      expect(workers).toContain(replacement.pid)
+      expect(yield* distinctPids(port, 2)).toEqual(workers)
+
+      process.kill(program.pid, "SIGTERM")
+      expect(yield* exitOf(program)).toEqual({ code: 0, signal: null })
+      expect(processesMarked(program.marker)).toEqual([])
+    }), TEST_TIMEOUT)
+
+  it.live("SIGTERM to the parent: in-flight /slow requests finish, new connections are refused, nothing is left", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { program, port } = yield* startProgram(Path.join(dir, "http.sock"))
+      // One slow request on each of several connections, so that both workers have one in flight.
+      const clients = yield* Effect.forEach(Array.from({ length: 6 }), () =>
+        Effect.gen(function*() {
+          const client = yield* RawClient.connect(port)
+          yield* client.write(RawClient.get("/slow?ms=800"))
+          return client
+        }))
+      yield* RawClient.sleepReal(200)
+      const signalled = Date.now()
+      process.kill(program.pid, "SIGTERM")
+      yield* RawClient.sleepReal(200)
+      const refused = yield* Effect.scoped(RawClient.tryConnect(port))
+      expect((refused as NodeJS.ErrnoException).code).toBe("ECONNREFUSED")
+
+      for (const client of clients) {
+        const response = yield* client.readResponse({ timeoutMillis: 5000 })
+        expect([response.status, response.text]).toEqual([200, "done"])
+      }
+      expect(Date.now() - signalled).toBeGreaterThanOrEqual(400)
+      expect(yield* exitOf(program)).toEqual({ code: 0, signal: null })
+      expect(processesMarked(program.marker)).toEqual([])
+    }), TEST_TIMEOUT)
+})
