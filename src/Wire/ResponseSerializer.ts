@@ -329,6 +329,24 @@ const shortAsciiLength = (text: string): number => {
   return length
 }
 
+/**
+ * The bytes {@link writeWithHead} wrote last, and what they were made of. A
+ * fresh response with the same head and the same text as the one before (a
+ * handler answering `Response.text("ok", { headers })` each time) is the
+ * same bytes again until the Date line changes: they are written again, not
+ * made again. Text only: strings cannot change, a byte body could have.
+ */
+interface WrittenText {
+  readonly start: HandlerHeadBytes
+  readonly text: string
+  readonly date: Uint8Array
+  readonly connection: ConnectionField
+  readonly isHead: boolean
+  readonly bytes: Buffer
+}
+
+let lastText: WrittenText | undefined = undefined
+
 /** Writes a response whose status line and handler headers are ready as bytes. */
 const writeWithHead = (
   start: HandlerHeadBytes,
@@ -338,6 +356,14 @@ const writeWithHead = (
   write: (data: Uint8Array) => void
 ): void => {
   const body = response.body
+  const date = start.hasDate ? NO_BYTES : currentDateLine()
+  const last = lastText
+  if (
+    last !== undefined && body._tag === "Text" && last.text === body.text && last.start === start &&
+    last.date === date && last.connection === connection && last.isHead === isHead
+  ) {
+    return write(last.bytes)
+  }
   const noBody = statusHasNoBody(response.status)
   let ascii = -1
   let bodyLength = 0
@@ -349,7 +375,6 @@ const writeWithHead = (
   }
   const digits = noBody ? 0 : digitCount(bodyLength)
   const contentLengthBytes = noBody ? 0 : CONTENT_LENGTH_NAME.length + digits + 2
-  const date = start.hasDate ? NO_BYTES : currentDateLine()
   const connectionLine = connectionLineBytes[connection]
   const headLength = start.head.length + date.byteLength + contentLengthBytes + connectionLine.length + 2
   const sent = noBody || isHead ? 0 : bodyLength
@@ -376,6 +401,7 @@ const writeWithHead = (
       out.set(body.bytes, at)
     }
   }
+  if (body._tag === "Text") lastText = { start, text: body.text, date, connection, isHead, bytes: out }
   write(out)
   if (sent > 0 && !inline && body._tag === "Bytes") write(body.bytes)
 }

@@ -79,6 +79,23 @@ describe("serializeResponse", () => {
     }
   })
 
+  it("fresh responses with the same text again and again: the right bytes each time, whatever changes between them", () => {
+    const headers = { "Content-Type": "text/plain" }
+    const fresh = (connection: ConnectionField, isHead: boolean, body = "same text", status = 200) => ({
+      got: withoutDate(bytesOf(Response.text(body, { headers, status }), isHead, connection).text),
+      expected: withoutDate(bytesOf(Response.text(body, { headers: { ...headers }, status }), isHead, connection).text)
+    })
+    const steps: Array<[ConnectionField, boolean, string?, number?]> = [
+      ["none", false], ["none", false], ["close", false], ["close", false], ["none", true], ["none", true],
+      ["keep-alive", false], ["none", false, "other"], ["none", false, "other"], ["none", false, "other", 201],
+      ["none", false, "other", 201], ["none", false]
+    ]
+    for (const [connection, isHead, body, status] of steps) {
+      const { got, expected } = fresh(connection, isHead, body, status)
+      expect(got).toBe(expected)
+    }
+  })
+
   it("the constructors' default headers are shared, so their bytes are kept (and cannot be changed by accident)", () => {
     expect(Response.text("a").headers).toBe(Response.text("b").headers)
     expect(Response.json(1).headers).toBe(Response.json(2).headers)
