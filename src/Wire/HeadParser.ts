@@ -167,25 +167,31 @@ const isToken = (s: string): boolean => {
 
 /**
  * Parses the request line: `method SP request-target SP HTTP-version`, single
- * spaces only (RFC 9112 section 3).
+ * spaces only (RFC 9112 section 3). It is `text[0, end)`: the checks read the
+ * head's own (flat) string by index, which is faster than reading slices of
+ * it, and only the method and target become strings of their own (the
+ * common methods and the versions are constants).
  */
-const parseRequestLine = (line: string): { method: string; target: string; version: "HTTP/1.0" | "HTTP/1.1" } => {
-  const sp1 = line.indexOf(" ")
-  if (sp1 <= 0) return malformed("request line has no method")
-  const sp2 = line.indexOf(" ", sp1 + 1)
-  if (sp2 === -1) return malformed("request line has no version")
-  const method = line.slice(0, sp1)
-  const target = line.slice(sp1 + 1, sp2)
-  const version = line.slice(sp2 + 1)
-  if (!isToken(method)) return malformed("invalid method")
-  if (target.length === 0) return malformed("empty request-target")
-  for (let i = 0; i < target.length; i++) {
-    if (TARGET[target.charCodeAt(i)] === 0) {
-      return malformed(target.charCodeAt(i) === 0x23 ? "fragment in request-target" : "invalid byte in request-target")
-    }
+const parseRequestLine = (
+  text: string,
+  end: number
+): { method: string; target: string; version: "HTTP/1.0" | "HTTP/1.1" } => {
+  const sp1 = text.indexOf(" ")
+  if (sp1 <= 0 || sp1 >= end) return malformed("request line has no method")
+  const sp2 = text.indexOf(" ", sp1 + 1)
+  if (sp2 === -1 || sp2 >= end) return malformed("request line has no version")
+  for (let i = 0; i < sp1; i++) if (TOKEN[text.charCodeAt(i)] === 0) return malformed("invalid method")
+  if (sp2 === sp1 + 1) return malformed("empty request-target")
+  for (let i = sp1 + 1; i < sp2; i++) {
+    const c = text.charCodeAt(i)
+    if (TARGET[c] === 0) return malformed(c === 0x23 ? "fragment in request-target" : "invalid byte in request-target")
   }
-  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
-    if (VERSION_PATTERN.test(version)) throw new VersionNotSupported({ version })
+  const method = knownMethod(text, sp1) ?? text.slice(0, sp1)
+  const target = text.slice(sp1 + 1, sp2)
+  const version = versionAt(text, sp2 + 1, end)
+  if (version === undefined) {
+    const other = text.slice(sp2 + 1, end)
+    if (VERSION_PATTERN.test(other)) throw new VersionNotSupported({ version: other })
     return malformed("invalid HTTP version")
   }
   // RFC 9112 section 3.2: the four forms of request-target.
@@ -197,12 +203,43 @@ const parseRequestLine = (line: string): { method: string; target: string; versi
       // authority-form (section 3.2.3): uri-host ":" port, checked like a Host
       // value; CONNECT has no default port (RFC 9110 section 9.3.6), so a
       // port number must be there, and a host before it.
-      if (!isValidHost(target) || !hasPort(target)) malformed("invalid authority-form target")
+      if (!isValidHost(target, 0, target.length) || !hasPort(target)) malformed("invalid authority-form target")
     } else if (!SCHEME_PATTERN.test(target)) {
       malformed("request-target is neither origin-form nor absolute-form")
     }
   }
   return { method, target, version }
+}
+
+/** `GET`, `POST` or `HEAD` when the method `text[0, length)` is one of them. */
+const knownMethod = (text: string, length: number): string | undefined => {
+  if (length === 3) {
+    return text.charCodeAt(0) === 0x47 && text.charCodeAt(1) === 0x45 && text.charCodeAt(2) === 0x54 ? "GET" : undefined
+  }
+  if (length === 4) {
+    const c0 = text.charCodeAt(0)
+    if (c0 === 0x50 && text.charCodeAt(1) === 0x4f && text.charCodeAt(2) === 0x53 && text.charCodeAt(3) === 0x54) {
+      return "POST"
+    }
+    if (c0 === 0x48 && text.charCodeAt(1) === 0x45 && text.charCodeAt(2) === 0x41 && text.charCodeAt(3) === 0x44) {
+      return "HEAD"
+    }
+  }
+  return undefined
+}
+
+/** `HTTP/1.1` or `HTTP/1.0` when `text[start, end)` is exactly that. */
+const versionAt = (text: string, start: number, end: number): "HTTP/1.1" | "HTTP/1.0" | undefined => {
+  if (end - start !== 8) return undefined
+  if (
+    text.charCodeAt(start) !== 0x48 || text.charCodeAt(start + 1) !== 0x54 || text.charCodeAt(start + 2) !== 0x54 ||
+    text.charCodeAt(start + 3) !== 0x50 || text.charCodeAt(start + 4) !== 0x2f || text.charCodeAt(start + 5) !== 0x31 ||
+    text.charCodeAt(start + 6) !== 0x2e
+  ) {
+    return undefined
+  }
+  const minor = text.charCodeAt(start + 7)
+  return minor === 0x31 ? "HTTP/1.1" : minor === 0x30 ? "HTTP/1.0" : undefined
 }
 
 /** Ends in `":" 1*DIGIT` after a non-empty host (RFC 9112 section 3.2.3, RFC 9110 section 9.3.6). */
@@ -216,8 +253,9 @@ const hasPort = (authority: string): boolean => {
   return true
 }
 
-const isValidHost = (value: string): boolean => {
-  for (let i = 0; i < value.length; i++) if (HOST[value.charCodeAt(i)] === 0) return false
+/** Whether `text[start, end)` is a valid Host value (RFC 3986 section 3.2.2 bytes). */
+const isValidHost = (text: string, start: number, end: number): boolean => {
+  for (let i = start; i < end; i++) if (HOST[text.charCodeAt(i)] === 0) return false
   return true
 }
 
@@ -318,13 +356,14 @@ export const parseHead = (
   if (lineEnd === -1) malformed("head not terminated by an empty line")
   const line = lineText(text, 0, lineEnd, leniency)
   if (line.length > maxRequestLineSize) throw requestLineTooLong(line.indexOf(" "), maxRequestLineSize)
-  const { method, target, version } = parseRequestLine(line)
+  const { method, target, version } = parseRequestLine(text, line.length)
 
   const rawHeaders: Array<string> = []
   let contentLength: string | undefined
   let transferEncoding: string | undefined
   let connection: string | undefined
   let host: string | undefined
+  let hostValid = true
   let hostCount = 0
   let expect: string | undefined
 
@@ -365,8 +404,9 @@ export const parseHead = (
     // looked at here; the length switch spares a lowercase copy of the rest.
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === "host") {
+        if (name === "Host" || name.toLowerCase() === "host") {
           host = value
+          hostValid = isValidHost(text, a, b)
           hostCount++
         }
         break
@@ -374,15 +414,15 @@ export const parseHead = (
         if (name.toLowerCase() === "expect") expect = value
         break
       case 10:
-        if (name.toLowerCase() === "connection") connection = connection === undefined ? value : connection + "," + value
+        if (name === "Connection" || name.toLowerCase() === "connection") connection = connection === undefined ? value : connection + "," + value
         break
       case 14:
-        if (name.toLowerCase() === "content-length") {
+        if (name === "Content-Length" || name.toLowerCase() === "content-length") {
           contentLength = contentLength === undefined ? value : contentLength + "," + value
         }
         break
       case 17:
-        if (name.toLowerCase() === "transfer-encoding") {
+        if (name === "Transfer-Encoding" || name.toLowerCase() === "transfer-encoding") {
           transferEncoding = transferEncoding === undefined ? value : transferEncoding + "," + value
         }
         break
@@ -393,7 +433,7 @@ export const parseHead = (
   // RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host.
   if (version === "HTTP/1.1" && hostCount !== 1) malformed(hostCount === 0 ? "missing Host" : "more than one Host")
   if (hostCount > 1) malformed("more than one Host")
-  if (host !== undefined && !isValidHost(host)) malformed("invalid Host")
+  if (host !== undefined && !hostValid) malformed("invalid Host")
 
   // RFC 9112 section 6.3, in order:
   //  3. Transfer-Encoding and Content-Length together: a smuggling attempt
