@@ -338,7 +338,9 @@ export const forkWorkers = (
       const who = `worker ${slot.taskId} (pid ${worker.process.pid ?? "?"})`
       const how = describeExit(code, signal)
       if (stopping) {
-        if (code !== 0 && signal !== "SIGTERM" && signal !== "SIGINT") {
+        // 130 and 143 (128 + SIGINT/SIGTERM) are how a program interrupted by
+        // the signal exits (NodeRuntime.runMain's 130): a stop, not a failure.
+        if (code !== 0 && code !== 130 && code !== 143 && signal !== "SIGTERM" && signal !== "SIGINT") {
           runFork(Effect.logWarning(`${who} ${how} while stopping`))
         }
         if (alive().length === 0) onAllExited?.()

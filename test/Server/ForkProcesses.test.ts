@@ -146,4 +146,32 @@ describe("bindSockets + forkProcesses + addSockets (Tornado's fork_processes)", 
       expect(yield* exitOf(program)).toEqual({ code: 0, signal: null })
       expect(processesMarked(program.marker)).toEqual([])
     }), TEST_TIMEOUT)
+
+  it.live("workers that exit with status 0 are not restarted; once all have, the parent's program ends", () =>
+    Effect.gen(function*() {
+      const program = yield* spawnProcess(process.execPath, ["test/support/ForkExitProgram.ts"], {
+        env: { WORKER_EXIT: "0" }
+      })
+      expect(yield* exitOf(program, 45_000)).toEqual({ code: 0, signal: null })
+      const lines = program.stdout().split("\n").filter((line) => line.startsWith("worker") || line.startsWith("parent"))
+      expect(lines.filter((line) => line.startsWith("worker")).sort()).toEqual(["worker 0", "worker 1"])
+      expect(lines.at(-1)).toBe("parent done")
+      expect(program.stdout()).not.toContain("restarting")
+      expect(processesMarked(program.marker)).toEqual([])
+    }), 60_000)
+
+  it.live("workers that die are restarted up to maxRestarts, then forkProcesses fails with TooManyRestarts", () =>
+    Effect.gen(function*() {
+      const program = yield* spawnProcess(process.execPath, ["test/support/ForkExitProgram.ts"], {
+        env: { WORKER_EXIT: "3" }
+      })
+      expect(yield* exitOf(program, 45_000)).toEqual({ code: 0, signal: null })
+      const out = program.stdout()
+      expect(out).toContain("gave up: too many worker restarts (more than 2), giving up")
+      expect([...out.matchAll(/exited with status 3, restarting/g)]).toHaveLength(2)
+      // 2 first starts and 2 restarts, each with its task id (the last may be
+      // stopped by the give-up before it prints).
+      expect([...out.matchAll(/^worker [01]$/gm)].length).toBeGreaterThanOrEqual(3)
+      expect(processesMarked(program.marker)).toEqual([])
+    }), 60_000)
 })
