@@ -177,5 +177,5 @@ describe("the npm package", () => {
       process.kill(command.pid, "SIGTERM")
       expect(yield* exitOf(command)).toEqual({ code: 0, signal: null })
       expect(processesMarked(command.marker)).toEqual([])
-    }), 120_000)
+    }), 180_000)
 })
