@@ -8,45 +8,24 @@
  * process behind.
  */
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import {
   childrenOf,
   describeServer,
+  distinctPids,
   exitOf,
   isAlive,
   processesMarked,
   type ServerProcess,
   spawnProcess,
+  tempDir,
   waitUntil
 } from "../support/Processes.ts"
 import * as RawClient from "../support/RawClient.ts"
 
 const TEST_TIMEOUT = 30_000
-
-/** `GET /echo` on a fresh connection: the pid of the process that answered. */
-const echoPid = (target: RawClient.Target) =>
-  Effect.scoped(Effect.gen(function*() {
-    const client = yield* RawClient.connect(target)
-    yield* client.write(RawClient.get("/echo", "Connection: close"))
-    const response = yield* client.readResponse({ timeoutMillis: 5000 })
-    expect(response.status).toBe(200)
-    return response.json<{ pid: number }>().pid
-  }))
-
-/** The pids answering over fresh connections, until `wanted` distinct ones did or 10 s passed. */
-const distinctPids = (target: RawClient.Target, wanted: number) =>
-  Effect.gen(function*() {
-    const pids = new Set<number>()
-    const deadline = Date.now() + 10_000
-    while (pids.size < wanted && Date.now() < deadline) {
-      if (pids.size > 0) yield* RawClient.sleepReal(20)
-      pids.add(yield* echoPid(target))
-    }
-    return [...pids].sort((a, b) => a - b)
-  })
 
 /** The lines `worker ID PID serving` printed so far. */
 const serving = (program: ServerProcess) =>
@@ -70,15 +49,10 @@ const startProgram = (socketPath: string) =>
     return { program, port }
   })
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-httpserver-fork-"))),
-  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-)
-
 describe("bindSockets + forkProcesses + addSockets (Tornado's fork_processes)", () => {
   it.live("two workers with task ids 0 and 1 serve the parent's TCP port and Unix socket", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("effect-httpserver-fork-")
       const socketPath = Path.join(dir, "http.sock")
       const { program, port } = yield* startProgram(socketPath)
       const workers = childrenOf(program.pid)
@@ -99,7 +73,7 @@ describe("bindSockets + forkProcesses + addSockets (Tornado's fork_processes)", 
 
   it.live("a worker killed with SIGKILL is replaced, with its task id, and the port keeps answering", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("effect-httpserver-fork-")
       const { program, port } = yield* startProgram(Path.join(dir, "http.sock"))
       const [victim] = serving(program)
       if (victim === undefined) throw new Error("no worker")
@@ -122,7 +96,7 @@ describe("bindSockets + forkProcesses + addSockets (Tornado's fork_processes)", 
 
   it.live("SIGTERM to the parent: in-flight /slow requests finish, new connections are refused, nothing is left", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("effect-httpserver-fork-")
       const { program, port } = yield* startProgram(Path.join(dir, "http.sock"))
       // One slow request on each of several connections, so that both workers have one in flight.
       const clients = yield* Effect.forEach(Array.from({ length: 6 }), () =>

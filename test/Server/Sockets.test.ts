@@ -7,7 +7,6 @@
 import * as Dns from "node:dns/promises"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Scope } from "effect"
@@ -16,6 +15,7 @@ import * as HTTPServer from "../../src/Server/HTTPServer.ts"
 import * as Sockets from "../../src/Server/Sockets.ts"
 import * as UnixSocket from "../../src/Server/UnixSocket.ts"
 import { handler as demoHandler } from "../../src/cli/DemoApp.ts"
+import { tempDir } from "../support/Processes.ts"
 import * as RawClient from "../support/RawClient.ts"
 
 const hello = (target: RawClient.Target, host?: string) =>
@@ -37,10 +37,7 @@ const portOf = (socket: Sockets.ListeningSocket | undefined): number => {
   return socket.address.port
 }
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-httpserver-sockets-"))),
-  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-)
+
 
 describe("bindSockets", () => {
   it.live("binds and listens at once; a connection made before anything serves it is answered once served", () =>
@@ -107,7 +104,7 @@ describe("bindSockets", () => {
 describe("addSockets", () => {
   it.live("one server over IPv4, IPv6 and a Unix socket: one connection count, one shutdown", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("effect-httpserver-sockets-")
       const path = Path.join(dir, "http.sock")
       const scope = yield* Scope.make()
       const server = yield* Scope.provide(

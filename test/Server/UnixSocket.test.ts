@@ -6,26 +6,23 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import * as HTTPServer from "../../src/Server/HTTPServer.ts"
 import * as UnixSocket from "../../src/Server/UnixSocket.ts"
 import { handler as demoHandler } from "../../src/cli/DemoApp.ts"
+import { tempDir } from "../support/Processes.ts"
 import * as RawClient from "../support/RawClient.ts"
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-httpserver-unix-"))),
-  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-)
+
 
 const modeOf = (path: string) => Fs.statSync(path).mode & 0o777
 
 describe("bindUnixSocket", () => {
   it.live("the socket has mode 0o600 by default, the mode asked for otherwise, and is gone after release", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("effect-httpserver-unix-")
       for (const [mode, expected] of [[undefined, 0o600], [0o660, 0o660], [0o666, 0o666], [0o400, 0o400]] as const) {
         const path = Path.join(dir, `mode-${expected.toString(8)}.sock`)
         const scope = yield* Scope.make()
@@ -40,7 +37,7 @@ describe("bindUnixSocket", () => {
 
   it.live("listen({ unixSocket, unixSocketMode }) serves with that mode and removes the file on shutdown", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("effect-httpserver-unix-")
       const path = Path.join(dir, "listen.sock")
       const scope = yield* Scope.make()
       yield* Scope.provide(HTTPServer.listen(demoHandler, { unixSocket: path, unixSocketMode: 0o660, shutdownTimeout: 2000 }), scope)
@@ -57,7 +54,7 @@ describe("bindUnixSocket", () => {
 
   it.live("a socket file left by a server that died is replaced; one a server listens on is refused", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("effect-httpserver-unix-")
       const stale = Path.join(dir, "stale.sock")
       const died = ChildProcess.spawnSync(process.execPath, [
         "-e",
@@ -76,7 +73,7 @@ describe("bindUnixSocket", () => {
 
   it.live("refuses a regular file, a directory, a missing directory and a path too long, saying which", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("effect-httpserver-unix-")
       const regular = Path.join(dir, "regular")
       Fs.writeFileSync(regular, "keep me")
       const message = (path: string) => Effect.map(Effect.flip(UnixSocket.bindUnixSocket(path)), (error) => error.message)

@@ -16,6 +16,8 @@ import * as Workers from "../../src/Server/Workers.ts"
 import {
   childrenOf,
   describeServer,
+  distinctPids,
+  echoPid,
   exitOf,
   isAlive,
   listeningLine,
@@ -41,31 +43,6 @@ const startTcp = (args: ReadonlyArray<string>, options: { readonly processGroup?
 
 // ---------------------------------------------------------------------------
 // Requests
-
-/** `GET /echo` on a fresh connection: the pid of the process that answered. */
-const echoPid = (target: RawClient.Target) =>
-  Effect.scoped(Effect.gen(function*() {
-    const client = yield* RawClient.connect(target)
-    yield* client.write(RawClient.get("/echo", "Connection: close"))
-    const response = yield* client.readResponse({ timeoutMillis: 5000 })
-    expect(response.status).toBe(200)
-    return response.json<{ pid: number }>().pid
-  }))
-
-/**
- * The pids answering `/echo` over fresh connections, until `wanted` distinct
- * ones answered or 10 s passed (a new worker takes a moment to listen).
- */
-const distinctPids = (target: RawClient.Target, wanted: number) =>
-  Effect.gen(function*() {
-    const pids = new Set<number>()
-    const deadline = Date.now() + 10_000
-    while (pids.size < wanted && Date.now() < deadline) {
-      if (pids.size > 0) yield* RawClient.sleepReal(20)
-      pids.add(yield* echoPid(target))
-    }
-    return [...pids].sort((a, b) => a - b)
-  })
 
 /**
  * Starts `GET /slow?ms=...` on a connection that has already been answered

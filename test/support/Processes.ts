@@ -8,7 +8,10 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { Effect, type Scope } from "effect"
+import * as RawClient from "./RawClient.ts"
 
 /** The repository's root directory. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -184,3 +187,35 @@ export const listeningLine = (server: ServerProcess, timeoutMillis = 15_000): Ef
 /** Waits for the process to exit. */
 export const exitOf = (server: ServerProcess, timeoutMillis = 10_000): Effect.Effect<Exited> =>
   waitUntil(() => `waiting for the process to exit; ${describeServer(server)}`, timeoutMillis, server.exited)
+
+/** A temporary directory, removed with everything in it when the Scope closes. */
+export const tempDir = (prefix = "effect-httpserver-"): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))),
+    (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+  )
+
+/** `GET /echo` (the demo app) on a fresh connection: the pid of the process that answered. */
+export const echoPid = (target: RawClient.Target): Effect.Effect<number> =>
+  Effect.scoped(Effect.gen(function*() {
+    const client = yield* RawClient.connect(target)
+    yield* client.write(RawClient.get("/echo", "Connection: close"))
+    const response = yield* client.readResponse({ timeoutMillis: 5000 })
+    if (response.status !== 200) throw new Error(`/echo answered ${response.status}`)
+    return response.json<{ pid: number }>().pid
+  }))
+
+/**
+ * The pids answering `/echo` over fresh connections, until `wanted` distinct
+ * ones answered or 10 s passed (a new worker takes a moment to listen).
+ */
+export const distinctPids = (target: RawClient.Target, wanted: number): Effect.Effect<Array<number>> =>
+  Effect.gen(function*() {
+    const pids = new Set<number>()
+    const deadline = Date.now() + 10_000
+    while (pids.size < wanted && Date.now() < deadline) {
+      if (pids.size > 0) yield* RawClient.sleepReal(20)
+      pids.add(yield* echoPid(target))
+    }
+    return [...pids].sort((a, b) => a - b)
+  })
