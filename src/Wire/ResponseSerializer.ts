@@ -217,6 +217,14 @@ interface PreparedResponse {
   readonly contentLength: Buffer
   /** The body, or empty for statuses without one. */
   readonly body: Uint8Array
+  /** Whether the body bytes are ours (encoded text, or none), so cannot change. */
+  readonly ownBody: boolean
+  /**
+   * The bytes written last and what they depend on besides the response:
+   * the same bytes serve again until the Date line changes (for a body that
+   * cannot change, and small enough to be copied with the head).
+   */
+  written: { readonly date: Uint8Array; readonly connection: ConnectionField; readonly isHead: boolean; readonly bytes: Buffer } | undefined
 }
 
 const prepared = new WeakMap<Response, PreparedResponse>()
@@ -248,7 +256,9 @@ const prepare = (response: Response): PreparedResponse | undefined => {
     head: Buffer.from(start.text, "latin1"),
     hasDate: start.hasDate,
     contentLength: noBody ? Buffer.alloc(0) : Buffer.from("Content-Length: " + bytes.byteLength + "\r\n", "latin1"),
-    body: noBody ? NO_BYTES : bytes
+    body: noBody ? NO_BYTES : bytes,
+    ownBody: noBody || body._tag !== "Bytes",
+    written: undefined
   }
 }
 
@@ -413,6 +423,10 @@ const writePrepared = (
   write: (data: Uint8Array) => void
 ): void => {
   const date = ready.hasDate ? NO_BYTES : currentDateLine()
+  const written = ready.written
+  if (written !== undefined && written.date === date && written.connection === connection && written.isHead === isHead) {
+    return write(written.bytes)
+  }
   const connectionLine = connectionLineBytes[connection]
   const headLength = ready.head.length + date.byteLength + ready.contentLength.length + connectionLine.length + 2
   const body = isHead ? NO_BYTES : ready.body
@@ -430,6 +444,7 @@ const writePrepared = (
   out[at++] = 0x0a
   if (inline) {
     out.set(body, at)
+    if (ready.ownBody) ready.written = { date, connection, isHead, bytes: out }
     write(out)
   } else {
     write(out)

@@ -96,6 +96,27 @@ describe("serializeResponse", () => {
     }
   })
 
+  it("constant responses answered in turns give their own bytes; a constant byte body changed in place is sent as it is now", () => {
+    const a = Response.text("answer a")
+    const b = Response.text("answer b", { status: 201 })
+    const reference = (body: string, status: number, connection: ConnectionField, isHead: boolean) =>
+      withoutDate(bytesOf(Response.text(body, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } }), isHead, connection).text)
+    const steps: Array<[Response.Response, string, number, ConnectionField, boolean]> = [
+      [a, "answer a", 200, "none", false], [a, "answer a", 200, "none", false], [a, "answer a", 200, "none", false],
+      [b, "answer b", 201, "none", false], [b, "answer b", 201, "none", false], [a, "answer a", 200, "close", false],
+      [a, "answer a", 200, "none", true], [b, "answer b", 201, "keep-alive", false], [a, "answer a", 200, "none", false]
+    ]
+    for (const [response, body, status, connection, isHead] of steps) {
+      expect(withoutDate(bytesOf(response, isHead, connection).text)).toBe(reference(body, status, connection, isHead))
+    }
+    const bytes = Buffer.from("xxxx")
+    const constant = Response.bytes(bytes)
+    for (const fill of ["a", "b", "c", "d"]) {
+      bytes.fill(fill)
+      expect(bytesOf(constant).text.endsWith(`\r\n\r\n${fill.repeat(4)}`)).toBe(true)
+    }
+  })
+
   it("the constructors' default headers are shared, so their bytes are kept (and cannot be changed by accident)", () => {
     expect(Response.text("a").headers).toBe(Response.text("b").headers)
     expect(Response.json(1).headers).toBe(Response.json(2).headers)
