@@ -43,7 +43,12 @@ export interface ServerConfig {
   readonly noKeepAlive: boolean
   /** Trust X-Real-Ip / X-Forwarded-For / X-Scheme / X-Forwarded-Proto. Default `false`. */
   readonly xheaders: boolean
-  /** IPs / CIDR ranges skipped in X-Forwarded-For. Default none. */
+  /**
+   * Trust the RFC 7239 `Forwarded` header (`for=`, `proto=`, `host=`), under
+   * the `trustedDownstream` rules; it wins over the X- headers. Default `false`.
+   */
+  readonly forwarded: boolean
+  /** IPs / CIDR ranges skipped in X-Forwarded-For (and `Forwarded`). Default none. */
   readonly trustedDownstream: ReadonlyArray<string>
   /** Override the request protocol. Default: from the socket. */
   readonly protocol: "http" | "https" | undefined
@@ -233,6 +238,7 @@ export const ServerConfig = Schema.Struct({
   processes: IntegerIn(0, Number.MAX_SAFE_INTEGER, "an integer >= 0 (0 means one per CPU)").pipe(withDefault(1)),
   noKeepAlive: Schema.Boolean.pipe(withDefault(false)),
   xheaders: Schema.Boolean.pipe(withDefault(false)),
+  forwarded: Schema.Boolean.pipe(withDefault(false)),
   trustedDownstream: TrustedDownstream.pipe(withDefault([])),
   protocol: none(Schema.Literals(["http", "https"])),
   decompressRequest: Schema.Boolean.pipe(withDefault(false)),
@@ -275,6 +281,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   processes: "an integer >= 0 (0 means one per CPU)",
   noKeepAlive: "true or false",
   xheaders: "true or false",
+  forwarded: "true or false",
   trustedDownstream: "a list of IP addresses or CIDR ranges",
   protocol: "\"http\" or \"https\"",
   decompressRequest: "true or false",

@@ -45,6 +45,7 @@ export const OPTION_TEXT_KINDS: Readonly<Record<string, OptionTextKind>> = {
   processes: "integer",
   noKeepAlive: "switch",
   xheaders: "switch",
+  forwarded: "switch",
   trustedDownstream: "list",
   protocol: "text",
   decompressRequest: "switch",

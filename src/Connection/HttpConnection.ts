@@ -79,6 +79,7 @@ export interface ConnectionOptions {
   readonly idleTimeoutMillis: number
   readonly writeTimeoutMillis: number
   readonly xheaders: boolean
+  readonly forwarded: boolean
   readonly isTrustedDownstream: (ip: string) => boolean
   readonly protocol: "http" | "https" | undefined
   readonly decodedContentEncoding: ((coding: string) => boolean) | undefined
@@ -867,6 +868,7 @@ class ConnectionContext implements RequestContext {
   private address: string | undefined = undefined
   readonly protocol: string
   readonly xheaders: boolean
+  readonly forwarded: boolean
   readonly isTrustedDownstream: (ip: string) => boolean
   readonly decodedContentEncoding: ((coding: string) => boolean) | undefined
 
@@ -874,6 +876,7 @@ class ConnectionContext implements RequestContext {
     this.socket = socket
     this.protocol = options.protocol ?? ((socket as { encrypted?: boolean }).encrypted === true ? "https" : "http")
     this.xheaders = options.xheaders
+    this.forwarded = options.forwarded
     this.isTrustedDownstream = options.isTrustedDownstream
     this.decodedContentEncoding = options.decodedContentEncoding
   }

@@ -18,6 +18,7 @@ import type { HTTPFile } from "./Multipart.ts"
 import { parseCookies } from "./Cookies.ts"
 import { HTTPHeaders } from "./HTTPHeaders.ts"
 import { parseQueryArguments } from "./QueryArguments.ts"
+import { applyForwarded } from "./Forwarded.ts"
 import { applyXHeaders } from "./XHeaders.ts"
 
 /**
@@ -49,9 +50,19 @@ export interface RequestContext {
   readonly protocol: string
   /** Trust `X-Real-Ip` / `X-Forwarded-For` / `X-Scheme` / `X-Forwarded-Proto`. */
   readonly xheaders: boolean
+  /** Trust the RFC 7239 `Forwarded` header (it wins over the X- headers when both are on). */
+  readonly forwarded: boolean
   readonly isTrustedDownstream: (ip: string) => boolean
   /** Content codings the server decodes as the body streams in. */
   readonly decodedContentEncoding: ((coding: string) => boolean) | undefined
+}
+
+/** The client as the socket, or a trusted proxy, says. */
+interface Peer {
+  readonly remoteIp: string
+  readonly protocol: string
+  /** A host a trusted `Forwarded` header gave. */
+  readonly host: string | undefined
 }
 
 interface ParsedBody {
@@ -92,7 +103,7 @@ export class HTTPServerRequest {
   private cookiesCache: Readonly<Record<string, string>> | undefined = undefined
   private queryArgumentsCache: Arguments | undefined = undefined
   private parsedBodyCache: ParsedBody | undefined = undefined
-  private peer: { readonly remoteIp: string; readonly protocol: string } | undefined = undefined
+  private peer: Peer | undefined = undefined
 
   constructor(head: RequestHead, body: RequestBody, context: RequestContext, startedAt: number = performance.now()) {
     this.head = head
@@ -121,29 +132,38 @@ export class HTTPServerRequest {
     this.path = q === -1 ? target : target.slice(0, q)
     this.query = q === -1 ? "" : target.slice(q + 1)
     this.host = host !== undefined && host.length > 0 ? host : "127.0.0.1"
+    // Opt-in: only then are the headers read at once, for `host=`.
+    if (context.forwarded) {
+      const forwardedHost = this.resolvePeer().host
+      if (forwardedHost !== undefined) this.host = forwardedHost
+    }
   }
 
-  /** The client's address, after xheaders when trusted. */
+  /** The client's address, after `Forwarded` or xheaders when trusted. */
   get remoteIp(): string {
     return this.resolvePeer().remoteIp
   }
 
-  /** `http` or `https`, after xheaders when trusted. */
+  /** `http` or `https`, after `Forwarded` or xheaders when trusted. */
   get protocol(): string {
     return this.resolvePeer().protocol
   }
 
   /** Who the client is, worked out on first use (asking the socket is a system call). */
-  private resolvePeer(): { readonly remoteIp: string; readonly protocol: string } {
+  private resolvePeer(): Peer {
     if (this.peer === undefined) {
       const context = this.context
-      this.peer = context.xheaders
-        ? applyXHeaders(
-          { remoteIp: context.remoteIp, protocol: context.protocol === "https" ? "https" : "http" },
-          this.headers,
-          context.isTrustedDownstream
-        )
-        : { remoteIp: context.remoteIp, protocol: context.protocol }
+      if (!context.forwarded && !context.xheaders) {
+        this.peer = { remoteIp: context.remoteIp, protocol: context.protocol, host: undefined }
+        return this.peer
+      }
+      const socket = { remoteIp: context.remoteIp, protocol: context.protocol === "https" ? "https" : "http" } as const
+      const forwarded = context.forwarded
+        ? applyForwarded(socket, this.headers, context.isTrustedDownstream)
+        : undefined
+      this.peer = forwarded ?? (context.xheaders
+        ? { ...applyXHeaders(socket, this.headers, context.isTrustedDownstream), host: undefined }
+        : { remoteIp: context.remoteIp, protocol: context.protocol, host: undefined })
     }
     return this.peer
   }

@@ -151,6 +151,7 @@ const connectionOptions = (config: ServerConfig): ConnectionOptions => {
     idleTimeoutMillis: Duration.toMillis(config.idleConnectionTimeout),
     writeTimeoutMillis: Duration.toMillis(config.writeTimeout),
     xheaders: config.xheaders,
+    forwarded: config.forwarded,
     isTrustedDownstream: makeIpMatcher(config.trustedDownstream),
     protocol: config.protocol,
     decodedContentEncoding: decoded,

@@ -71,6 +71,11 @@ const OPTIONS: ReadonlyArray<OptionSpec> = [
   { name: "processes", kind: "integer", metavar: "N", help: "worker processes; 0 = one per CPU, 1 = no fork (default 1)" },
   { name: "xheaders", kind: "switch", help: "trust X-Real-Ip / X-Forwarded-For / X-Scheme / X-Forwarded-Proto" },
   {
+    name: "forwarded",
+    kind: "switch",
+    help: "trust the RFC 7239 Forwarded header (for=, proto=, host=), under the --trusted-downstream rules"
+  },
+  {
     name: "trusted-downstream",
     kind: "list",
     metavar: "LIST",

@@ -40,6 +40,7 @@ describe("ServerConfig", () => {
         processes: 1,
         noKeepAlive: false,
         xheaders: false,
+        forwarded: false,
         trustedDownstream: [],
         protocol: undefined,
         decompressRequest: false,

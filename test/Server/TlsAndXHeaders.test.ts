@@ -47,7 +47,7 @@ const echoOn = (client: RawClient.RawConnection, ...headerLines: Array<string>) 
     yield* client.write(RawClient.get("/echo", ...headerLines))
     const response = yield* client.readResponse()
     expect(response.status).toBe(200)
-    return response.json() as { remoteIp: string; protocol: string }
+    return response.json() as { remoteIp: string; protocol: string; host: string }
   })
 
 const serveAndConnect = (config: ServerConfigInput, options: RawClient.ConnectOptions = {}) =>
@@ -174,5 +174,44 @@ describe("xheaders", () => {
       const { client } = yield* serveAndConnect({ xheaders: true })
       const data = yield* echoOn(client, "X-Forwarded-For: 127.0.0.1, 4.4.4.4, 5.5.5.5")
       expect(data.remoteIp).toBe("5.5.5.5")
+    }))
+})
+
+describe("Forwarded (RFC 7239)", () => {
+  const header = "Forwarded: for=\"[2001:db8:cafe::17]:4711\";proto=https;host=shop.example"
+
+  it.live("is ignored unless turned on (also with xheaders)", () =>
+    Effect.gen(function*() {
+      const { client } = yield* serveAndConnect({ xheaders: true })
+      expect(yield* echoOn(client, header)).toMatchObject({ remoteIp: "127.0.0.1", protocol: "http", host: "127.0.0.1" })
+    }))
+
+  it.live("forwarded: true takes for=, proto= and host= from it", () =>
+    Effect.gen(function*() {
+      const { client } = yield* serveAndConnect({ forwarded: true })
+      expect(yield* echoOn(client, header)).toMatchObject({
+        remoteIp: "2001:db8:cafe::17",
+        protocol: "https",
+        host: "shop.example"
+      })
+      // Without the header, the socket's values.
+      expect(yield* echoOn(client)).toMatchObject({ remoteIp: "127.0.0.1", protocol: "http", host: "127.0.0.1" })
+      // An obfuscated identifier is ignored.
+      expect((yield* echoOn(client, "Forwarded: for=_hidden;proto=https")).remoteIp).toBe("127.0.0.1")
+    }))
+
+  it.live("skips trustedDownstream proxies, as X-Forwarded-For does", () =>
+    Effect.gen(function*() {
+      const { client } = yield* serveAndConnect({ forwarded: true, trustedDownstream: ["10.0.0.0/8"] })
+      const data = yield* echoOn(client, "Forwarded: for=4.4.4.4;proto=https, for=10.1.2.3;proto=http")
+      expect(data).toMatchObject({ remoteIp: "4.4.4.4", protocol: "https" })
+    }))
+
+  it.live("wins over the X- headers when both are on; they still count when it is absent", () =>
+    Effect.gen(function*() {
+      const { client } = yield* serveAndConnect({ forwarded: true, xheaders: true })
+      const both = yield* echoOn(client, "Forwarded: for=4.4.4.4", "X-Forwarded-For: 5.5.5.5", "X-Forwarded-Proto: https")
+      expect(both).toMatchObject({ remoteIp: "4.4.4.4", protocol: "http" })
+      expect((yield* echoOn(client, "X-Forwarded-For: 5.5.5.5")).remoteIp).toBe("5.5.5.5")
     }))
 })
