@@ -4,12 +4,9 @@
  * wins), ready once it prints its `listening on` line, killed when the
  * Scope closes if still alive.
  */
-import * as ChildProcess from "node:child_process"
-import * as Path from "node:path"
+import type * as ChildProcess from "node:child_process"
 import { Effect, type Scope } from "effect"
-
-const root = Path.resolve(import.meta.dirname, "../..")
-const cliScript = Path.join(root, "src/cli/main.ts")
+import { exitOf, listeningLine, spawnProcess } from "./Processes.ts"
 
 export interface DemoProcess {
   readonly port: number
@@ -18,23 +15,8 @@ export interface DemoProcess {
   readonly child: ChildProcess.ChildProcess
   /** The exit code (or the signal's name), once the process has exited. */
   readonly exited: Effect.Effect<number | string>
-  /** What the child wrote to stderr lately. */
+  /** What the child wrote to stderr. */
   readonly stderr: () => string
-}
-
-export type Spawn = (args: ReadonlyArray<string>, stdio: ChildProcess.StdioOptions) => ChildProcess.ChildProcess
-
-/** Node running the given arguments, from the project's root. */
-const spawnNode: Spawn = (args, stdio) => ChildProcess.spawn(process.execPath, args, { cwd: root, stdio })
-
-/** Keeps the last `limit` characters a child wrote to a stream, for failure messages. */
-export const tail = (stream: NodeJS.ReadableStream | null, limit = 8000) => {
-  let text = ""
-  stream?.setEncoding("utf8")
-  stream?.on("data", (chunk: string) => {
-    text = (text + chunk).slice(-limit)
-  })
-  return () => text
 }
 
 /** SIGTERM, then SIGKILL after 3 s; waits for the exit. */
@@ -53,43 +35,29 @@ export const kill = (child: ChildProcess.ChildProcess): Effect.Effect<void> =>
   })
 
 /**
- * Starts the demo command and waits for its `listening on URL` line.
- * `spawn` runs node with the arguments (the stress suite raises the fd
- * limit first).
+ * Starts the demo command and waits for its `listening on URL` line; with
+ * `fdLimit`, under a raised limit of open files (the stress suite holds
+ * thousands of sockets). Stopped gracefully (SIGTERM) when the Scope
+ * closes, then whatever it started is killed.
  */
 export const startDemo = (
   args: ReadonlyArray<string> = [],
-  spawn: Spawn = spawnNode
+  options: { readonly fdLimit?: number } = {}
 ): Effect.Effect<DemoProcess, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.callback<DemoProcess>((resume) => {
-      const child = spawn([cliScript, "--host", "127.0.0.1", "--port", "0", ...args], ["ignore", "pipe", "pipe"])
-      const stderr = tail(child.stderr)
-      let exit: number | string | undefined
-      const onExit: Array<() => void> = []
-      child.once("exit", (code, signal) => {
-        exit = code ?? signal ?? "unknown"
-        for (const f of onExit) f()
-      })
-      const exited = Effect.callback<number | string>((resumeExit) => {
-        if (exit !== undefined) resumeExit(Effect.succeed(exit))
-        else onExit.push(() => resumeExit(Effect.succeed(exit as number | string)))
-      })
-      let stdout = ""
-      child.stdout?.setEncoding("utf8")
-      child.stdout?.on("data", (chunk: string) => {
-        stdout += chunk
-        const match = /listening on (https?):\/\/127\.0\.0\.1:(\d+)/.exec(stdout)
-        if (match !== null) {
-          child.stdout?.removeAllListeners("data")
-          child.stdout?.resume()
-          resume(Effect.succeed({ port: Number(match[2]), scheme: match[1] as string, child, exited, stderr }))
-        }
-      })
-      onExit.push(() =>
-        resume(Effect.die(new Error(`demo server exited before listening (${String(exit)}): ${stderr()}`)))
-      )
-      return Effect.sync(() => child.kill("SIGKILL"))
-    }),
-    (demo) => kill(demo.child)
-  )
+  Effect.gen(function*() {
+    const command = ["src/cli/main.ts", "--host", "127.0.0.1", "--port", "0", ...args]
+    const server = options.fdLimit === undefined
+      ? yield* spawnProcess(process.execPath, command)
+      : yield* spawnProcess("bash", [
+        "-c",
+        `ulimit -n ${options.fdLimit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`,
+        process.execPath,
+        ...command
+      ])
+    yield* Effect.addFinalizer(() => kill(server.child))
+    const line = yield* listeningLine(server)
+    const match = /^listening on (https?):\/\/127\.0\.0\.1:(\d+)$/.exec(line)
+    if (match === null) return yield* Effect.die(new Error(`unexpected listening line ${JSON.stringify(line)}`))
+    const exited = Effect.map(exitOf(server, 60_000), (exit) => exit.code ?? exit.signal ?? "unknown")
+    return { port: Number(match[2]), scheme: match[1] as string, child: server.child, exited, stderr: server.stderr }
+  })

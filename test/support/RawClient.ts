@@ -50,6 +50,8 @@ export interface ReadOptions {
 
 export interface ConnectOptions {
   readonly host?: string
+  /** The local address to connect from (e.g. `127.0.0.2`, to be told apart from a proxy on 127.0.0.1). */
+  readonly localAddress?: string
   /** Connect with TLS (any certificate accepted). */
   readonly tls?: boolean
   /** More options of the TLS client (`servername`, `ALPNProtocols`, `maxVersion`, ...). */
@@ -390,10 +392,22 @@ const open = (
   const host = options.host ?? "127.0.0.1"
   return options.tls === true
     ? Tls.connect(
-      { host, port: target, rejectUnauthorized: false, servername: "localhost", ...options.tlsOptions },
+      {
+        host,
+        port: target,
+        rejectUnauthorized: false,
+        servername: "localhost",
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+        ...options.tlsOptions
+      },
       onConnect
     )
-    : Net.connect({ host, port: target, noDelay: true }, onConnect)
+    : Net.connect({
+      host,
+      port: target,
+      noDelay: true,
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress })
+    }, onConnect)
 }
 
 /**

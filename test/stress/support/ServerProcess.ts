@@ -13,7 +13,17 @@ import type { ServerConfigInput } from "../../../src/Config/ServerConfig.ts"
 import * as Demo from "../../support/DemoProcess.ts"
 import type { FromChild, Stats, ToChild } from "./StressServer.ts"
 
-const { kill, tail } = Demo
+const { kill } = Demo
+
+/** Keeps the last `limit` characters a child wrote to a stream, for failure messages. */
+const tail = (stream: NodeJS.ReadableStream | null, limit = 8000) => {
+  let text = ""
+  stream?.setEncoding("utf8")
+  stream?.on("data", (chunk: string) => {
+    text = (text + chunk).slice(-limit)
+  })
+  return () => text
+}
 
 const root = Path.resolve(import.meta.dirname, "../../..")
 const serverScript = Path.join(import.meta.dirname, "StressServer.ts")
@@ -95,4 +105,4 @@ export type DemoProcess = Demo.DemoProcess
  * Scope closes, if still alive.
  */
 export const startDemo = (args: ReadonlyArray<string> = []): Effect.Effect<DemoProcess, never, Scope.Scope> =>
-  Demo.startDemo(args, spawnWithFdLimit)
+  Demo.startDemo(args, { fdLimit: FD_LIMIT })
