@@ -18,7 +18,7 @@ afterAll(() => tls.cleanup())
 const peerName = (client: RawClient.RawConnection) => (client.socket as Tls.TLSSocket).getPeerCertificate().subject?.CN
 
 /** Waits until the child's stderr matches, up to `millis`. */
-const stderrMatches = (stderr: () => string, pattern: RegExp, millis = 5000) =>
+const stderrMatches = (stderr: () => string, pattern: RegExp, millis = 15_000) =>
   Effect.gen(function*() {
     const deadline = performance.now() + millis
     while (!pattern.test(stderr())) {
@@ -63,7 +63,7 @@ describe("effect-httpserver with TLS (child process)", () => {
 
       demo.child.kill("SIGTERM")
       expect(yield* demo.exited).toBe(0)
-    }), 20_000)
+    }), 60_000)
 
   it.live("with --processes 2, the primary passes SIGHUP on to every worker", () =>
     Effect.gen(function*() {
@@ -84,5 +84,5 @@ describe("effect-httpserver with TLS (child process)", () => {
       }
       demo.child.kill("SIGTERM")
       expect(yield* demo.exited).toBe(0)
-    }), 30_000)
+    }), 60_000)
 })

@@ -55,7 +55,7 @@ export const startDemo = (
         ...command
       ])
     yield* Effect.addFinalizer(() => kill(server.child))
-    const line = yield* listeningLine(server)
+    const line = yield* listeningLine(server, 30_000)
     const match = /^listening on (https?):\/\/127\.0\.0\.1:(\d+)$/.exec(line)
     if (match === null) return yield* Effect.die(new Error(`unexpected listening line ${JSON.stringify(line)}`))
     const exited = Effect.map(exitOf(server, 60_000), (exit) => exit.code ?? exit.signal ?? "unknown")
