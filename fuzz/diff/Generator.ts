@@ -344,14 +344,19 @@ const lineEnds: Spot = (random, d) => {
   else d.headers[i] = d.headers[i]! + eol
 }
 
-const chunkSize: Spot = (random, d) => {
+/** A chunked body for the draft, made a plain chunked request first if it was not one. */
+const chunkedOf = (d: Draft): ChunkedDraft => {
   if (d.chunked === undefined) {
     d.headers = d.headers.filter((h) => !h.toLowerCase().startsWith("content-length"))
     d.headers.push("Transfer-Encoding: chunked")
     d.version = "HTTP/1.1"
     d.chunked = chunkedBody()
   }
-  const c = d.chunked
+  return d.chunked
+}
+
+const chunkSize: Spot = (random, d) => {
+  const c = chunkedOf(d)
   const target = random.chance(0.25) ? undefined : random.pick(c.chunks)
   const sizes = (n: number): Array<string> => {
     const hex = n.toString(16)
@@ -408,15 +413,10 @@ const EXTENSIONS = [
 ]
 
 const chunkExtension: Spot = (random, d) => {
-  if (d.chunked === undefined) {
-    d.headers = d.headers.filter((h) => !h.toLowerCase().startsWith("content-length"))
-    d.headers.push("Transfer-Encoding: chunked")
-    d.version = "HTTP/1.1"
-    d.chunked = chunkedBody()
-  }
+  const c = chunkedOf(d)
   const ext = random.pick(EXTENSIONS)
-  if (random.chance(0.25)) d.chunked.last = d.chunked.last + ext
-  else random.pick(d.chunked.chunks).ext = ext
+  if (random.chance(0.25)) c.last = c.last + ext
+  else random.pick(c.chunks).ext = ext
 }
 
 const chunkDataEnd: Spot = (random, d) => {
