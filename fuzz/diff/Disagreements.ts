@@ -158,9 +158,9 @@ export const KNOWN: ReadonlyArray<KnownDifference> = [
     kind: "ours-rejects",
     stance: "stricter",
     peers: ["llhttp", "h11"],
-    detail: /^MalformedRequest: (fragment in request-target|request-target is neither origin-form nor absolute-form|asterisk-form target on a method other than OPTIONS|invalid authority-form target)/,
-    rule: "RFC 9112 §3.2",
-    why: "The request-target is one of the four forms (no fragment; '*' only for OPTIONS; authority-form only for CONNECT)."
+    detail: /^MalformedRequest: (fragment in request-target|request-target is neither origin-form nor absolute-form|asterisk-form target on a method other than OPTIONS|invalid authority-form target|invalid authority in absolute-form target)/,
+    rule: "RFC 9112 §3.2; RFC 9110 §4.2.1, §4.2.4",
+    why: "The request-target is one of the four forms (no fragment; '*' only for OPTIONS; authority-form only for CONNECT); an absolute-form authority is a non-empty host without userinfo (a recipient MUST reject an empty host, SHOULD treat userinfo as an error), checked like Host."
   },
   {
     id: "request-line-limit",

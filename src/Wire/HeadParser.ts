@@ -204,8 +204,12 @@ const parseRequestLine = (
       // value; CONNECT has no default port (RFC 9110 section 9.3.6), so a
       // port number must be there, and a host before it.
       if (!isValidHost(target, 0, target.length) || !hasPort(target)) malformed("invalid authority-form target")
-    } else if (!SCHEME_PATTERN.test(target)) {
-      malformed("request-target is neither origin-form nor absolute-form")
+    } else {
+      const scheme = SCHEME_PATTERN.exec(target)
+      if (scheme === null) malformed("request-target is neither origin-form nor absolute-form")
+      // absolute-form (section 3.2.2): its authority is a host, not empty,
+      // without userinfo (RFC 9110 sections 4.2.1, 4.2.4), checked like a Host.
+      else if (!hasValidAuthority(target, scheme[0].length)) malformed("invalid authority in absolute-form target")
     }
   }
   return { method, target, version }
@@ -240,6 +244,17 @@ const versionAt = (text: string, start: number, end: number): "HTTP/1.1" | "HTTP
   }
   const minor = text.charCodeAt(start + 7)
   return minor === 0x31 ? "HTTP/1.1" : minor === 0x30 ? "HTTP/1.0" : undefined
+}
+
+/** `target[start, ...)` begins with a non-empty authority of Host bytes, up to a `/`, `?` or the end. */
+const hasValidAuthority = (target: string, start: number): boolean => {
+  let end = start
+  while (end < target.length) {
+    const c = target.charCodeAt(end)
+    if (c === 0x2f /* / */ || c === 0x3f /* ? */) break
+    end++
+  }
+  return end > start && isValidHost(target, start, end)
 }
 
 /** Ends in `":" 1*DIGIT` after a non-empty host (RFC 9112 section 3.2.3, RFC 9110 section 9.3.6). */
