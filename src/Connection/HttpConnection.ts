@@ -43,6 +43,8 @@
 import type * as Net from "node:net"
 import { Cause, type Context, Effect, Exit, type Fiber, Stream } from "effect"
 import { HTTPServerRequest, type RequestContext } from "../Request/HTTPServerRequest.ts"
+import { DetachError, type DetachOptions } from "../Request/Detach.ts"
+import { DetachedSocketDuplex } from "./DetachedSocketDuplex.ts"
 import { isResponse, type Response } from "../Response/Response.ts"
 import { ConnectionTimer, type TimeoutKind } from "./ConnectionTimer.ts"
 import type { ParserLeniency, RequestHead } from "../Wire/HeadParser.ts"
@@ -98,6 +100,8 @@ export interface ConnectionHost {
   readonly runHandler: (request: HTTPServerRequest) => Effect.Effect<Response, unknown> | Exit.Exit<Response, unknown>
   /** Forks an effect in the server's context. */
   readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+  /** Forks a handler's effect in the server's context (see `ListenOptions.handlersStartUninterruptible`). */
+  readonly forkHandler: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   /** Logs a failure the client saw as a 5xx. */
   readonly logFailure: (request: HTTPServerRequest | undefined, cause: Cause.Cause<unknown>) => void
   /** Whether the server is shutting down: answer what is in flight, then close. */
@@ -131,14 +135,15 @@ interface InFlight {
 }
 
 /** The read side (see the diagram in the module doc). */
-type ReadState = "Idle" | "HeadStarted" | "Body" | "Draining" | "Closed"
+type ReadState = "Idle" | "HeadStarted" | "Body" | "Draining" | "Detached" | "Closed"
 /** The write side, for the request in flight. */
-type WriteState = "Idle" | "ContinueSent" | "Writing" | "Streaming" | "Closed"
+type WriteState = "Idle" | "ContinueSent" | "Writing" | "Streaming" | "Detached" | "Closed"
 /** Whether the connection serves another request after this one. */
 type KeepAliveState = "Idle" | "Busy" | "Disabled"
 /** Whether the socket is read from. */
 type FlowState = "Reading" | "Paused" | "AwaitingDrain"
 
+const EMPTY_BYTES = new Uint8Array(0)
 /** Pieces of one turn's output up to this size are joined before writing. */
 const COALESCE_MAX_BYTES = 64 * 1024
 /** Input held for a request in flight before the socket is paused. */
@@ -163,8 +168,10 @@ export class HttpConnection implements BodyHost {
   private writing: WriteState = "Idle"
   private keepAlive: KeepAliveState = "Idle"
   private flow: FlowState = "Reading"
-  /** The request in flight: set exactly while `read` is `Body` or `Draining`. */
+  /** The request in flight: set exactly while `read` is `Body`, `Draining` or `Detached`. */
   private current: InFlight | undefined = undefined
+  /** The raw connection a handler took (`read` is `Detached`). */
+  private detached: DetachedSocketDuplex | undefined = undefined
   /** Responses waiting for the end of this turn, to leave in one write. */
   private batch: Array<Uint8Array> | undefined = undefined
   private batchBytes = 0
@@ -196,7 +203,7 @@ export class HttpConnection implements BodyHost {
     this.options = host.options
     this.timer = new ConnectionTimer(this.onTimeout)
     this.input = new ConnectionInput(this.options.maxHeaderSize, this.options.leniency, this.options.maxRequestLineSize)
-    this.requestContext = new ConnectionContext(socket, this.options)
+    this.requestContext = new ConnectionContext(socket, this.options, this.detach)
     if (!readsByCallback) socket.on("data", this.onData)
     socket.on("end", this.onEnd)
     socket.on("close", this.onSocketClose)
@@ -237,6 +244,10 @@ export class HttpConnection implements BodyHost {
    */
   receive(chunk: Buffer, transient: boolean): void {
     if (this.read === "Closed") return
+    if (this.detached !== undefined) {
+      this.detached.deliver(chunk, transient)
+      return
+    }
     this.turnTime = performance.now()
     this.input.receive(chunk, transient)
     this.process()
@@ -247,6 +258,10 @@ export class HttpConnection implements BodyHost {
 
   private readonly onEnd = (): void => {
     this.readEnded = true
+    if (this.detached !== undefined) {
+      this.detached.deliverEnd()
+      return
+    }
     // The client sent all it will. What the input holds is still served
     // (handlers that answer at once reply before we close); a request still
     // in flight is abandoned, as Tornado and nginx do: on a socket a FIN is
@@ -263,6 +278,7 @@ export class HttpConnection implements BodyHost {
     if (this.read === "Closed") return
     this.enterClosed()
     this.input.clear()
+    this.detached?.socketClosed()
     this.abandonRequest("client closed the connection", !this.closedByServer)
   }
 
@@ -292,6 +308,7 @@ export class HttpConnection implements BodyHost {
    */
   private process(): void {
     if (this.batch !== undefined) return // re-entered from a synchronous handler
+    if (this.read === "Detached") return
     this.startBatch()
     try {
       while (this.read !== "Closed") {
@@ -428,7 +445,7 @@ export class HttpConnection implements BodyHost {
       this.respond(current, effect)
       return
     }
-    const fiber = this.host.fork(effect)
+    const fiber = this.host.forkHandler(effect)
     current.fiber = fiber
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
@@ -506,6 +523,67 @@ export class HttpConnection implements BodyHost {
   }
 
   // ---------------------------------------------------------------------------
+  // detaching (Tornado's HTTP1Connection.detach)
+
+  /**
+   * Lets go of the connection for the request in flight: from now on its
+   * bytes go to the returned stream, and the connection writes, times and
+   * parses nothing. It stays counted by the server until the socket closes
+   * and the handler has ended (see `Request/Detach.ts`).
+   */
+  private readonly detach = (
+    request: HTTPServerRequest,
+    options: DetachOptions | undefined
+  ): DetachedSocketDuplex | DetachError => {
+    const current = this.current
+    if (current === undefined || current.request !== request || this.read === "Closed") {
+      return new DetachError({ reason: "Closed", description: "the connection is closed or serves another request" })
+    }
+    if (this.read === "Detached" || (this.writing !== "Idle" && this.writing !== "ContinueSent")) {
+      return new DetachError({ reason: "ResponseStarted", description: "a response is already being written" })
+    }
+    if (!current.body.framingComplete || current.body.state._tag === "Failed") {
+      return new DetachError({ reason: "BodyUnread", description: "the request body has not been read to its end" })
+    }
+    let head: Buffer | undefined
+    const response = options?.response
+    if (response !== undefined) {
+      const status = response.status
+      const fits = status === 101 ? current.head.upgrade !== undefined : status >= 200 && status < 300 && current.head.method === "CONNECT"
+      if (!fits) {
+        return new DetachError({
+          reason: "InvalidResponse",
+          description: `a ${status} response does not switch a ${current.head.method} request to another protocol`
+        })
+      }
+      try {
+        head = serializeStreamHead(response, undefined, false, status === 101 ? "upgrade" : "none")
+      } catch (cause) {
+        return new DetachError({ reason: "InvalidResponse", description: "the response head cannot be sent", cause })
+      }
+    }
+    request.markFinished()
+    this.read = "Detached"
+    this.writing = "Detached"
+    this.keepAlive = "Disabled"
+    this.timer.disarm()
+    if (head !== undefined) this.write(head)
+    // What this turn gathered (and the head) leaves before the new protocol's bytes.
+    if (this.batch !== undefined) this.flushAndContinue()
+    const input = this.input
+    const early = input.isEmpty ? EMPTY_BYTES : Buffer.from(input.buffer.subarray(input.start))
+    input.clear()
+    const socket = this.socket
+    if (this.flow === "AwaitingDrain") socket.off("drain", this.onWriteDrain)
+    if (this.flow !== "Reading") socket.resume()
+    this.flow = "Reading"
+    const detached = new DetachedSocketDuplex(socket, early)
+    this.detached = detached
+    if (this.readEnded) detached.deliverEnd()
+    return detached
+  }
+
+  // ---------------------------------------------------------------------------
   // output
 
   private readonly write = (data: Uint8Array): void => {
@@ -546,6 +624,8 @@ export class HttpConnection implements BodyHost {
    */
   private respond(current: InFlight, exit: Exit.Exit<Response, unknown>): void {
     if (this.read === "Closed" || this.writing === "Writing" || this.writing === "Streaming") return
+    // The connection speaks another protocol now: no HTTP response goes into it.
+    if (this.read === "Detached") return
     // One clock reading for the finish time and the idle timer that follows.
     const now = performance.now()
     current.request.markFinished(now)
@@ -629,6 +709,10 @@ export class HttpConnection implements BodyHost {
   private canKeepAlive(current: InFlight): boolean {
     if (this.options.noKeepAlive || !current.head.keepAlive || this.readEnded) return false
     if (this.host.isShuttingDown()) return false
+    // A request to switch protocols that the handler answered in HTTP: the
+    // client may already be sending in the new protocol, so the connection
+    // ends with this response (as Node's server does).
+    if (current.head.upgrade !== undefined || current.head.method === "CONNECT") return false
     const body = current.body
     if (body.state._tag === "Failed") return false
     if (body.framingComplete) return true
@@ -756,7 +840,7 @@ export class HttpConnection implements BodyHost {
    * otherwise. Memory per connection stays bounded by the limits.
    */
   private updateFlow(): void {
-    if (this.read === "Closed" || this.flow === "AwaitingDrain") return
+    if (this.read === "Closed" || this.read === "Detached" || this.flow === "AwaitingDrain") return
     if (this.socket.writableNeedDrain) {
       this.awaitWriteDrain()
       return
@@ -786,7 +870,7 @@ export class HttpConnection implements BodyHost {
   }
 
   private readonly onWriteDrain = (): void => {
-    if (this.read === "Closed") return
+    if (this.read === "Closed" || this.read === "Detached") return
     // The socket is paused: updateFlow resumes it unless the input is full.
     this.flow = "Paused" as FlowState
     if (this.timer.armed === "write") {
@@ -871,9 +955,11 @@ class ConnectionContext implements RequestContext {
   readonly forwarded: boolean
   readonly isTrustedDownstream: (ip: string) => boolean
   readonly decodedContentEncoding: ((coding: string) => boolean) | undefined
+  readonly detach: RequestContext["detach"]
 
-  constructor(socket: Net.Socket, options: ConnectionOptions) {
+  constructor(socket: Net.Socket, options: ConnectionOptions, detach: RequestContext["detach"]) {
     this.socket = socket
+    this.detach = detach
     this.protocol = options.protocol ?? ((socket as { encrypted?: boolean }).encrypted === true ? "https" : "http")
     this.xheaders = options.xheaders
     this.forwarded = options.forwarded

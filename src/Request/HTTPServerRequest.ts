@@ -8,10 +8,11 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Stream } from "effect"
+import { Duration, Effect, type Scope, Stream } from "effect"
 import type { RequestHead } from "../Wire/HeadParser.ts"
 import { type BodyError, InvalidBody, UnsupportedContentEncoding } from "../Wire/HttpErrors.ts"
 import type { RequestBody } from "./RequestBody.ts"
+import { DetachError, type DetachedSocket, type DetachOptions } from "./Detach.ts"
 import { parseBodyArguments } from "./BodyArguments.ts"
 import { parseContentType } from "./HeaderParameters.ts"
 import type { HTTPFile } from "./Multipart.ts"
@@ -55,6 +56,8 @@ export interface RequestContext {
   readonly isTrustedDownstream: (ip: string) => boolean
   /** Content codings the server decodes as the body streams in. */
   readonly decodedContentEncoding: ((coding: string) => boolean) | undefined
+  /** Lets go of the connection for `request` (see `Detach.ts`). */
+  readonly detach: (request: HTTPServerRequest, options: DetachOptions | undefined) => DetachedSocket | DetachError
 }
 
 /** The client as the socket, or a trusted proxy, says. */
@@ -211,6 +214,35 @@ export class HTTPServerRequest {
   /** Whether the client asked for `100 Continue` before sending the body. */
   get expectsContinue(): boolean {
     return this.head.expectContinue
+  }
+
+  /**
+   * The protocols the client asks to switch to (the `Upgrade` field of an
+   * HTTP/1.1 request whose `Connection` lists `upgrade`), if any. A handler
+   * that does not {@link detach} answers such a request normally, and the
+   * connection closes after that response.
+   */
+  get upgrade(): string | undefined {
+    return this.head.upgrade
+  }
+
+  /**
+   * Takes the raw connection away from HTTP, as a resource of the Scope
+   * (Tornado's `HTTP1Connection.detach()`): for a handler that answers an
+   * upgrade with `101 Switching Protocols`, or a `CONNECT` with a 2xx. The
+   * bytes the client sent past the request come first on the socket; the
+   * server writes no HTTP response into it afterwards (what the handler
+   * returns is not sent); closing the Scope closes the connection. See
+   * `Detach.ts`.
+   */
+  detach(options?: DetachOptions): Effect.Effect<DetachedSocket, DetachError, Scope.Scope> {
+    return Effect.acquireRelease(
+      Effect.suspend(() => {
+        const detached = this.context.detach(this, options)
+        return detached instanceof DetachError ? Effect.fail(detached) : Effect.succeed(detached)
+      }),
+      (socket) => Effect.sync(() => socket.closeGracefully())
+    )
   }
 
   /**

@@ -183,6 +183,15 @@ export interface ListenOptions {
    * `HttpEffect` makes the spans there.
    */
   readonly tracing?: boolean | undefined
+  /**
+   * Handlers' fibers start uninterruptible, for handlers that open
+   * interruptible regions themselves (`effect/http`'s `HttpRouter` does, for
+   * every route not added with `{ uninterruptible: true }`): an interrupt
+   * that arrives once the handler has its response then no longer turns the
+   * fiber's end into an interruption, and the response is sent. The
+   * `effect/http` adapter sets it.
+   */
+  readonly handlersStartUninterruptible?: boolean | undefined
 }
 
 /**
@@ -287,6 +296,9 @@ export const listenWith = <E, R>(
       options: connectionOptions(config),
       runHandler: observation === undefined ? runHandler : observation.wrap(runHandler),
       fork: (effect) => runFork(effect),
+      forkHandler: options?.handlersStartUninterruptible === true
+        ? (effect) => runFork(effect, { uninterruptible: true })
+        : (effect) => runFork(effect),
       logFailure: (request, cause) => {
         const log = Effect.logError("request failed", cause)
         runFork(

@@ -56,6 +56,12 @@ export interface RequestHead {
   readonly expectContinue: boolean
   /** The Host field value, if any. */
   readonly host: string | undefined
+  /**
+   * The protocols an HTTP/1.1 request asks to switch to: its `Upgrade` field,
+   * when `Connection` lists `upgrade` as RFC 9110 section 7.8 requires (an
+   * `Upgrade` in HTTP/1.0 is ignored, as that section says).
+   */
+  readonly upgrade: string | undefined
 }
 
 /**
@@ -381,6 +387,7 @@ export const parseHead = (
   let hostValid = true
   let hostCount = 0
   let expect: string | undefined
+  let upgradeField: string | undefined
 
   let pos = lineEnd + 1
   while (true) {
@@ -427,6 +434,9 @@ export const parseHead = (
         break
       case 6:
         if (name.toLowerCase() === "expect") expect = value
+        break
+      case 7:
+        if (name.toLowerCase() === "upgrade") upgradeField = upgradeField === undefined ? value : upgradeField + ", " + value
         break
       case 10:
         if (name === "Connection" || name.toLowerCase() === "connection") connection = connection === undefined ? value : connection + "," + value
@@ -480,7 +490,12 @@ export const parseHead = (
 
   const expectContinue = version === "HTTP/1.1" && expect !== undefined && expect.toLowerCase() === "100-continue"
 
-  return { method, target, version, rawHeaders, framing, keepAlive, expectContinue, host }
+  const upgrade = version === "HTTP/1.1" && upgradeField !== undefined && connection !== undefined &&
+      hasToken(connection, "upgrade")
+    ? upgradeField
+    : undefined
+
+  return { method, target, version, rawHeaders, framing, keepAlive, expectContinue, host, upgrade }
 }
 
 const lineText = (text: string, start: number, lineEnd: number, leniency: ParserLeniency): string => {

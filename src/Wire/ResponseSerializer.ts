@@ -14,12 +14,13 @@ import { InvalidResponseHeader, InvalidResponseStatus } from "./HttpErrors.ts"
 /**
  * What the `Connection` field of a response says: nothing (HTTP/1.1
  * persistence is the default), `close` on the last response of a connection,
- * `Keep-Alive` to an HTTP/1.0 client that asked for it (as Tornado does).
+ * `Keep-Alive` to an HTTP/1.0 client that asked for it (as Tornado does),
+ * `Upgrade` on a `101 Switching Protocols` (RFC 9110 section 7.8).
  *
  * @since 0.1.0
  * @category models
  */
-export type ConnectionField = "none" | "close" | "keep-alive"
+export type ConnectionField = "none" | "close" | "keep-alive" | "upgrade"
 
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
@@ -77,7 +78,8 @@ export const statusHasNoBody = (status: number): boolean => status < 200 || stat
 const connectionLines: Record<ConnectionField, string> = {
   none: "",
   close: "Connection: close\r\n",
-  "keep-alive": "Connection: Keep-Alive\r\n"
+  "keep-alive": "Connection: Keep-Alive\r\n",
+  upgrade: "Connection: Upgrade\r\n"
 }
 
 const isToken = (s: string): boolean => {
@@ -238,7 +240,8 @@ let lastResponse: Response | undefined = undefined
 const connectionLineBytes: Record<ConnectionField, Buffer> = {
   none: Buffer.alloc(0),
   close: Buffer.from(connectionLines.close, "latin1"),
-  "keep-alive": Buffer.from(connectionLines["keep-alive"], "latin1")
+  "keep-alive": Buffer.from(connectionLines["keep-alive"], "latin1"),
+  upgrade: Buffer.from(connectionLines.upgrade, "latin1")
 }
 const NO_BYTES = new Uint8Array(0)
 

@@ -153,7 +153,8 @@ describe("parseHead: header fields", () => {
       framing: { _tag: "ContentLength", length: 11 },
       keepAlive: true,
       expectContinue: false,
-      host: "example.com:8080"
+      host: "example.com:8080",
+      upgrade: undefined
     } satisfies RequestHead)
   })
 
@@ -494,6 +495,24 @@ describe("parseHead: Expect", () => {
   }
 })
 
+describe("parseHead: Upgrade (RFC 9110 section 7.8)", () => {
+  const cases: ReadonlyArray<readonly [string, "HTTP/1.0" | "HTTP/1.1", ReadonlyArray<string>, string | undefined]> = [
+    ["absent", "HTTP/1.1", [], undefined],
+    ["websocket", "HTTP/1.1", ["Upgrade: websocket", "Connection: Upgrade"], "websocket"],
+    ["upgrade among other options", "HTTP/1.1", ["Connection: keep-alive, upgrade", "Upgrade: h2c"], "h2c"],
+    ["Connection on two lines", "HTTP/1.1", ["Connection: keep-alive", "Connection: Upgrade", "Upgrade: x"], "x"],
+    ["several Upgrade lines joined", "HTTP/1.1", ["Upgrade: a", "Upgrade: b", "Connection: upgrade"], "a, b"],
+    ["Upgrade without the connection option", "HTTP/1.1", ["Upgrade: websocket"], undefined],
+    ["the connection option without Upgrade", "HTTP/1.1", ["Connection: upgrade"], undefined],
+    ["on HTTP/1.0", "HTTP/1.0", ["Upgrade: websocket", "Connection: upgrade"], undefined]
+  ]
+  for (const [name, version, fields, upgrade] of cases) {
+    it(name, () => {
+      expect(parseHead(head(`GET / ${version}`, "Host: a", ...fields)).upgrade).toBe(upgrade)
+    })
+  }
+})
+
 // ---------------------------------------------------------------------------
 // findHeadEnd, resumeScanAt, skipLeadingEmptyLines
 
@@ -696,6 +715,7 @@ const serialize = (m: RequestModel): Serialized => {
       keepAlive,
       expectContinue: false,
       host,
+      upgrade: undefined,
       body: framing === "none" || framing === "length0" ? "" : text(body)
     }
   }
