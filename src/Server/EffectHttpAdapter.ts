@@ -61,12 +61,14 @@ import type * as Socket from "effect/socket/Socket"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
 import * as NodePath from "@effect/platform-node/NodePath"
+import * as Ws from "ws"
 import { type ConfigError, decodeServerConfig, type ServerConfig, type ServerConfigInput } from "../Config/ServerConfig.ts"
 import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
 import { errorResponse } from "../Wire/ErrorResponse.ts"
 import { type BodyError, statusOf } from "../Wire/HttpErrors.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
+import { makeUpgrades, upgrade, type Upgrades, type WebSocketOptions } from "./EffectHttpUpgrade.ts"
 import { type Handler, type ListenError, listenWith, refuseProcesses, type ServerAddress } from "./HTTPServer.ts"
 import { toResponse } from "./EffectResponseConversion.ts"
 import { layerClient, testServerConfig } from "./TestLayer.ts"
@@ -83,6 +85,7 @@ import { layerClient, testServerConfig } from "./TestLayer.ts"
 interface Exchange {
   response: Response | undefined
   arrayBuffer: ArrayBuffer | undefined
+  readonly upgrades: Upgrades
 }
 
 /**
@@ -328,12 +331,13 @@ class ServerRequest extends Inspectable.Class implements Request.HttpServerReque
 
   // --- upgrades ---------------------------------------------------------------
 
+  /** The connection as an effect `Socket` (WebSocket or another protocol): see `EffectHttpUpgrade.ts`. */
   get upgrade(): Effect.Effect<Socket.Socket, HttpServerError> {
     return this.upgradeWith({})
   }
 
-  upgradeWith(_options: { readonly headers?: Headers.Input | undefined }): Effect.Effect<Socket.Socket, HttpServerError> {
-    return Effect.fail(parseError(this, "connection upgrades (WebSocket) are not supported by effect-httpserver"))
+  upgradeWith(options: { readonly headers?: Headers.Input | undefined }): Effect.Effect<Socket.Socket, HttpServerError> {
+    return upgrade(this, this.source, this.exchange.upgrades, options.headers)
   }
 
   // --- inspection -------------------------------------------------------------
@@ -448,16 +452,19 @@ export const makeHandler = <E, R>(
   httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
   options?: {
     readonly middleware?: HttpMiddleware.HttpMiddleware | undefined
+    /** What upgrades share (the `WebSocketServer`); by default one with `ws`'s defaults. */
+    readonly upgrades?: Upgrades | undefined
   }
 ): Effect.Effect<Handler<unknown>, never, Exclude<R, Request.HttpServerRequest | Scope.Scope>> =>
   Effect.map(Effect.context<Exclude<R, Request.HttpServerRequest | Scope.Scope>>(), (context) => {
+    const upgrades = options?.upgrades ?? defaultUpgrades
     const handled = HttpEffect.toHandled(httpEffect, recordResponse, options?.middleware) as Effect.Effect<
       void,
       unknown,
       Request.HttpServerRequest
     >
     return (source: HTTPServerRequest): Effect.Effect<Response, unknown> => {
-      const exchange: Exchange = { response: undefined, arrayBuffer: undefined }
+      const exchange: Exchange = { response: undefined, arrayBuffer: undefined, upgrades }
       const request = new ServerRequest(source, exchange)
       const requestContext = Context.add(context, Request.HttpServerRequest, request)
       const run = Effect.flatMap(Effect.exit(handled), (exit): Effect.Effect<Response, unknown> => {
@@ -471,6 +478,24 @@ export const makeHandler = <E, R>(
       return Effect.updateContext(run, (_: Context.Context<never>) => requestContext)
     }
   })
+
+/**
+ * Options of the adapter beyond the engine's config.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * Options of the `ws` `WebSocketServer` that completes WebSocket upgrades
+   * (as `NodeHttpServer`'s `websocket` option), minus the wiring the adapter
+   * does itself: for example `{ perMessageDeflate: true }` or `maxPayload`.
+   */
+  readonly websocket?: WebSocketOptions | undefined
+}
+
+let defaultWebSocketServer: Ws.WebSocketServer | undefined
+const defaultUpgrades: Upgrades = { webSocketServer: () => defaultWebSocketServer ??= new Ws.WebSocketServer({ noServer: true }) }
 
 const notServing: Response = errorResponse(503, "no app is being served")
 
@@ -494,7 +519,8 @@ const socketAddressOf = (address: ServerAddress): Effect.Effect<NetAddress.Socke
  * @category constructors
  */
 export const make = (
-  config: ServerConfig
+  config: ServerConfig,
+  options?: Options
 ): Effect.Effect<HttpServer.HttpServer["Service"], ListenError, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
@@ -506,17 +532,22 @@ export const make = (
     // (499 in HttpMiddleware.logger), not as a failure. Spans are made by
     // effect/http (HttpEffect.toHandled), as on NodeHttpServer: not twice.
     const running = yield* Scope.provide(
-      listenWith(dispatch, config, { clientAbortAnnotations: ClientAbort.annotation, tracing: false }),
+      listenWith(dispatch, config, {
+        clientAbortAnnotations: ClientAbort.annotation,
+        tracing: false,
+        handlersStartUninterruptible: true
+      }),
       serverScope
     )
     const address = yield* socketAddressOf(running.address)
+    const upgrades = yield* makeUpgrades(options?.websocket)
 
     return HttpServer.make({
       address,
       serve: (httpEffect, middleware) =>
         Effect.gen(function*() {
           const serveScope = yield* Effect.scope
-          const handler = yield* makeHandler(httpEffect, { middleware })
+          const handler = yield* makeHandler(httpEffect, { middleware, upgrades })
           current = handler
           yield* Scope.addFinalizer(
             serveScope,
@@ -540,11 +571,23 @@ export const make = (
  * @category layers
  */
 export const layerServer = (
-  config?: ServerConfigInput
+  config?: ServerConfigInput,
+  options?: Options
 ): Layer.Layer<HttpServer.HttpServer, ConfigError | ListenError> =>
   Layer.effect(HttpServer.HttpServer)(
-    decodeServerConfig(config ?? {}).pipe(Effect.flatMap(refuseProcesses), Effect.flatMap(make))
+    decodeServerConfig(config ?? {}).pipe(
+      Effect.flatMap(refuseProcesses),
+      Effect.flatMap((decoded) => make(decoded, options))
+    )
   )
+
+/**
+ * What {@link layerHttpServices} provides.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HttpServices = HttpPlatform.HttpPlatform | Etag.Generator | FileSystem.FileSystem | Path.Path
 
 /**
  * The services an `effect/http` app commonly needs beside the server:
@@ -555,9 +598,7 @@ export const layerServer = (
  * @since 0.1.0
  * @category layers
  */
-export const layerHttpServices: Layer.Layer<
-  HttpPlatform.HttpPlatform | Etag.Generator | FileSystem.FileSystem | Path.Path
-> = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, NodeFileSystem.layer, NodePath.layer)
+export const layerHttpServices: Layer.Layer<HttpServices> = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, NodeFileSystem.layer, NodePath.layer)
 
 /**
  * {@link layerServer} and {@link layerHttpServices}: what `HttpRouter.serve`
@@ -567,11 +608,10 @@ export const layerHttpServices: Layer.Layer<
  * @category layers
  */
 export const layer = (
-  config?: ServerConfigInput
-): Layer.Layer<
-  HttpServer.HttpServer | HttpPlatform.HttpPlatform | Etag.Generator | FileSystem.FileSystem | Path.Path,
-  ConfigError | ListenError
-> => Layer.merge(layerServer(config), layerHttpServices)
+  config?: ServerConfigInput,
+  options?: Options
+): Layer.Layer<HttpServer.HttpServer | HttpServices, ConfigError | ListenError> =>
+  Layer.merge(layerServer(config, options), layerHttpServices)
 
 /**
  * {@link layer} with its options from the environment (`HTTP_PORT`,
@@ -582,13 +622,15 @@ export const layer = (
  * @category layers
  */
 export const layerConfig = (
-  defaults?: ServerConfigInput
-): Layer.Layer<
-  HttpServer.HttpServer | HttpPlatform.HttpPlatform | Etag.Generator | FileSystem.FileSystem | Path.Path,
-  ConfigError | ListenError
-> => Layer.merge(
+  defaults?: ServerConfigInput,
+  options?: Options
+): Layer.Layer<HttpServer.HttpServer | HttpServices, ConfigError | ListenError> =>
+  Layer.merge(
     Layer.effect(HttpServer.HttpServer)(
-      loadServerConfig(defaults).pipe(Effect.flatMap(refuseProcesses), Effect.flatMap(make))
+      loadServerConfig(defaults).pipe(
+        Effect.flatMap(refuseProcesses),
+        Effect.flatMap((config) => make(config, options))
+      )
     ),
     layerHttpServices
   )
@@ -603,7 +645,8 @@ export const layerConfig = (
  * @category testing
  */
 export const layerTest = (
-  config?: ServerConfigInput
+  config?: ServerConfigInput,
+  options?: Options
 ): Layer.Layer<
   | HttpServer.HttpServer
   | HttpPlatform.HttpPlatform
@@ -618,5 +661,5 @@ export const layerTest = (
     Effect.map(Effect.service(HttpServer.HttpServer), (server) =>
       layerClient(HttpServer.formatAddress(server.address).replace(/^http:/, `${scheme}:`)))
   )
-  return Layer.provideMerge(client, layer(testServerConfig(config)))
+  return Layer.provideMerge(client, layer(testServerConfig(config), options))
 }

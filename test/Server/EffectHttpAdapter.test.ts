@@ -16,6 +16,8 @@ import type { ServerConfigInput } from "../../src/Config/ServerConfig.ts"
 import * as EffectHttpAdapter from "../../src/Server/EffectHttpAdapter.ts"
 import * as HTTPServer from "../../src/Server/HTTPServer.ts"
 import * as RawClient from "../support/RawClient.ts"
+import { makeSelfSignedCert } from "../support/SelfSignedCert.ts"
+import * as WsClient from "../support/WsClient.ts"
 import { makeLogCapture } from "../support/TestServer.ts"
 
 const encoder = new TextEncoder()
@@ -200,6 +202,36 @@ const routes = (probe: Probe) =>
         const request = yield* HttpServerRequest.HttpServerRequest
         yield* request.upgrade
         return HttpServerResponse.text("upgraded")
+      })
+    ),
+    HttpRouter.add(
+      "GET",
+      "/raw-upgrade",
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const socket = yield* request.upgradeWith({ headers: { "x-greeting": "hi" } })
+        yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* socket.reader
+          const writer = yield* socket.writer
+          const chunks = yield* reader.pull
+          const text = chunks.map((chunk) => typeof chunk === "string" ? chunk : Buffer.from(chunk).toString()).join("")
+          yield* writer.write(text.toUpperCase())
+        }))
+        return HttpServerResponse.empty()
+      })
+    ),
+    HttpRouter.add(
+      "GET",
+      "/ws-echo",
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const socket = yield* request.upgrade
+        yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* socket.reader
+          const writer = yield* socket.writer
+          while (true) yield* writer.writeAll(yield* reader.pull)
+        })).pipe(Effect.catchTag("SocketError", () => Effect.void))
+        return HttpServerResponse.empty()
       })
     ),
     HttpRouter.add(
@@ -473,12 +505,31 @@ describe("EffectHttpAdapter: an HttpRouter app on our engine", () => {
       expect(received.endsWith("short")).toBe(true)
     }))
 
-  it.live("upgrade fails with a clear error (400); source is the engine's request; modify keeps it", () =>
+  it.live("upgrade of a request that did not ask to switch protocols fails (400); source is the engine's request; modify keeps it", () =>
     Effect.gen(function*() {
       const { port } = yield* serveApp()
       expect((yield* request(port, RawClient.get("/upgrade"))).status).toBe(400)
       const source = yield* request(port, RawClient.get("/source?x"))
       expect(source.json()).toEqual({ sourcePath: "/source", modifiedUrl: "/elsewhere", sameBody: true })
+    }))
+
+  it.live("upgradeWith another protocol: 101 with the route's headers, then the raw connection as a Socket", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveApp()
+      const client = yield* RawClient.connect(port)
+      yield* client.write(RawClient.get("/raw-upgrade", "Upgrade: shout", "Connection: Upgrade") + "quiet words")
+      const response = yield* client.readResponse()
+      expect([response.status, response.header("upgrade"), response.header("x-greeting")]).toEqual([101, "shout", "hi"])
+      expect((yield* client.readUntil("WORDS")).toString()).toBe("QUIET WORDS")
+      expect(yield* client.closesWithin(2000)).toBe(true)
+    }))
+
+  it.live("WebSocket over TLS (wss://)", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveApp({ ssl: makeSelfSignedCert() })
+      const ws = yield* WsClient.connect(`wss://127.0.0.1:${port}/ws-echo`)
+      expect(yield* ws.roundTrip("over tls")).toEqual({ data: "over tls", binary: false })
+      expect(yield* ws.close(1000)).toBe(1000)
     }))
 
   it.live("a client that goes away interrupts its route, as a client abort (effect/http's 499)", () =>
