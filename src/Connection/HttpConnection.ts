@@ -59,7 +59,8 @@ import {
   encodeChunk,
   LAST_CHUNK,
   serializeResponse,
-  serializeStreamHead
+  serializeStreamHead,
+  serializeSwitchHead
 } from "../Wire/ResponseSerializer.ts"
 
 /**
@@ -557,7 +558,7 @@ export class HttpConnection implements BodyHost {
         })
       }
       try {
-        head = serializeStreamHead(response, undefined, false, status === 101 ? "upgrade" : "none")
+        head = serializeSwitchHead(response)
       } catch (cause) {
         return new DetachError({ reason: "InvalidResponse", description: "the response head cannot be sent", cause })
       }

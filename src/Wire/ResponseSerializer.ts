@@ -14,13 +14,12 @@ import { InvalidResponseHeader, InvalidResponseStatus } from "./HttpErrors.ts"
 /**
  * What the `Connection` field of a response says: nothing (HTTP/1.1
  * persistence is the default), `close` on the last response of a connection,
- * `Keep-Alive` to an HTTP/1.0 client that asked for it (as Tornado does),
- * `Upgrade` on a `101 Switching Protocols` (RFC 9110 section 7.8).
+ * `Keep-Alive` to an HTTP/1.0 client that asked for it (as Tornado does).
  *
  * @since 0.1.0
  * @category models
  */
-export type ConnectionField = "none" | "close" | "keep-alive" | "upgrade"
+export type ConnectionField = "none" | "close" | "keep-alive"
 
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
@@ -78,8 +77,7 @@ export const statusHasNoBody = (status: number): boolean => status < 200 || stat
 const connectionLines: Record<ConnectionField, string> = {
   none: "",
   close: "Connection: close\r\n",
-  "keep-alive": "Connection: Keep-Alive\r\n",
-  upgrade: "Connection: Upgrade\r\n"
+  "keep-alive": "Connection: Keep-Alive\r\n"
 }
 
 const isToken = (s: string): boolean => {
@@ -111,8 +109,19 @@ const handlerHead = (
   status: number,
   reason: string | undefined,
   headers: ResponseHeaders
+): { readonly text: string; readonly hasDate: boolean } => withHeaderLines(statusLine(status, reason), headers)
+
+/**
+ * A status line followed by the handler's header fields, validated, without
+ * the framing fields; and whether the handler set `Date`.
+ *
+ * @throws InvalidResponseHeader
+ */
+const withHeaderLines = (
+  line: string,
+  headers: ResponseHeaders
 ): { readonly text: string; readonly hasDate: boolean } => {
-  let head = statusLine(status, reason)
+  let head = line
   let hasDate = false
   for (const name in headers) {
     const value = headers[name] as string | ReadonlyArray<string>
@@ -240,8 +249,7 @@ let lastResponse: Response | undefined = undefined
 const connectionLineBytes: Record<ConnectionField, Buffer> = {
   none: Buffer.alloc(0),
   close: Buffer.from(connectionLines.close, "latin1"),
-  "keep-alive": Buffer.from(connectionLines["keep-alive"], "latin1"),
-  upgrade: Buffer.from(connectionLines.upgrade, "latin1")
+  "keep-alive": Buffer.from(connectionLines["keep-alive"], "latin1")
 }
 const NO_BYTES = new Uint8Array(0)
 
@@ -477,6 +485,29 @@ export const serializeStreamHead = (
   }
   head += connectionLines[connection] + "\r\n"
   return Buffer.from(head, "latin1")
+}
+
+/**
+ * The head of a response that hands the connection over to another
+ * protocol: `101 Switching Protocols` with `Connection: Upgrade` (RFC 9110
+ * sections 15.2.2 and 7.8), or a 2xx to a `CONNECT`, which has no framing
+ * fields (section 9.3.6). The handler's header fields (its `Upgrade`) follow
+ * as for any response.
+ *
+ * @throws InvalidResponseHeader | InvalidResponseStatus
+ * @throws InvalidReasonPhrase
+ * @since 0.1.0
+ */
+export const serializeSwitchHead = (response: Response): Buffer => {
+  const { status, reason } = response
+  const switching = status === 101
+  if (!switching && !(isFinalStatus(status) && status < 300)) throw new InvalidResponseStatus({ status })
+  const line = switching
+    ? `HTTP/1.1 101 ${reason === undefined ? reasonPhrase(101) : checkReasonPhrase(reason)}\r\n`
+    : statusLine(status, reason)
+  const start = withHeaderLines(line, response.headers)
+  const date = start.hasDate ? "" : "Date: " + currentDate() + "\r\n"
+  return Buffer.from(start.text + date + (switching ? "Connection: Upgrade\r\n" : "") + "\r\n", "latin1")
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   type ConnectionField,
   serializeResponse,
   serializeStreamHead,
+  serializeSwitchHead,
   ZERO_COPY_MIN_BYTES
 } from "../../src/Wire/ResponseSerializer.ts"
 import * as Response from "../../src/Response/Response.ts"
@@ -191,6 +192,19 @@ describe("serializeResponse", () => {
       for (let i = 0; i < 3; i++) expect(() => bytesOf(literal)).toThrow(Response.InvalidReasonPhrase)
     }
     expect(Response.isValidReasonPhrase("Tab\tand obs-text \u00e9")).toBe(true)
+  })
+
+  it("a head that switches protocols: 101 with Connection: Upgrade, a CONNECT's 2xx without framing; nothing else", () => {
+    const upgrade = withoutDate(
+      serializeSwitchHead(Response.empty({ status: 101, headers: { Upgrade: "websocket", "Content-Length": "9" } }))
+        .toString("latin1")
+    )
+    expect(upgrade).toBe("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nDate: -\r\nConnection: Upgrade\r\n\r\n")
+    const tunnel = withoutDate(serializeSwitchHead(Response.empty({ status: 200, reason: "Tunnel" })).toString("latin1"))
+    expect(tunnel).toBe("HTTP/1.1 200 Tunnel\r\nDate: -\r\n\r\n")
+    for (const status of [100, 102, 304, 404]) {
+      expect(() => serializeSwitchHead(Response.empty({ status }))).toThrow()
+    }
   })
 
   it("413 is called Content Too Large (RFC 9110 section 15.5.14)", () => {
