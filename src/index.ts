@@ -14,6 +14,9 @@ export * as Response from "./Response/Response.ts"
 /** The request a handler receives. @since 0.1.0 */
 export * as HTTPServerRequest from "./Request/HTTPServerRequest.ts"
 
+/** Taking a connection away from HTTP (`request.detach`: WebSockets, tunnels). @since 0.1.0 */
+export * as Detach from "./Request/Detach.ts"
+
 /** Ordered, case-insensitive, multi-valued header fields. @since 0.1.0 */
 export * as HTTPHeaders from "./Request/HTTPHeaders.ts"
 
