@@ -343,7 +343,8 @@ const measureOn = async (server: RunningServer, scenario: LoadScenario, round: n
   // A reused server's peak so far belongs to the previous scenarios: start this one's afresh.
   const peakReset = server.measurements === 0 || resetPeak(server.pid)
   server.measurements++
-  await warmUp(server.port, scenario, scenario.connections, options.warmup * 1000)
+  // The WebSocket client warms up over its own connections.
+  if (scenario.websocket === undefined) await warmUp(server.port, scenario, scenario.connections, options.warmup * 1000)
   const sampler = sampleRss(server.pid)
   const cpuBefore = readCpuSeconds(server.pid)
   const load = await runLoad(tool, scenario, server.port, options.duration, placement.client)

@@ -28,6 +28,8 @@ export interface LoadScenario extends ScenarioBase {
   /** The wrk script in bench/wrk/, and the arguments given to its `init`. */
   readonly wrkScript: string
   readonly wrkArgs: ReadonlyArray<string>
+  /** A WebSocket echo scenario: `path` is upgraded, messages of this size go back and forth. */
+  readonly websocket?: { readonly messageSize: number } | undefined
 }
 
 /** The idle-connection scenario: memory held per open, idle keep-alive connection. */
@@ -46,6 +48,7 @@ export const CONNECTIONS = 50
 export const PIPELINE_DEPTH = 16
 export const UPLOAD_SIZE = 64 * 1024
 export const IDLE_CONNECTIONS = 5_000
+export const WEBSOCKET_MESSAGE_SIZE = 64
 
 export const idleTitle = (connections: number): string =>
   `${connections.toLocaleString("en-US")} idle keep-alive connections`
@@ -106,6 +109,22 @@ export const scenarios: ReadonlyArray<Scenario> = [
     close: false,
     wrkScript: "get.lua",
     wrkArgs: []
+  },
+  {
+    kind: "load",
+    name: "websocket",
+    title: `WebSocket echo of ${WEBSOCKET_MESSAGE_SIZE}-byte messages, one in flight per connection, ${CONNECTIONS} connections`,
+    measures: "messages per second through request.upgrade (ws framing) on each server's own upgrade path",
+    servers: ["effect-platform", "ours-router"],
+    method: "GET",
+    path: "/ws",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: 0,
+    close: false,
+    wrkScript: "get.lua",
+    wrkArgs: [],
+    websocket: { messageSize: WEBSOCKET_MESSAGE_SIZE }
   },
   {
     kind: "idle",

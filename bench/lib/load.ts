@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import type { WebSocketJob } from "../clients/websocket.ts"
 import type { LoadScenario } from "../scenarios.ts"
 import { collect, spawnPinned, waitForExit } from "./proc.ts"
 
@@ -11,7 +12,8 @@ export type Tool = "wrk" | "autocannon"
 
 /** What one measurement found, whichever tool produced it. */
 export interface LoadResult {
-  readonly tool: Tool
+  /** `ws`: the WebSocket echo client (bench/clients/websocket.ts). */
+  readonly tool: Tool | "ws"
   readonly requests: number
   readonly seconds: number
   /** Responses per second. */
@@ -122,6 +124,25 @@ const runAutocannon = async (
   return (await run(cpu, process.execPath, [script, JSON.stringify(job)], "AUTOCANNON_RESULT", (seconds + 30) * 1000)) as LoadResult
 }
 
+/** A WebSocket scenario: echoes per second over its connections, by bench/clients/websocket.ts. */
+const runWebSocket = async (
+  scenario: LoadScenario,
+  messageSize: number,
+  port: number,
+  seconds: number,
+  cpu: string | undefined
+): Promise<LoadResult> => {
+  const job: WebSocketJob = {
+    url: `ws://127.0.0.1:${port}${scenario.path}`,
+    connections: scenario.connections,
+    seconds,
+    warmupSeconds: 0.5,
+    messageSize
+  }
+  const script = Path.join(benchDir, "clients", "websocket.ts")
+  return (await run(cpu, process.execPath, [script, JSON.stringify(job)], "WS_RESULT", (seconds + 30) * 1000)) as LoadResult
+}
+
 export const runLoad = (
   tool: Tool,
   scenario: LoadScenario,
@@ -129,4 +150,8 @@ export const runLoad = (
   seconds: number,
   cpu: string | undefined
 ): Promise<LoadResult> =>
-  tool === "wrk" ? runWrk(scenario, port, seconds, cpu) : runAutocannon(scenario, port, seconds, cpu)
+  scenario.websocket !== undefined
+    ? runWebSocket(scenario, scenario.websocket.messageSize, port, seconds, cpu)
+    : tool === "wrk"
+    ? runWrk(scenario, port, seconds, cpu)
+    : runAutocannon(scenario, port, seconds, cpu)

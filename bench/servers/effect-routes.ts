@@ -16,7 +16,22 @@ export const Routes = Layer.mergeAll(
     "/upload",
     (request) => Effect.map(request.arrayBuffer, (body) => HttpServerResponse.text(String(body.byteLength)))
   ),
-  HttpRouter.add("GET", "/large", HttpServerResponse.uint8Array(large))
+  HttpRouter.add("GET", "/large", HttpServerResponse.uint8Array(large)),
+  HttpRouter.add(
+    "GET",
+    "/ws",
+    // The WebSocket scenario: every frame echoed as it came, until the peer goes.
+    (request) =>
+      Effect.gen(function*() {
+        const socket = yield* request.upgrade
+        yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* socket.reader
+          const writer = yield* socket.writer
+          while (true) yield* writer.writeAll(yield* reader.pull)
+        })).pipe(Effect.ignore)
+        return HttpServerResponse.empty()
+      })
+  )
 )
 
 /** Prints the start-up line once the `HttpServer` listens. */
