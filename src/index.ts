@@ -40,3 +40,9 @@ export * as SocketActivation from "./Server/SocketActivation.ts"
 
 /** Worker processes (Tornado's `fork_processes`, `task_id`). @since 0.1.0 */
 export * as ForkProcesses from "./Server/ForkProcesses.ts"
+
+/** The server's metrics (Effect `Metric`s) and the layer that turns them on. @since 0.1.0 */
+export * as ServerMetrics from "./Server/ServerMetrics.ts"
+
+/** The server's options from the environment (`HTTP_PORT`, ...), through Effect's `ConfigProvider`. @since 0.1.0 */
+export * as ServerConfigFromEnv from "./Config/ServerConfigFromEnv.ts"
