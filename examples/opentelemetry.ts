@@ -3,8 +3,8 @@
  * the console, metrics on a Prometheus scrape endpoint.
  *
  * Run: `npx node examples/opentelemetry.ts`, then
- * `curl localhost:8888/hello` (a span on the console and an access line on
- * stderr) and `curl localhost:9464/metrics` (`http_server_requests_total`,
+ * `curl localhost:8888/hello` (an access line on the console now, the spans
+ * within 5 s) and `curl localhost:9464/metrics` (`http_server_requests_total`,
  * `http_server_request_duration_bucket`, ...). The options come from the
  * environment too: `HTTP_PORT=9000 npx node examples/opentelemetry.ts`.
  *
