@@ -44,6 +44,8 @@ const app: HTTPServer.Handler<unknown> = (request) =>
         return Response.stream(Stream.fromIterable(["ab", "cde", "f"]).pipe(Stream.map((s) => encoder.encode(s))))
       case "/fail":
         return yield* Effect.die(new Error("boom"))
+      case "/hang":
+        return yield* Effect.never
       default:
         return Response.text("nope", { status: 404 })
     }
@@ -140,6 +142,25 @@ describe("request spans (HTTPServer)", () => {
         expect(missing?.status.code).toBe(SpanStatusCode.OK)
       }))
   })
+
+  it.effect("a request whose client goes away ends its span interrupted, without a status code", () =>
+    Effect.gen(function*() {
+      const otel = makeOtel()
+      const logs = makeLogCapture()
+      const context = yield* Layer.build(HTTPServer.layerTest(app).pipe(Layer.provide(otel.layer), Layer.provide(logs.layer)))
+      const port = portOf(Context.get(context, HTTPServer.HTTPServer))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const client = yield* RawClient.connect(port)
+        yield* client.write(RawClient.get("/hang"))
+        yield* RawClient.sleepReal(50)
+      }))
+      const [span] = yield* spansNamed(otel.spans, "GET", 1)
+      expect(span?.attributes["url.path"]).toBe("/hang")
+      expect(span?.attributes["http.response.status_code"]).toBeUndefined()
+      // @effect/opentelemetry's mark of an interrupted span.
+      expect(span?.attributes["effect.fiber.interrupted"]).toBe(true)
+      expect(span?.status.code).toBe(SpanStatusCode.UNSET)
+    }))
 
   it.effect("with no tracer installed there is no span: a handler sees none", () =>
     Effect.gen(function*() {
