@@ -125,6 +125,12 @@ export interface ConnectionHost {
     | undefined
   /** Told of each engine error answered (a limit passed, a malformed request); absent when nothing observes. */
   readonly onEngineError?: ((error: HttpError) => void) | undefined
+  /**
+   * Told when a request's handler takes the connection away from HTTP, with
+   * the switching response it sent (if any); its request is over for
+   * `onRequestEnd`. Absent when nothing observes.
+   */
+  readonly onDetach?: ((request: HTTPServerRequest, response: Response | undefined) => void) | undefined
 }
 
 /** One request in flight on a connection. */
@@ -581,6 +587,11 @@ export class HttpConnection implements BodyHost {
     const detached = new DetachedSocketDuplex(socket, early)
     this.detached = detached
     if (this.readEnded) detached.deliverEnd()
+    const onDetach = this.host.onDetach
+    if (onDetach !== undefined) {
+      this.reported = request
+      onDetach(request, response)
+    }
     return detached
   }
 

@@ -311,6 +311,7 @@ export const listenWith = <E, R>(
       clientAbortAnnotations: options?.clientAbortAnnotations,
       onRequestEnd: observation?.onRequestEnd,
       onEngineError: observation?.onEngineError,
+      onDetach: observation?.onDetach,
       onClose: (connection) => {
         observation?.connectionClosed()
         connections.delete(connection)

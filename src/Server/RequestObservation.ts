@@ -35,6 +35,8 @@ export interface RequestObservation {
   readonly onRequestEnd: (request: HTTPServerRequest, response: Response | undefined, streamedBytes: number) => void
   /** The engine answered one of its errors. */
   readonly onEngineError: (error: HttpError) => void
+  /** A handler took its connection away from HTTP (see `ConnectionHost.onDetach`). */
+  readonly onDetach: (request: HTTPServerRequest, response: Response | undefined) => void
   readonly connectionOpened: () => void
   readonly connectionClosed: () => void
   /** A connection was closed at once, past `maxConnections`. */
@@ -78,6 +80,20 @@ export const observeRequests = (
   const accessLog = config.accessLog
   if (tracing === undefined && metrics === undefined && !accessLog) return undefined
   const runFork = options.runFork
+  const onRequestEnd = (request: HTTPServerRequest, response: Response | undefined, streamedBytes: number) => {
+    const bytesOut = response === undefined || (tracing === undefined && metrics === undefined)
+      ? 0
+      : bodyBytesOf(request, response, streamedBytes)
+    tracing?.end(request, response, bytesOut)
+    metrics?.requestEnded(
+      request.method,
+      response?.status,
+      request.requestTime(),
+      request.bodyReader.received,
+      bytesOut
+    )
+    if (accessLog && response !== undefined) runFork(logRequest(request, response.status))
+  }
   return {
     wrap: (handler) => {
       if (tracing !== undefined) {
@@ -94,19 +110,10 @@ export const observeRequests = (
       }
       return handler
     },
-    onRequestEnd: (request, response, streamedBytes) => {
-      const bytesOut = response === undefined || (tracing === undefined && metrics === undefined)
-        ? 0
-        : bodyBytesOf(request, response, streamedBytes)
-      tracing?.end(request, response, bytesOut)
-      metrics?.requestEnded(
-        request.method,
-        response?.status,
-        request.requestTime(),
-        request.bodyReader.received,
-        bytesOut
-      )
-      if (accessLog && response !== undefined) runFork(logRequest(request, response.status))
+    onRequestEnd,
+    onDetach: (request, response) => {
+      metrics?.connectionUpgraded()
+      onRequestEnd(request, response, 0)
     },
     onEngineError: (error) => metrics?.engineError(error._tag),
     connectionOpened: () => metrics?.connectionOpened(),

@@ -128,6 +128,46 @@ describe("server metrics", () => {
       expect(valueAt(metrics, "http.server.limit_violations", { "error.type": "MaxConnections" })).toBe(1)
     }))
 
+  it.live("an upgraded connection is counted, and its request as answered with its 101", () =>
+    Effect.gen(function*() {
+      const registry = new Map()
+      const app: HTTPServer.Handler<unknown> = (request) =>
+        Effect.scoped(Effect.gen(function*() {
+          const socket = yield* request.detach({ response: Response.empty({ status: 101, headers: { Upgrade: "echo" } }) })
+          yield* Effect.callback<void>((resume) => {
+            socket.on("data", (chunk: Buffer) => socket.write(chunk))
+            socket.on("end", () => socket.end())
+            socket.on("close", () => resume(Effect.void))
+          })
+          return Response.text("not sent")
+        }))
+      const context = yield* Layer.build(
+        HTTPServer.layerTest(app).pipe(
+          Layer.provide(ServerMetrics.layer),
+          Layer.provide(Layer.succeed(Metric.MetricRegistry, registry))
+        )
+      )
+      const server = Context.get(context, HTTPServer.HTTPServer)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const client = yield* RawClient.connect(portOf(server))
+        yield* client.write(RawClient.get("/ws", "Connection: Upgrade", "Upgrade: echo"))
+        yield* client.readUntil("\r\n\r\n")
+        yield* client.write("ping")
+        yield* client.readUntil("ping")
+        yield* client.end()
+        yield* client.readUntilClose()
+      }))
+      const value = <S>(metric: Metric.Metric<number, S>) =>
+        Effect.provideService(Metric.value(metric), Metric.MetricRegistry, registry)
+      expect((yield* value(ServerMetrics.upgradedConnections)).count).toBe(1)
+      const snapshots = yield* Effect.provideService(Metric.snapshot, Metric.MetricRegistry, registry)
+      const switched = snapshots.filter((snapshot) =>
+        snapshot.id === ServerMetrics.requests.id && snapshot.attributes?.["http.response.status_class"] === "1xx"
+      )
+      expect(switched.map((snapshot) => snapshot.state)).toMatchObject([{ count: 1 }])
+      expect((yield* value(ServerMetrics.activeRequests)).value).toBe(0)
+    }))
+
   it.effect("nothing is recorded unless ServerMetrics.layer is on", () =>
     Effect.gen(function*() {
       const registry = new Map()
