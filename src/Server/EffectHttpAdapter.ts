@@ -445,6 +445,12 @@ const recordResponse = (
  * (`HttpEffect.toHandled`); a failure past that (a response the engine cannot
  * send) is answered by the engine with 500 and logged.
  *
+ * Listen with `{ handlersStartUninterruptible: true,
+ * clientAbortAnnotations: ClientAbort.annotation }` (as {@link make} does)
+ * for `NodeHttpServer`'s semantics: an `{ uninterruptible: true }` route's
+ * response is sent even if its fiber was interrupted meanwhile, and a client
+ * going away is a client abort (499).
+ *
  * @since 0.1.0
  * @category handlers
  */
