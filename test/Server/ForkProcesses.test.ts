@@ -25,7 +25,7 @@ import {
 } from "../support/Processes.ts"
 import * as RawClient from "../support/RawClient.ts"
 
-const TEST_TIMEOUT = 30_000
+const TEST_TIMEOUT = 45_000
 
 /** The lines `worker ID PID serving` printed so far. */
 const serving = (program: ServerProcess) =>
@@ -39,12 +39,12 @@ const startProgram = (socketPath: string) =>
     const program = yield* spawnProcess(process.execPath, ["test/support/ForkProgram.ts"], {
       env: { PROCESSES: "2", UNIX_SOCKET: socketPath }
     })
-    const port = yield* waitUntil(() => `waiting for the bound port; ${describeServer(program)}`, 15_000, () => {
+    const port = yield* waitUntil(() => `waiting for the bound port; ${describeServer(program)}`, 25_000, () => {
       const match = /^bound (\d+)$/m.exec(program.stdout())
       if (program.exited() !== undefined) throw new Error(`exited; ${describeServer(program)}`)
       return match === null ? undefined : Number(match[1])
     })
-    yield* waitUntil(() => `waiting for two workers; ${describeServer(program)}`, 15_000, () =>
+    yield* waitUntil(() => `waiting for two workers; ${describeServer(program)}`, 25_000, () =>
       serving(program).length >= 2 || undefined)
     return { program, port }
   })
@@ -118,6 +118,18 @@ describe("bindSockets + forkProcesses + addSockets (Tornado's fork_processes)", 
       }
       expect(Date.now() - signalled).toBeGreaterThanOrEqual(400)
       expect(yield* exitOf(program)).toEqual({ code: 0, signal: null })
+      expect(processesMarked(program.marker)).toEqual([])
+    }), TEST_TIMEOUT)
+
+  it.live("no worker outlives its parent: the parent killed with SIGKILL, the workers exit", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir("effect-httpserver-fork-")
+      const { program } = yield* startProgram(Path.join(dir, "http.sock"))
+      const workers = serving(program).map((line) => line.pid)
+      expect(workers).toHaveLength(2)
+      process.kill(program.pid, "SIGKILL")
+      yield* waitUntil(() => `waiting for the workers to exit; ${describeServer(program)}`, 15_000, () =>
+        workers.every((pid) => !isAlive(pid)) || undefined)
       expect(processesMarked(program.marker)).toEqual([])
     }), TEST_TIMEOUT)
 

@@ -24,6 +24,7 @@ import {
   processesMarked,
   type ServerProcess,
   spawnServer,
+  tempDir,
   waitUntil
 } from "../support/Processes.ts"
 import * as RawClient from "../support/RawClient.ts"
@@ -219,6 +220,21 @@ describe("worker processes (--processes N)", () => {
       yield* shutdownWithRequestInFlight(server, { path: socketPath }, line)
       expect(processesMarked(server.marker)).toEqual([])
     }), TEST_TIMEOUT)
+
+  it.live("--unix-socket-mode: the socket has that mode (600 by default), with and without workers, and is gone after", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      for (const [args, mode] of [[[], 0o600], [["--unix-socket-mode", "660"], 0o660], [["--unix-socket-mode", "0640", "--processes", "2"], 0o640]] as const) {
+        const socketPath = Path.join(dir, `mode-${mode.toString(8)}.sock`)
+        const server = yield* spawnServer(["--unix-socket", socketPath, ...args])
+        expect(yield* listeningLine(server)).toBe(`listening on unix:${socketPath}`)
+        expect(Fs.statSync(socketPath).mode & 0o777).toBe(mode)
+        expect(yield* echoPid({ path: socketPath })).toBeGreaterThan(0)
+        process.kill(server.pid, "SIGTERM")
+        expect(yield* exitOf(server)).toEqual({ code: 0, signal: null })
+        expect(Fs.existsSync(socketPath)).toBe(false)
+      }
+    }), 45_000)
 })
 
 describe("forkWorkers (the supervisor, with stand-in workers)", () => {
