@@ -5,6 +5,12 @@
  * closes idle keep-alive connections, lets in-flight requests finish up to
  * `shutdownTimeout`, then closes what is left, interrupting its handlers.
  *
+ * Tornado's three ways to start: {@link listen} (bind and serve here),
+ * {@link start} (bind, then serve in `processes` worker processes), and
+ * {@link addSockets} over sockets from `Sockets.bindSockets`,
+ * `UnixSocket.bindUnixSocket` or `SocketActivation.socketsFromEnvironment`,
+ * in workers from `ForkProcesses.forkProcesses` or not.
+ *
  * ```ts
  * import { Effect } from "effect"
  * import { HTTPServer, Response } from "effect-httpserver"
