@@ -6,7 +6,7 @@
  * another process, and reads the server's peak RSS from /proc. Servers are
  * interleaved round by round; the report gives medians over the rounds.
  */
-import type { ChildProcess } from "node:child_process"
+import { type ChildProcess, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -46,6 +46,8 @@ interface ServerDef {
   readonly peer?: { readonly dir: string; readonly module: string }
   /** Needs src/index.ts (skipped with the reason while it cannot be imported). */
   readonly usesSrc?: boolean
+  /** Serves HTTPS: started with BENCH_TLS_CERT / BENCH_TLS_KEY (see tlsFiles). */
+  readonly tls?: boolean
 }
 
 const SERVERS: ReadonlyArray<ServerDef> = [
@@ -55,7 +57,9 @@ const SERVERS: ReadonlyArray<ServerDef> = [
   { name: "uws", label: "uWebSockets.js", file: "uws.ts", peer: { dir: "uws", module: "uwebsockets" } },
   { name: "canned", label: "canned limit", file: "canned.ts", usesSrc: true },
   { name: "ours", label: "ours", file: "ours.ts", usesSrc: true },
-  { name: "ours-router", label: "ours HttpRouter", file: "ours-router.ts", usesSrc: true }
+  { name: "ours-router", label: "ours HttpRouter", file: "ours-router.ts", usesSrc: true },
+  { name: "node-https", label: "node:https", file: "node-http.ts", tls: true },
+  { name: "ours-tls", label: "ours (TLS)", file: "ours.ts", usesSrc: true, tls: true }
 ]
 
 /**
@@ -65,8 +69,31 @@ const SERVERS: ReadonlyArray<ServerDef> = [
  */
 const COMPARISONS: ReadonlyArray<{ readonly subject: string; readonly versus: ReadonlyArray<string> }> = [
   { subject: "ours", versus: ["node-http", "effect-platform", "uws", "canned"] },
-  { subject: "ours-router", versus: ["effect-platform", "ours"] }
+  { subject: "ours-router", versus: ["effect-platform", "ours"] },
+  { subject: "ours-tls", versus: ["node-https"] }
 ]
+
+let tlsEnv: NodeJS.ProcessEnv | undefined
+
+/**
+ * The environment of a TLS server: a throwaway self-signed certificate (EC
+ * P-256, made once per run with openssl) in BENCH_TLS_CERT / BENCH_TLS_KEY.
+ */
+const tlsFiles = (): NodeJS.ProcessEnv => {
+  if (tlsEnv === undefined) {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "bench-tls-"))
+    process.once("exit", () => Fs.rmSync(dir, { recursive: true, force: true }))
+    const cert = Path.join(dir, "cert.pem")
+    const key = Path.join(dir, "key.pem")
+    const made = spawnSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"
+    ], { stdio: "ignore" })
+    if (made.status !== 0) throw new Error("openssl could not make the TLS scenarios' certificate")
+    tlsEnv = { ...process.env, BENCH_TLS_CERT: cert, BENCH_TLS_KEY: key }
+  }
+  return tlsEnv
+}
 
 /** Why "ours" cannot run yet (its public API is missing or broken), or undefined when it can. */
 const oursUnavailable = async (): Promise<string | undefined> => {
@@ -175,7 +202,10 @@ const startServer = async (def: ServerDef, cpu: string | undefined): Promise<Run
   const spawnedAt = performance.now()
   const runtime = runtimes.get(def.name)
   const child = track(
-    spawnPinned(cpu, runtime?.node ?? process.execPath, [serverEntry(def), "0"], runtime === undefined ? {} : { cwd: runtime.dir })
+    spawnPinned(cpu, runtime?.node ?? process.execPath, [serverEntry(def), "0"], {
+      ...(runtime === undefined ? {} : { cwd: runtime.dir }),
+      ...(def.tls === true ? { env: tlsFiles() } : {})
+    })
   )
   child.stdin?.end()
   const stderr = collect(child.stderr, 4096)
@@ -330,7 +360,7 @@ pinProcess(process.pid, placement.client)
 /** Starts a server and checks its answers. */
 const startChecked = async (def: ServerDef): Promise<RunningServer> => {
   const server = await startServer(def, placement.server)
-  const problems = await checkRoutes(server.port)
+  const problems = await checkRoutes(server.port, def.tls === true)
   if (problems.length > 0) {
     await kill(server.child)
     throw new Error(`wrong answers: ${problems.join("; ")}`)

@@ -25,6 +25,8 @@ export interface LoadScenario extends ScenarioBase {
   readonly bodySize: number
   /** Send `Connection: close`, so every request opens a new connection. */
   readonly close: boolean
+  /** Over TLS: the servers taking part serve HTTPS with a throwaway certificate. */
+  readonly tls?: boolean
   /** The wrk script in bench/wrk/, and the arguments given to its `init`. */
   readonly wrkScript: string
   readonly wrkArgs: ReadonlyArray<string>
@@ -40,9 +42,12 @@ export interface IdleScenario extends ScenarioBase {
 
 export type Scenario = LoadScenario | IdleScenario
 
+/** The servers that serve HTTPS: they take part only in the scenarios that name them. */
+export const TLS_SERVERS: ReadonlyArray<string> = ["node-https", "ours-tls"]
+
 /** Whether the server named `server` takes part in `scenario`. */
 export const takesPart = (scenario: Scenario, server: string): boolean =>
-  scenario.servers === undefined || scenario.servers.includes(server)
+  scenario.servers === undefined ? !TLS_SERVERS.includes(server) : scenario.servers.includes(server)
 
 export const CONNECTIONS = 50
 export const PIPELINE_DEPTH = 16
@@ -144,6 +149,38 @@ export const scenarios: ReadonlyArray<Scenario> = [
     pipeline: 1,
     bodySize: 0,
     close: true,
+    wrkScript: "close.lua",
+    wrkArgs: []
+  },
+  {
+    kind: "load",
+    name: "tls-hello",
+    title: `GET /hello over TLS, keep-alive, ${CONNECTIONS} connections`,
+    measures: "per-request cost with TLS record encryption (handshakes amortized)",
+    method: "GET",
+    path: "/hello",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: 0,
+    close: false,
+    tls: true,
+    servers: TLS_SERVERS,
+    wrkScript: "get.lua",
+    wrkArgs: []
+  },
+  {
+    kind: "load",
+    name: "tls-close",
+    title: `GET /hello over TLS with Connection: close (a new TLS connection per request), ${CONNECTIONS} connections`,
+    measures: "TLS handshake, accept and teardown cost",
+    method: "GET",
+    path: "/hello",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: 0,
+    close: true,
+    tls: true,
+    servers: TLS_SERVERS,
     wrkScript: "close.lua",
     wrkArgs: []
   }

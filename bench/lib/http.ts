@@ -1,5 +1,6 @@
 /** A small node:http client for the runner: checking a server's answers, and warming it up. */
 import * as Http from "node:http"
+import * as Https from "node:https"
 import { UPLOAD_SIZE } from "../scenarios.ts"
 import type { LoadScenario } from "../scenarios.ts"
 import { HELLO, LARGE_SIZE } from "../servers/common.ts"
@@ -15,7 +16,13 @@ interface RequestSpec {
   readonly path: string
   readonly body?: Buffer | undefined
   readonly close?: boolean | undefined
+  /** Over TLS (the servers' throwaway certificate is accepted). */
+  readonly tls?: boolean | undefined
 }
+
+/** A keep-alive agent, for HTTPS when `tls`. */
+const keepAliveAgent = (tls: boolean, maxSockets: number): Http.Agent =>
+  tls ? new Https.Agent({ keepAlive: true, maxSockets, rejectUnauthorized: false }) : new Http.Agent({ keepAlive: true, maxSockets })
 
 const send = (port: number, agent: Http.Agent | false, spec: RequestSpec, timeoutMs = 10_000): Promise<Reply> =>
   new Promise((resolve, reject) => {
@@ -25,8 +32,17 @@ const send = (port: number, agent: Http.Agent | false, spec: RequestSpec, timeou
       headers["content-length"] = String(spec.body.length)
     }
     if (spec.close === true) headers["connection"] = "close"
-    const request = Http.request(
-      { host: "127.0.0.1", port, method: spec.method, path: spec.path, agent, headers, timeout: timeoutMs },
+    const request = (spec.tls === true ? Https.request : Http.request)(
+      {
+        host: "127.0.0.1",
+        port,
+        method: spec.method,
+        path: spec.path,
+        agent,
+        headers,
+        timeout: timeoutMs,
+        ...(spec.tls === true ? { rejectUnauthorized: false } : {})
+      },
       (response) => {
         const chunks: Array<Buffer> = []
         response.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -43,24 +59,24 @@ const send = (port: number, agent: Http.Agent | false, spec: RequestSpec, timeou
  * Checks that a server answers the three routes as every peer must. Returns
  * the problems found (empty when all is well).
  */
-export const checkRoutes = async (port: number): Promise<Array<string>> => {
+export const checkRoutes = async (port: number, tls = false): Promise<Array<string>> => {
   const problems: Array<string> = []
-  const agent = new Http.Agent({ keepAlive: true, maxSockets: 1 })
+  const agent = keepAliveAgent(tls, 1)
   try {
-    const hello = await send(port, agent, { method: "GET", path: "/hello" })
+    const hello = await send(port, agent, { method: "GET", path: "/hello", tls })
     if (hello.status !== 200) problems.push(`GET /hello: status ${hello.status}`)
     if (hello.body.toString("utf8") !== HELLO) problems.push(`GET /hello: body ${JSON.stringify(hello.body.toString("utf8").slice(0, 40))}`)
     if (!String(hello.headers["content-type"]).startsWith("text/plain")) {
       problems.push(`GET /hello: content-type ${String(hello.headers["content-type"])}`)
     }
 
-    const upload = await send(port, agent, { method: "POST", path: "/upload", body: Buffer.alloc(UPLOAD_SIZE, 0x78) })
+    const upload = await send(port, agent, { method: "POST", path: "/upload", body: Buffer.alloc(UPLOAD_SIZE, 0x78), tls })
     if (upload.status !== 200) problems.push(`POST /upload: status ${upload.status}`)
     if (upload.body.toString("utf8") !== String(UPLOAD_SIZE)) {
       problems.push(`POST /upload: body ${JSON.stringify(upload.body.toString("utf8").slice(0, 40))}, expected "${UPLOAD_SIZE}"`)
     }
 
-    const large = await send(port, agent, { method: "GET", path: "/large" })
+    const large = await send(port, agent, { method: "GET", path: "/large", tls })
     if (large.status !== 200) problems.push(`GET /large: status ${large.status}`)
     if (large.body.length !== LARGE_SIZE) problems.push(`GET /large: ${large.body.length} bytes, expected ${LARGE_SIZE}`)
     if (large.headers["content-length"] !== String(LARGE_SIZE)) {
@@ -81,17 +97,19 @@ export const checkRoutes = async (port: number): Promise<Array<string>> => {
  */
 export const warmUp = async (
   port: number,
-  scenario: Pick<LoadScenario, "method" | "path" | "bodySize" | "close">,
+  scenario: Pick<LoadScenario, "method" | "path" | "bodySize" | "close" | "tls">,
   connections: number,
   ms: number
 ): Promise<number> => {
   if (ms <= 0) return 0
-  const agent = scenario.close ? false : new Http.Agent({ keepAlive: true, maxSockets: connections })
+  const tls = scenario.tls === true
+  const agent = scenario.close ? false : keepAliveAgent(tls, connections)
   const spec: RequestSpec = {
     method: scenario.method,
     path: scenario.path,
     body: scenario.bodySize > 0 ? Buffer.alloc(scenario.bodySize, 0x78) : undefined,
-    close: scenario.close
+    close: scenario.close,
+    tls
   }
   const deadline = Date.now() + ms
   let responses = 0

@@ -75,7 +75,7 @@ const runWrk = async (scenario: LoadScenario, port: number, seconds: number, cpu
     "10s",
     "-s",
     Path.join(benchDir, "wrk", scenario.wrkScript),
-    `http://127.0.0.1:${port}${scenario.path}`,
+    `${scenario.tls === true ? "https" : "http"}://127.0.0.1:${port}${scenario.path}`,
     ...(scenario.wrkArgs.length > 0 ? ["--", ...scenario.wrkArgs] : [])
   ]
   const json = (await run(cpu, "wrk", args, "WRK_RESULT", (duration + 30) * 1000)) as WrkJson
@@ -112,7 +112,7 @@ const runAutocannon = async (
   cpu: string | undefined
 ): Promise<LoadResult> => {
   const job: AutocannonJob = {
-    url: `http://127.0.0.1:${port}${scenario.path}`,
+    url: `${scenario.tls === true ? "https" : "http"}://127.0.0.1:${port}${scenario.path}`,
     connections: scenario.connections,
     seconds,
     pipelining: scenario.pipeline,

@@ -1,12 +1,14 @@
-/** Peer: plain node:http, no framework. */
+/** Peer: plain node:http, no framework; node:https with BENCH_TLS_CERT / BENCH_TLS_KEY (the TLS scenarios). */
+import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Https from "node:https"
 import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeLargeBody, portFromArgs } from "./common.ts"
 
 const large = makeLargeBody()
 const helloLength = String(Buffer.byteLength(HELLO))
 const largeLength = String(large.length)
 
-const server = Http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
+const handler: Http.RequestListener = (req, res) => {
   if (req.method === "GET" && req.url === "/hello") {
     res.writeHead(200, { "content-type": "text/plain", "content-length": helloLength })
     res.end(HELLO)
@@ -25,7 +27,16 @@ const server = Http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (r
     res.writeHead(404, { "content-type": "text/plain", "content-length": "9" })
     res.end("Not Found")
   }
-})
+}
+
+const cert = process.env["BENCH_TLS_CERT"]
+const key = process.env["BENCH_TLS_KEY"]
+const server = cert !== undefined && key !== undefined
+  ? Https.createServer(
+    { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, cert: Fs.readFileSync(cert), key: Fs.readFileSync(key) },
+    handler
+  )
+  : Http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, handler)
 
 server.listen(portFromArgs(), "127.0.0.1", () => {
   const address = server.address()

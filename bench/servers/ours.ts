@@ -1,4 +1,7 @@
-/** Our server, through the public API of src/index.ts, with its default config. */
+/**
+ * Our server, through the public API of src/index.ts, with its default
+ * config; serving TLS with BENCH_TLS_CERT / BENCH_TLS_KEY (the TLS scenarios).
+ */
 import { Cause, Effect } from "effect"
 import { HTTPServer, Response } from "../../src/index.ts"
 import { announce, HELLO, makeLargeBody, portFromArgs } from "./common.ts"
@@ -23,7 +26,10 @@ const handler = (request: HTTPServer.Request): Effect.Effect<Response.Response, 
 const port = portFromArgs()
 
 Effect.runFork(Effect.scoped(Effect.gen(function*() {
-  const server = yield* HTTPServer.listen(handler, { host: "127.0.0.1", port })
+  const cert = process.env["BENCH_TLS_CERT"]
+  const key = process.env["BENCH_TLS_KEY"]
+  const ssl = cert !== undefined && key !== undefined ? { ssl: { cert, key } } : {}
+  const server = yield* HTTPServer.listen(handler, { host: "127.0.0.1", port, ...ssl })
   if (server.address._tag !== "TcpAddress") {
     return yield* Effect.die(new Error("unexpected unix socket address"))
   }
