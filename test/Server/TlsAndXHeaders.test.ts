@@ -2,44 +2,22 @@
  * TLS, the `protocol` override and `xheaders` (Tornado's SSLTestMixin,
  * XHeaderTest, SSLXHeaderTest, ManualProtocolTest), through `/echo`.
  */
-import * as ChildProcess from "node:child_process"
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { ServerConfigInput } from "../../src/Config/ServerConfig.ts"
 import * as RawClient from "../support/RawClient.ts"
+import { makeTlsMaterial, type TlsMaterial } from "../support/TlsMaterial.ts"
 import { makeLogCapture, serveDemo } from "../support/TestServer.ts"
 
-let tmpDir = ""
+let material: TlsMaterial | undefined
 let ssl = { cert: "", key: "" }
 
 beforeAll(() => {
-  tmpDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-httpserver-tls-"))
-  const keyFile = Path.join(tmpDir, "key.pem")
-  const certFile = Path.join(tmpDir, "cert.pem")
-  ChildProcess.execFileSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    certFile,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=localhost"
-  ], { stdio: "ignore" })
-  ssl = { cert: Fs.readFileSync(certFile, "utf8"), key: Fs.readFileSync(keyFile, "utf8") }
+  material = makeTlsMaterial()
+  ssl = { cert: material.cert, key: material.key }
 })
 
-afterAll(() => {
-  if (tmpDir !== "") Fs.rmSync(tmpDir, { recursive: true, force: true })
-})
+afterAll(() => material?.cleanup())
 
 /** `/echo` with extra header lines, on an open connection; returns the JSON. */
 const echoOn = (client: RawClient.RawConnection, ...headerLines: Array<string>) =>
