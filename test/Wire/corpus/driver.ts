@@ -11,7 +11,7 @@
  * connection if any, and whether it was left waiting for more bytes. The
  * corpus and the split-invariance properties compare these results.
  */
-import { CheckedBody } from "../../../fuzz/driver.ts"
+import { CheckedBody, cutAt } from "../../../fuzz/driver.ts"
 import { ConnectionInput } from "../../../src/Connection/ConnectionInput.ts"
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../../../src/Wire/HeadParser.ts"
 import { DEFAULT_MAX_REQUEST_LINE_SIZE } from "../../../src/Wire/HeadReader.ts"
@@ -95,18 +95,9 @@ export const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(te
 /** Latin-1 bytes to text. */
 export const text = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.length).toString("latin1")
 
-/** `data` cut at the given offsets (sorted, deduplicated, in range). */
-export const splitAt = (data: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
-  const points = [...new Set(cuts.filter((c) => c > 0 && c < data.length))].sort((a, b) => a - b)
-  const out: Array<Uint8Array> = []
-  let from = 0
-  for (const p of points) {
-    out.push(data.slice(from, p))
-    from = p
-  }
-  out.push(data.slice(from))
-  return out
-}
+/** `data` cut at the given offsets (the fuzz driver's `cutAt`). */
+export const splitAt = (data: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> =>
+  cutAt(Buffer.from(data.buffer, data.byteOffset, data.length), cuts)
 
 /** `data` one byte at a time. */
 export const byteByByte = (data: Uint8Array): Array<Uint8Array> => {
