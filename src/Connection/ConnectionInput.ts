@@ -54,6 +54,8 @@ export class ConnectionInput {
   start = 0
   /** Where the search for the end of the head resumes. */
   scanFrom = 0
+  /** How many bytes of the connection came before `buffer[0]`. */
+  private before = 0
   /** The head reader (its fields say where the last {@link readHead} stopped). */
   readonly reader: HeadReader
 
@@ -76,6 +78,27 @@ export class ConnectionInput {
     return this.buffer.length - this.start
   }
 
+  /** How many bytes the connection has received in all: a position in its byte stream. */
+  get received(): number {
+    return this.before + this.buffer.length
+  }
+
+  /**
+   * Whether the unconsumed bytes hold the end of a head (a line feed
+   * followed by an empty line) at or before the stream position `limit`. A
+   * cheap look ahead, not a parse: what it finds is then read by
+   * {@link readHead}, which may still refuse it.
+   */
+  holdsHeadEndBy(limit: number): boolean {
+    const buffer = this.buffer
+    const start = this.start
+    if (start >= buffer.length) return false
+    const crlf = buffer.indexOf("\n\r\n", start, "latin1")
+    const lf = buffer.indexOf("\n\n", start, "latin1")
+    const end = crlf < 0 ? (lf < 0 ? -1 : lf + 2) : lf < 0 ? crlf + 3 : Math.min(crlf + 3, lf + 2)
+    return end >= 0 && this.before + end <= limit
+  }
+
   /**
    * After a {@link readHead} that returned no head: whether bytes of a head
    * are in and its end is not (the connection's header timeout runs).
@@ -87,6 +110,7 @@ export class ConnectionInput {
   /** Takes bytes read from the socket; see the module doc for `transient`. */
   receive(chunk: Buffer, transient: boolean): void {
     if (this.start >= this.buffer.length) {
+      this.before += this.buffer.length
       this.buffer = chunk
       this.transient = transient
       this.start = 0
@@ -115,6 +139,7 @@ export class ConnectionInput {
 
   /** Drops all input (the connection is gone). */
   clear(): void {
+    this.before += this.buffer.length
     this.buffer = EMPTY
     this.transient = false
     this.start = 0
@@ -123,6 +148,7 @@ export class ConnectionInput {
 
   /** The unconsumed bytes now begin at 0 of the buffer: the scan point moves with them. */
   private rebase(): void {
+    this.before += this.start
     this.scanFrom = Math.max(0, this.scanFrom - this.start)
     this.start = 0
   }
