@@ -38,6 +38,10 @@
  * (`current` is set); `Draining` is the time between a response and the end
  * of the body the handler left unread.
  *
+ * Shutdown ({@link HttpConnection.beginShutdown}) marks a position in the
+ * input: requests whose heads end before it are served, the last with
+ * `Connection: close`; with none left, the connection closes.
+ *
  * @since 0.1.0
  */
 import type * as Net from "node:net"
@@ -60,7 +64,8 @@ import {
   LAST_CHUNK,
   serializeResponse,
   serializeStreamHead,
-  serializeSwitchHead
+  serializeSwitchHead,
+  statusHasNoBody
 } from "../Wire/ResponseSerializer.ts"
 
 /**
@@ -105,8 +110,6 @@ export interface ConnectionHost {
   readonly forkHandler: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   /** Logs a failure the client saw as a 5xx. */
   readonly logFailure: (request: HTTPServerRequest | undefined, cause: Cause.Cause<unknown>) => void
-  /** Whether the server is shutting down: answer what is in flight, then close. */
-  readonly isShuttingDown: () => boolean
   /**
    * Annotations of the interruption when the client goes away mid-request
    * (the `effect/http` adapter passes its `ClientAbort`, so that such a
@@ -191,6 +194,11 @@ export class HttpConnection implements BodyHost {
   /** The last request whose end `onRequestEnd` was told of. */
   private reported: HTTPServerRequest | undefined = undefined
   /**
+   * Set when the server began to shut down: the position in the byte stream
+   * up to which the client's requests are still served (see {@link beginShutdown}).
+   */
+  private shutdownInputEnd: number | undefined = undefined
+  /**
    * The clock when the current batch of input arrived: the requests of one
    * read start, and their header timers run, from that instant (one clock
    * read per read, not several per request).
@@ -218,17 +226,24 @@ export class HttpConnection implements BodyHost {
     this.timer.arm("idle", this.options.idleTimeoutMillis)
   }
 
-  /** Whether nothing is in flight: no request, no partial head. */
-  get isIdle(): boolean {
-    return this.current === undefined && this.input.isEmpty
+  /**
+   * The server is shutting down. Every request received whole before now
+   * is still answered, in order, the last one with `Connection: close`;
+   * then the connection closes. A connection with no such request (idle,
+   * or holding only part of a head, as a slow client's) closes at once:
+   * nothing on it is in flight. A detached connection is left to its
+   * handler (the server closes it after `shutdownTimeout`).
+   */
+  beginShutdown(): void {
+    if (this.read === "Closed" || this.read === "Detached" || this.shutdownInputEnd !== undefined) return
+    this.shutdownInputEnd = this.input.received
+    if (this.current === undefined && !this.holdsRequestFromBeforeShutdown()) this.close()
   }
 
-  /**
-   * Closes the connection now if it is idle; otherwise it closes after the
-   * response in flight (which then says `Connection: close`).
-   */
-  closeIfIdle(): void {
-    if (this.read !== "Closed" && this.isIdle) this.close()
+  /** Shutting down: whether the input holds a whole head that came before the shutdown. */
+  private holdsRequestFromBeforeShutdown(): boolean {
+    const limit = this.shutdownInputEnd
+    return limit !== undefined && this.input.holdsHeadEndBy(limit)
   }
 
   /** Closes the connection at once, interrupting a handler still running. */
@@ -388,6 +403,13 @@ export class HttpConnection implements BodyHost {
    */
   private nextRequest(): boolean {
     if (this.read === "Closed") return false
+    if (this.shutdownInputEnd !== undefined && !this.holdsRequestFromBeforeShutdown()) {
+      // Shutting down with no whole request left from before: the
+      // connection is over (a streamed response that began before the
+      // shutdown, and so could not say `Connection: close`, ends here).
+      this.close()
+      return false
+    }
     const input = this.input
     if (input.isEmpty) {
       if (this.readEnded) this.close()
@@ -676,7 +698,10 @@ export class HttpConnection implements BodyHost {
       : "none"
     const isHead = current.head.method === "HEAD"
     const body = response.body
-    if (body._tag === "Stream" && !isHead) {
+    // No body follows a 1xx, 204 or 304 head, nor the answer to a HEAD
+    // (RFC 9110 sections 9.3.2, 15.3.5, 15.4.5; RFC 9112 section 6.3): a
+    // stream there is not run, only its head is written.
+    if (body._tag === "Stream" && !isHead && !statusHasNoBody(response.status)) {
       this.streamResponse(current, response, body.stream, body.contentLength, connection)
       return
     }
@@ -720,13 +745,15 @@ export class HttpConnection implements BodyHost {
    */
   private canKeepAlive(current: InFlight): boolean {
     if (this.options.noKeepAlive || !current.head.keepAlive || this.readEnded) return false
-    if (this.host.isShuttingDown()) return false
     // A request to switch protocols that the handler answered in HTTP: the
     // client may already be sending in the new protocol, so the connection
     // ends with this response (as Node's server does).
     if (current.head.upgrade !== undefined || current.head.method === "CONNECT") return false
     const body = current.body
     if (body.state._tag === "Failed") return false
+    // Shutting down: this response is the last unless another request came
+    // whole before the shutdown, past this one's body.
+    if (this.shutdownInputEnd !== undefined) return body.framingComplete && this.holdsRequestFromBeforeShutdown()
     if (body.framingComplete) return true
     // The client waits for 100 Continue before sending: it never came.
     if (current.head.expectContinue && this.writing !== "ContinueSent") return false

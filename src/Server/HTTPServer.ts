@@ -313,7 +313,6 @@ export const listenWith = <E, R>(
             : Effect.annotateLogs(log, { method: request.method, uri: request.uri, remoteIp: request.remoteIp })
         )
       },
-      isShuttingDown: () => shuttingDown,
       clientAbortAnnotations: options?.clientAbortAnnotations,
       onRequestEnd: observation?.onRequestEnd,
       onEngineError: observation?.onEngineError,
@@ -418,7 +417,7 @@ export const listenWith = <E, R>(
         yield* stopAccepting
         // A handshake has no request in flight: nothing to wait for.
         handshakes?.closeAll()
-        for (const connection of [...connections]) connection.closeIfIdle()
+        for (const connection of [...connections]) connection.beginShutdown()
         const graceful = yield* Effect.timeoutOption(waitForConnections(false), config.shutdownTimeout)
         if (graceful._tag === "None") yield* closeAllConnections
       })

@@ -4,7 +4,7 @@
  * IdleTimeoutTest, header timeouts, close_all_connections).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { handler as demoHandler } from "../../src/cli/DemoApp.ts"
 import type { HTTPServerRequest } from "../../src/Request/HTTPServerRequest.ts"
 import * as Response from "../../src/Response/Response.ts"
@@ -95,6 +95,72 @@ describe("graceful shutdown (the Scope closes)", () => {
       expect(Date.now() - started).toBeLessThan(500)
       expect((yield* client.readUntilClose(500)).length).toBe(0)
       yield* expectRefused(port)
+    }))
+})
+
+describe("shutdown serves what came whole before it, and is not held by slow clients", () => {
+  it.live("a connection holding part of a head (a slow client) closes at once: it has nothing in flight", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { port, server } = yield* Scope.provide(scope)(serveDemo({ shutdownTimeout: 5000 }))
+      const slow = yield* RawClient.connect(port)
+      yield* slow.write("GET /slow?ms=10 HTTP/1.1\r\nHost: x\r\nX-Still-Typing:")
+      yield* RawClient.sleepReal(50)
+      const started = Date.now()
+      yield* Scope.close(scope, Exit.void)
+      expect(Date.now() - started).toBeLessThan(1000)
+      expect((yield* slow.readUntilClose(500)).length).toBe(0)
+      expect(server.connectionCount()).toBe(0)
+    }))
+
+  it.live("pipelined requests received before shutdown are all answered, in order, the last with Connection: close", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { port } = yield* Scope.provide(scope)(serveDemo({ shutdownTimeout: 5000 }))
+      const client = yield* RawClient.connect(port)
+      yield* client.write(RawClient.get("/slow?ms=300") + RawClient.get("/slow?ms=50") + RawClient.get("/"))
+      yield* RawClient.sleepReal(50)
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      const responses = RawClient.parseAllResponses(yield* client.readUntilClose(3000))
+      expect(responses.map((r) => [r.status, r.text])).toEqual([[200, "done"], [200, "done"], [200, "Hello world"]])
+      expect(responses.map((r) => r.header("Connection"))).toEqual([undefined, undefined, "close"])
+      yield* Fiber.join(closing)
+    }))
+
+  it.live("a request that arrives after shutdown began is not read: the one in flight is the last", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { port } = yield* Scope.provide(scope)(serveDemo({ shutdownTimeout: 5000 }))
+      const client = yield* RawClient.connect(port)
+      yield* client.write(RawClient.get("/slow?ms=300"))
+      yield* RawClient.sleepReal(50)
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* RawClient.sleepReal(50)
+      yield* client.write(RawClient.get("/"))
+      const responses = RawClient.parseAllResponses(yield* client.readUntilClose(3000))
+      expect(responses.map((r) => [r.status, r.text, r.header("Connection")])).toEqual([[200, "done", "close"]])
+      yield* Fiber.join(closing)
+    }))
+
+  it.live("a streamed response that ends after shutdown began closes its connection when it ends", () =>
+    Effect.gen(function*() {
+      const encoder = new TextEncoder()
+      const scope = yield* Scope.make()
+      const { port } = yield* Scope.provide(scope)(serve(() =>
+        Effect.succeed(Response.stream(Stream.fromIterable(["one ", "two ", "three"]).pipe(
+          Stream.mapEffect((piece) => Effect.as(RawClient.sleepReal(100), encoder.encode(piece)))
+        )))
+      , { shutdownTimeout: 5000 }))
+      const client = yield* RawClient.connect(port)
+      yield* client.write(RawClient.get("/"))
+      const first = yield* client.readUntil("one ")
+      const started = Date.now()
+      yield* Scope.close(scope, Exit.void)
+      // The scope closed when the stream ended, not at the shutdown timeout.
+      expect(Date.now() - started).toBeLessThan(1500)
+      const rest = yield* client.readUntilClose(1000)
+      const responses = RawClient.parseAllResponses(Buffer.concat([first, rest]))
+      expect(responses.map((r) => [r.status, r.text])).toEqual([[200, "one two three"]])
     }))
 })
 
