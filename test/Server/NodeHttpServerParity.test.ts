@@ -390,6 +390,36 @@ const rows: ReadonlyArray<Row> = [
         expect(yield* ws.roundTrip("still here")).toEqual({ data: "still here", binary: false })
         expect((yield* request(port, RawClient.get("/hello"))).status).toBe(200)
       })
+  },
+  {
+    name: "graceful shutdown with a stream in flight: the stream completes, new connections are refused",
+    run: ({ port, scope }, target) =>
+      Effect.gen(function*() {
+        const client = yield* RawClient.connect(port)
+        yield* client.write(RawClient.get("/slow-stream"))
+        // The stream sends its first piece at once, the next two 100 ms apart.
+        yield* RawClient.sleepReal(50)
+        const started = Date.now()
+        const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+        yield* RawClient.sleepReal(20)
+        expect(yield* RawClient.tryConnect(port)).toBeInstanceOf(Error)
+        const response = yield* client.readResponse()
+        expect([response.status, response.text]).toEqual([200, "first|second|third"])
+        if (target.name === "EffectHttpAdapter") {
+          // The response ended during the shutdown: its connection closes, and
+          // so the shutdown is over as soon as the stream is.
+          expect(yield* client.closesWithin(1000)).toBe(true)
+          yield* Fiber.join(closing)
+          expect(Date.now() - started).toBeLessThan(1500)
+        } else {
+          // The intended difference (README): NodeHttpServer keeps the
+          // connection for its keepAliveTimeout, and the shutdown waits for it.
+          expect(yield* client.closesWithin(300)).toBe(false)
+          expect(closing.pollUnsafe()).toBeUndefined()
+          yield* client.destroy()
+          yield* Fiber.join(closing)
+        }
+      })
   }
 ]
 
