@@ -125,6 +125,14 @@ const decodeWith = (
     fromEnv.add(option)
     setOption(input, option, value.success)
   }
+  // A server listens on a port or on a Unix socket: both set is a
+  // conflict, not a silent choice (as `--port` with `--unix-socket`).
+  if (fromEnv.has("port") && fromEnv.has("unixSocket")) {
+    issues.push({
+      option: variableOf("unixSocket"),
+      message: `conflicts with ${variableOf("port")}: set one of them (a server listens on a port or on a Unix socket)`
+    })
+  }
   // Named by its variable, unless the code gave the value.
   const named = (issue: ConfigIssue): ConfigIssue =>
     fromEnv.has(issue.option) || (issue.option in OPTION_TEXT_KINDS && !givenIn(defaults, issue.option))

@@ -115,6 +115,17 @@ describe("ServerConfigFromEnv", () => {
       expect(error.issues.map((issue) => issue.option)).toEqual(["maxBodySize"])
     }))
 
+  it.effect("HTTP_PORT with HTTP_UNIX_SOCKET is a conflict, not a silent choice; either alone is fine", () =>
+    Effect.gen(function*() {
+      expect(yield* refused({ HTTP_PORT: "8080", HTTP_UNIX_SOCKET: "/tmp/app.sock" })).toEqual([
+        "HTTP_UNIX_SOCKET: conflicts with HTTP_PORT: set one of them (a server listens on a port or on a Unix socket)"
+      ])
+      const unix = yield* loadServerConfig().pipe(withEnv({ HTTP_UNIX_SOCKET: "/tmp/app.sock" }))
+      expect(unix.unixSocket).toBe("/tmp/app.sock")
+      const tcp = yield* loadServerConfig().pipe(withEnv({ HTTP_PORT: "8080" }))
+      expect([tcp.port, tcp.unixSocket]).toEqual([8080, undefined])
+    }))
+
   it.effect("ssl needs both of its variables", () =>
     Effect.gen(function*() {
       // A real certificate (one that does not parse is refused for itself).
