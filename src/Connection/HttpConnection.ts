@@ -199,9 +199,9 @@ export class HttpConnection implements BodyHost {
    */
   private shutdownInputEnd: number | undefined = undefined
   /**
-   * The clock when the current batch of input arrived: the requests of one
-   * read start, and their header timers run, from that instant (one clock
-   * read per read, not several per request).
+   * The clock when the current run of {@link process} began (for a read:
+   * when its bytes arrived): the requests it starts, and their header timers,
+   * run from that instant (one clock read per read, not several per request).
    */
   private turnTime = 0
 
@@ -270,9 +270,8 @@ export class HttpConnection implements BodyHost {
       this.detached.deliver(chunk, transient)
       return
     }
-    this.turnTime = performance.now()
     this.input.receive(chunk, transient)
-    this.process()
+    this.process(performance.now())
     // `process` may have closed the connection (TypeScript cannot see it).
     if ((this.read as ReadState) === "Closed") this.input.clear()
     else this.input.endTurn()
@@ -328,9 +327,10 @@ export class HttpConnection implements BodyHost {
    * flight, or parses and starts the next request. Runs until it has to
    * wait; the responses produced meanwhile leave in one write.
    */
-  private process(): void {
+  private process(now: number = performance.now()): void {
     if (this.batch !== undefined) return // re-entered from a synchronous handler
     if (this.read === "Detached") return
+    this.turnTime = now
     this.startBatch()
     try {
       while (this.read !== "Closed") {
@@ -471,14 +471,14 @@ export class HttpConnection implements BodyHost {
     }
     // The synchronous fast path: an Exit (Effect.succeed is one) is the answer.
     if (Exit.isExit(effect)) {
-      this.respond(current, effect)
+      this.respond(current, effect, this.sameTurnClock())
       return
     }
     const fiber = this.host.forkHandler(effect)
     current.fiber = fiber
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
-      this.respond(current, exit)
+      this.respond(current, exit, this.sameTurnClock())
     } else if (this.current !== current) {
       // The connection closed while the handler ran its first steps, before
       // the fiber was known here: interrupt it now.
@@ -486,11 +486,21 @@ export class HttpConnection implements BodyHost {
     } else {
       fiber.addObserver((exit) => {
         if (this.current === current) {
-          this.respond(current, exit)
-          this.process()
+          const now = performance.now()
+          this.respond(current, exit, now)
+          this.process(now)
         }
       })
     }
+  }
+
+  /**
+   * The clock for a response given in the turn that read its request: the
+   * turn's own reading (no clock read per pipelined response), unless
+   * something observes request durations, which then get a reading of their own.
+   */
+  private sameTurnClock(): number | undefined {
+    return this.host.onRequestEnd === undefined ? this.turnTime : undefined
   }
 
   /** The content coding to decode the body from, when the server decodes it. */
@@ -656,12 +666,12 @@ export class HttpConnection implements BodyHost {
    * unexpected, logged with the request). A success that is not a
    * `Response` is a failure too ({@link NotAResponse}).
    */
-  private respond(current: InFlight, exit: Exit.Exit<Response, unknown>): void {
+  private respond(current: InFlight, exit: Exit.Exit<Response, unknown>, clock?: number): void {
     if (this.read === "Closed" || this.writing === "Writing" || this.writing === "Streaming") return
     // The connection speaks another protocol now: no HTTP response goes into it.
     if (this.read === "Detached") return
     // One clock reading for the finish time and the idle timer that follows.
-    const now = performance.now()
+    const now = clock ?? performance.now()
     current.request.markFinished(now)
     let response: Response
     let forceClose = false
