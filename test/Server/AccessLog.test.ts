@@ -15,16 +15,12 @@ import * as EffectHttpAdapter from "../../src/Server/EffectHttpAdapter.ts"
 import * as HTTPServer from "../../src/Server/HTTPServer.ts"
 import * as Response from "../../src/Response/Response.ts"
 import * as RawClient from "../support/RawClient.ts"
-import { type LogLine, makeLogCapture } from "../support/TestServer.ts"
+import { type LogLine, makeLogCapture, portOf } from "../support/TestServer.ts"
 
+/** Sends `request` on a fresh connection and reads the response. */
 const send = (port: number, request: string | Buffer) =>
-  Effect.scoped(Effect.gen(function*() {
-    const client = yield* RawClient.connect(port)
-    yield* client.write(request)
-    return yield* client.readResponse({ timeoutMillis: 5000 })
-  }))
+  Effect.scoped(RawClient.requestOnce(port, request, { timeoutMillis: 5000 }))
 
-const portOf = (server: HTTPServer.RunningServer) => (server.address._tag === "TcpAddress" ? server.address.port : 0)
 
 const app: HTTPServer.Handler = (request) => {
   switch (request.path) {

@@ -10,13 +10,13 @@ import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
-import { ClientAbort } from "effect/http/HttpServerError"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import type { ServerConfigInput } from "../../src/Config/ServerConfig.ts"
 import * as EffectHttpAdapter from "../../src/Server/EffectHttpAdapter.ts"
 import * as HTTPServer from "../../src/Server/HTTPServer.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { makeSelfSignedCert } from "../support/SelfSignedCert.ts"
+import * as EffectRoutes from "../support/EffectRoutes.ts"
 import * as WsClient from "../support/WsClient.ts"
 import { makeLogCapture } from "../support/TestServer.ts"
 
@@ -65,17 +65,7 @@ const routes = (probe: Probe) =>
     ),
     HttpRouter.add("GET", "/fail", Effect.fail(new Error("boom"))),
     HttpRouter.add("GET", "/die", Effect.die(new Error("defect"))),
-    HttpRouter.add(
-      "GET",
-      "/stream",
-      HttpServerResponse.stream(
-        Stream.fromIterable(["one ", "two ", "three"]).pipe(
-          Stream.tap(() => Effect.sleep("5 millis")),
-          Stream.map((piece) => encoder.encode(piece))
-        ),
-        { contentType: "text/plain" }
-      )
-    ),
+    EffectRoutes.stream,
     HttpRouter.add(
       "GET",
       "/scoped-stream",
@@ -89,14 +79,7 @@ const routes = (probe: Probe) =>
         )
       })
     ),
-    HttpRouter.add(
-      "GET",
-      "/cookies",
-      HttpServerResponse.text("cookies set").pipe(
-        HttpServerResponse.setCookieUnsafe("session", "abc123", { httpOnly: true, path: "/" }),
-        HttpServerResponse.setCookieUnsafe("theme", "dark")
-      )
-    ),
+    EffectRoutes.cookies,
     HttpRouter.add(
       "POST",
       "/upload",
@@ -130,15 +113,7 @@ const routes = (probe: Probe) =>
         return HttpServerResponse.jsonUnsafe({ bytes, pieces })
       })
     ),
-    HttpRouter.add(
-      "POST",
-      "/form",
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const params = yield* request.urlParamsBody
-        return HttpServerResponse.jsonUnsafe(params.params)
-      })
-    ),
+    EffectRoutes.form,
     HttpRouter.add(
       "POST",
       "/multipart",
@@ -164,19 +139,7 @@ const routes = (probe: Probe) =>
         return HttpServerResponse.text("done")
       })
     ),
-    HttpRouter.add(
-      "GET",
-      "/hang",
-      Effect.never.pipe(
-        Effect.onError((cause) =>
-          Deferred.succeed(
-            probe.hangInterrupted,
-            cause.reasons.some((reason) => reason._tag === "Interrupt" && reason.annotations.has(ClientAbort.key))
-          )
-        ),
-        Effect.as(HttpServerResponse.text("never"))
-      )
-    ),
+    EffectRoutes.hang(probe.hangInterrupted),
     HttpRouter.add(
       "GET",
       "/formdata",
@@ -220,20 +183,7 @@ const routes = (probe: Probe) =>
         return HttpServerResponse.empty()
       })
     ),
-    HttpRouter.add(
-      "GET",
-      "/ws-echo",
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const socket = yield* request.upgrade
-        yield* Effect.scoped(Effect.gen(function*() {
-          const reader = yield* socket.reader
-          const writer = yield* socket.writer
-          while (true) yield* writer.writeAll(yield* reader.pull)
-        })).pipe(Effect.catchTag("SocketError", () => Effect.void))
-        return HttpServerResponse.empty()
-      })
-    ),
+    HttpRouter.add("GET", "/ws-echo", EffectRoutes.echoWebSocket),
     HttpRouter.add(
       "GET",
       "/source",
@@ -462,16 +412,8 @@ describe("EffectHttpAdapter: an HttpRouter app on our engine", () => {
       )
       expect(form.json()).toEqual([["a", "1"], ["b", "two words"], ["a", "3"]])
 
-      const boundary = "XyZ"
-      const multipart = [
-        `--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n`,
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n`,
-        `Content-Type: text/plain\r\n\r\n0123456789\r\n--${boundary}--\r\n`
-      ].join("")
-      const parts = yield* request(
-        port,
-        RawClient.withBody("POST", "/multipart", multipart, `Content-Type: multipart/form-data; boundary=${boundary}`)
-      )
+      const { body: multipart, contentType } = EffectRoutes.multipartUpload
+      const parts = yield* request(port, RawClient.withBody("POST", "/multipart", multipart, contentType))
       expect(parts.json()).toEqual(["title=hello", "file:a.txt:10"])
     }))
 

@@ -11,16 +11,12 @@ import * as ServerMetrics from "../../src/Server/ServerMetrics.ts"
 import * as Response from "../../src/Response/Response.ts"
 import { makeOtel } from "../support/Otel.ts"
 import * as RawClient from "../support/RawClient.ts"
-import { makeLogCapture } from "../support/TestServer.ts"
+import { makeLogCapture, portOf } from "../support/TestServer.ts"
 
+/** Sends `request` on a fresh connection and reads the response. */
 const send = (port: number, request: string | Buffer) =>
-  Effect.scoped(Effect.gen(function*() {
-    const client = yield* RawClient.connect(port)
-    yield* client.write(request)
-    return yield* client.readResponse({ timeoutMillis: 5000 })
-  }))
+  Effect.scoped(RawClient.requestOnce(port, request, { timeoutMillis: 5000 }))
 
-const portOf = (server: HTTPServer.RunningServer) => (server.address._tag === "TcpAddress" ? server.address.port : 0)
 
 /** The data points of the metric `name`, with their attributes. */
 const points = (metrics: ReadonlyArray<MetricData>, name: string): ReadonlyArray<DataPoint<unknown>> =>

@@ -9,14 +9,14 @@ import * as Fs from "node:fs"
 import * as Http from "node:http"
 import { describe, expect, it } from "@effect/vitest"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Schema, Scope, Stream } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
-import { ClientAbort } from "effect/http/HttpServerError"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as EffectHttpAdapter from "../../src/Server/EffectHttpAdapter.ts"
 import * as RawClient from "../support/RawClient.ts"
+import * as EffectRoutes from "../support/EffectRoutes.ts"
 import * as WsClient from "../support/WsClient.ts"
 
 const encoder = new TextEncoder()
@@ -26,23 +26,6 @@ interface Probe {
   /** Set when /hang is interrupted: whether the interruption says the client aborted. */
   readonly hangInterrupted: Deferred.Deferred<boolean>
 }
-
-const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
-
-/** Echoes every frame back as it came (text as text, binary as binary) until the peer closes. */
-const echo = Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const socket = yield* request.upgrade
-  yield* Effect.scoped(Effect.gen(function*() {
-    const reader = yield* socket.reader
-    const writer = yield* socket.writer
-    while (true) {
-      const frames = yield* reader.pull
-      yield* writer.writeAll(frames)
-    }
-  })).pipe(Effect.catchTag("SocketError", () => Effect.void))
-  return HttpServerResponse.empty()
-})
 
 const routes = (probe: Probe) =>
   Layer.mergeAll(
@@ -61,18 +44,8 @@ const routes = (probe: Probe) =>
           cookies: request.cookies
         }))
     ),
-    HttpRouter.add(
-      "POST",
-      "/people",
-      Effect.map(HttpServerRequest.schemaBodyJson(Person), (person) =>
-        HttpServerResponse.jsonUnsafe({ greeting: `Hello ${person.name}`, nextAge: person.age + 1 }, { status: 201 }))
-    ),
-    HttpRouter.add(
-      "POST",
-      "/form",
-      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-        Effect.map(request.urlParamsBody, (params) => HttpServerResponse.jsonUnsafe(params.params)))
-    ),
+    EffectRoutes.people,
+    EffectRoutes.form,
     HttpRouter.add(
       "POST",
       "/multipart",
@@ -88,17 +61,7 @@ const routes = (probe: Probe) =>
         return HttpServerResponse.jsonUnsafe(parts)
       })
     ),
-    HttpRouter.add(
-      "GET",
-      "/stream",
-      HttpServerResponse.stream(
-        Stream.fromIterable(["one ", "two ", "three"]).pipe(
-          Stream.tap(() => Effect.sleep("5 millis")),
-          Stream.map((piece) => encoder.encode(piece))
-        ),
-        { contentType: "text/plain" }
-      )
-    ),
+    EffectRoutes.stream,
     HttpRouter.add(
       "GET",
       "/slow-stream",
@@ -110,14 +73,7 @@ const routes = (probe: Probe) =>
         { contentType: "text/plain" }
       )
     ),
-    HttpRouter.add(
-      "GET",
-      "/cookies",
-      HttpServerResponse.text("cookies set").pipe(
-        HttpServerResponse.setCookieUnsafe("session", "abc123", { httpOnly: true, path: "/" }),
-        HttpServerResponse.setCookieUnsafe("theme", "dark")
-      )
-    ),
+    EffectRoutes.cookies,
     HttpRouter.add("POST", "/uploaded", HttpServerResponse.empty({ status: 201, statusText: "Uploaded" })),
     HttpRouter.add("GET", "/blank-reason", HttpServerResponse.text("x", { statusText: "" })),
     HttpRouter.add(
@@ -131,20 +87,8 @@ const routes = (probe: Probe) =>
       }),
       { uninterruptible: true }
     ),
-    HttpRouter.add(
-      "GET",
-      "/hang",
-      Effect.never.pipe(
-        Effect.onError((cause) =>
-          Deferred.succeed(
-            probe.hangInterrupted,
-            cause.reasons.some((reason) => reason._tag === "Interrupt" && reason.annotations.has(ClientAbort.key))
-          )
-        ),
-        Effect.as(HttpServerResponse.text("never"))
-      )
-    ),
-    HttpRouter.add("GET", "/ws", echo)
+    EffectRoutes.hang(probe.hangInterrupted),
+    HttpRouter.add("GET", "/ws", EffectRoutes.echoWebSocket)
   )
 
 /** How a server under test is made: the options both kinds understand. */
@@ -271,16 +215,8 @@ const rows: ReadonlyArray<Row> = [
     name: "a multipart upload, persisted: fields and files",
     run: ({ port }) =>
       Effect.gen(function*() {
-        const boundary = "XyZ"
-        const body = [
-          `--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n`,
-          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n`,
-          `Content-Type: text/plain\r\n\r\n0123456789\r\n--${boundary}--\r\n`
-        ].join("")
-        const parts = yield* request(
-          port,
-          RawClient.withBody("POST", "/multipart", body, `Content-Type: multipart/form-data; boundary=${boundary}`)
-        )
+        const { body, contentType } = EffectRoutes.multipartUpload
+        const parts = yield* request(port, RawClient.withBody("POST", "/multipart", body, contentType))
         expect(parts.json()).toEqual({ title: "hello", file: [{ name: "a.txt", text: "0123456789" }] })
       })
   },

@@ -14,6 +14,7 @@ import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as EffectHttpAdapter from "../../src/Server/EffectHttpAdapter.ts"
 import * as HTTPServer from "../../src/Server/HTTPServer.ts"
 import * as Response from "../../src/Response/Response.ts"
+import { portOf } from "../support/TestServer.ts"
 
 const app: HTTPServer.Handler = (request) =>
   Effect.succeed(
@@ -67,9 +68,6 @@ const isListening = (port: number) =>
       socket.once("error", () => resolve(false))
     })
   )
-
-const portOf = (server: HTTPServer.RunningServer): number =>
-  server.address._tag === "TcpAddress" ? server.address.port : -1
 
 // First, while no other server of this file is open: the process's handles are the baseline.
 describe("what a test layer leaves behind", () => {

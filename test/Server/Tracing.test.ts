@@ -19,7 +19,7 @@ import * as HTTPServer from "../../src/Server/HTTPServer.ts"
 import * as Response from "../../src/Response/Response.ts"
 import { makeOtel } from "../support/Otel.ts"
 import * as RawClient from "../support/RawClient.ts"
-import { makeLogCapture } from "../support/TestServer.ts"
+import { makeLogCapture, portOf } from "../support/TestServer.ts"
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 const CALLER_SPAN_ID = "00f067aa0ba902b7"
@@ -53,13 +53,8 @@ const app: HTTPServer.Handler<unknown> = (request) =>
 
 /** Sends `request` on a fresh connection and reads the response. */
 const send = (port: number, request: string | Buffer) =>
-  Effect.scoped(Effect.gen(function*() {
-    const client = yield* RawClient.connect(port)
-    yield* client.write(request)
-    return yield* client.readResponse({ timeoutMillis: 5000 })
-  }))
+  Effect.scoped(RawClient.requestOnce(port, request, { timeoutMillis: 5000 }))
 
-const portOf = (server: HTTPServer.RunningServer) => (server.address._tag === "TcpAddress" ? server.address.port : 0)
 
 /** The finished spans named `name`, once they are all there (spans end after the response is written). */
 const spansNamed = (spans: () => ReadonlyArray<ReadableSpan>, name: string, count: number) =>

@@ -444,6 +444,14 @@ export const connect = (target: Target, options: ConnectOptions = {}): Effect.Ef
       ? Effect.succeed(outcome)
       : Effect.die(new Error(`cannot connect to ${JSON.stringify(target)}: ${outcome.message}`)))
 
+/** One request on a fresh connection (destroyed when the Scope closes): its response. */
+export const requestOnce = (
+  target: Target,
+  bytes: string | Uint8Array,
+  options?: ReadOptions
+): Effect.Effect<RawResponse, never, Scope.Scope> =>
+  Effect.flatMap(connect(target), (client) => Effect.flatMap(client.write(bytes), () => client.readResponse(options)))
+
 /** `GET path` on HTTP/1.1 with a Host header, plus any extra header lines. */
 export const get = (path: string, ...headerLines: Array<string>): string =>
   `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headerLines.map((line) => line + "\r\n").join("")}\r\n`

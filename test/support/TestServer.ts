@@ -12,7 +12,8 @@ export interface Served {
   readonly port: number
 }
 
-const portOf = (server: HTTPServer.RunningServer): number => {
+/** The port of a server listening on TCP. */
+export const portOf = (server: HTTPServer.RunningServer): number => {
   if (server.address._tag !== "TcpAddress") throw new Error("not a TCP server")
   return server.address.port
 }
