@@ -19,7 +19,7 @@
  *
  * @since 0.1.0
  */
-import type { ParserLeniency, RequestHead } from "../Wire/HeadParser.ts"
+import { findHeadEnd, type ParserLeniency, type RequestHead, skipLeadingEmptyLines } from "../Wire/HeadParser.ts"
 import { HeadReader } from "../Wire/HeadReader.ts"
 
 /**
@@ -84,19 +84,18 @@ export class ConnectionInput {
   }
 
   /**
-   * Whether the unconsumed bytes hold the end of a head (a line feed
-   * followed by an empty line) at or before the stream position `limit`. A
-   * cheap look ahead, not a parse: what it finds is then read by
-   * {@link readHead}, which may still refuse it.
+   * Whether the unconsumed bytes hold a whole head (past the empty lines
+   * before it) that ends at or before the stream position `limit`: the same
+   * scan as the {@link HeadReader}'s, not a parse; {@link readHead} may
+   * still refuse what it finds.
    */
   holdsHeadEndBy(limit: number): boolean {
     const buffer = this.buffer
-    const start = this.start
-    if (start >= buffer.length) return false
-    const crlf = buffer.indexOf("\n\r\n", start, "latin1")
-    const lf = buffer.indexOf("\n\n", start, "latin1")
-    const end = crlf < 0 ? (lf < 0 ? -1 : lf + 2) : lf < 0 ? crlf + 3 : Math.min(crlf + 3, lf + 2)
-    return end >= 0 && this.before + end <= limit
+    const end = buffer.length
+    const headStart = skipLeadingEmptyLines(buffer, this.start, end)
+    if (headStart >= end) return false
+    const headEnd = findHeadEnd(buffer, headStart, end)
+    return headEnd !== -1 && this.before + headEnd <= limit
   }
 
   /**

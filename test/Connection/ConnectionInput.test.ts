@@ -41,5 +41,11 @@ describe("ConnectionInput: stream position and look ahead", () => {
     const partial = make()
     partial.receive(bytes("GET / HTTP/1.1\r\nHost: x\r\n"), false)
     expect(partial.holdsHeadEndBy(Infinity)).toBe(false)
+    // Empty lines before a request are not a head (RFC 9112 section 2.2).
+    const blank = make()
+    blank.receive(bytes("\r\n\r\n\nGET / HTTP/1.1\r\n"), false)
+    expect(blank.holdsHeadEndBy(Infinity)).toBe(false)
+    blank.receive(bytes("\r\n"), false)
+    expect(blank.holdsHeadEndBy(Infinity)).toBe(true)
   })
 })
