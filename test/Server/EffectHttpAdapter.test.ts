@@ -30,8 +30,6 @@ interface Probe {
   readonly hangInterrupted: Deferred.Deferred<boolean>
 }
 
-const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
-
 const routes = (probe: Probe) =>
   Layer.mergeAll(
     HttpRouter.add("GET", "/hello", HttpServerResponse.text("Hello world")),
@@ -53,16 +51,7 @@ const routes = (probe: Probe) =>
         })
       })
     ),
-    HttpRouter.add(
-      "POST",
-      "/people",
-      Effect.gen(function*() {
-        const person = yield* HttpServerRequest.schemaBodyJson(Person)
-        return HttpServerResponse.jsonUnsafe({ greeting: `Hello ${person.name}`, nextAge: person.age + 1 }, {
-          status: 201
-        })
-      })
-    ),
+    EffectRoutes.people,
     HttpRouter.add("GET", "/fail", Effect.fail(new Error("boom"))),
     HttpRouter.add("GET", "/die", Effect.die(new Error("defect"))),
     EffectRoutes.stream,

@@ -10,7 +10,7 @@ import * as HttpServerResponse from "effect/http/HttpServerResponse"
 
 const encoder = new TextEncoder()
 
-export const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
+const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
 
 /** `POST /people`: a Schema-decoded JSON body, answered 201. */
 export const people = HttpRouter.add(
