@@ -1,8 +1,9 @@
 /**
  * The fuzz harness: one connection's byte stream, arriving in given pieces
  * (each in a shared read buffer overwritten by the next, as the server reads
- * plain sockets), read through the engine's own input path, the
- * `ConnectionInput` that `HttpConnection` reads with (no sockets, no Effects):
+ * plain sockets), read by the protocol machine itself (`Http1Protocol`,
+ * through the scripted driver of `ProtocolHarness.ts`; no sockets, no
+ * Effects), which reads with:
  *
  * - input: the unconsumed rest of the buffer plus each new piece, the head
  *   scan's resume point rebased with it, transient bytes copied at the end
@@ -18,11 +19,10 @@
  * a framer that stops early or takes bytes once done, a head that says what
  * its bytes do not), is a finding: {@link Finding}.
  */
-import { ConnectionInput } from "../src/Connection/ConnectionInput.ts"
-import { BodyFramer } from "../src/Wire/BodyFramer.ts"
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../src/Wire/HeadParser.ts"
 import { DEFAULT_MAX_REQUEST_LINE_SIZE } from "../src/Wire/HeadReader.ts"
-import { type HttpError, isHttpError, statusOf } from "../src/Wire/HttpErrors.ts"
+import { type BodyError, type HttpError, isHttpError, statusOf } from "../src/Wire/HttpErrors.ts"
+import { FramedBody, type ProtocolHarness, type ReadResult, readRequests } from "./ProtocolHarness.ts"
 
 /** A contract of the parser broken: what the fuzzer reports as a crash. */
 export class Finding extends Error {
@@ -130,106 +130,55 @@ const checkHead = (head: RequestHead, text: string): void => {
 }
 
 /**
- * Feeds `pieces` (the reads of one connection, in order) through the
- * connection's input path as the server does. Throws a {@link Finding} on a
- * broken contract.
+ * Feeds `pieces` (the reads of one connection, in order) to the protocol
+ * machine itself, as the server's driver does (`ProtocolHarness.readRequests`:
+ * each read in a transient buffer overwritten after it, every body read
+ * whole, each request answered once its body is in). Throws a
+ * {@link Finding} on a broken contract.
  */
 export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = defaultOptions): Outcome => {
-  const input = new ConnectionInput(options.maxHeaderSize, options.leniency, options.maxRequestLineSize)
-  const reader = input.reader
-  const requests: Array<{ head: RequestHead; body: string }> = []
-  /** The request in flight: its head, the framer of its body, the body so far. */
-  let inFlight: CheckedBody | undefined
-  let error: string | undefined
-  let status: number | undefined
-
-  const finish = (head: RequestHead, parts: ReadonlyArray<Buffer>) => {
-    requests.push({ head, body: Buffer.concat(parts).toString("latin1") })
-    inFlight = undefined
-  }
-
-  /** The body step; `true` when the loop should go on. */
-  const feedBody = (body: CheckedBody): boolean => {
-    if (input.isEmpty) return false
-    const stop = guarded("BodyFramer.feed", bodyTags, () => {
-      input.feedBody(body)
-      return input.start
-    })
-    if (isErrorResult(stop)) {
-      error = describeError(stop)
-      status = statusOf(stop)
-      return false
-    }
-    if (body.framer.done) finish(body.head, body.parts)
-    return true
-  }
-
-  /** The head step; `true` when a request was started. */
-  const nextRequest = (): boolean => {
-    const end = input.end
-    if (input.isEmpty) return false
-    const before = input.start
-    const scanFrom = input.scanFrom
-    const parsed = guarded("HeadReader.read", headTags, () => input.readHead())
-    if (isErrorResult(parsed)) {
-      error = describeError(parsed)
-      status = statusOf(parsed)
-      return false
-    }
+  /** At each head the machine reads, before its body: the head reader's contract. */
+  const checkedBody = (head: RequestHead, harness: ProtocolHarness): CheckedBody => {
+    const input = harness.core.input
+    const reader = input.reader
     const start = reader.start
-    if (start < before || start > end) {
-      throw new Finding("head-contract", `the head starts at ${start}, outside [${before}, ${end}]`)
-    }
-    if (parsed === undefined) {
-      if (reader.scanFrom < start || reader.scanFrom > end) {
-        throw new Finding("head-contract", `the scan resumes at ${reader.scanFrom}, outside [${start}, ${end}]`)
-      }
-      if (reader.started !== start < end) throw new Finding("head-contract", `started ${reader.started} at ${start} of ${end}`)
-      if (input.start !== start || input.scanFrom !== reader.scanFrom) {
-        throw new Finding("input-contract", `input at ${input.start}/${input.scanFrom}, reader at ${start}/${reader.scanFrom}`)
-      }
-      return false
-    }
     const headEnd = reader.headEnd
-    const from = Math.max(scanFrom, start)
-    if (headEnd <= from || headEnd > end) {
-      throw new Finding("head-contract", `the head ends at ${headEnd}, outside (${from}, ${end}]`)
+    if (start < 0 || headEnd <= start || headEnd > input.end) {
+      throw new Finding("head-contract", `the head spans [${start}, ${headEnd}) of ${input.end} bytes`)
     }
     if (input.start !== headEnd) throw new Finding("input-contract", `input at ${input.start} after a head ending at ${headEnd}`)
     const tail = input.buffer.toString("latin1", Math.max(start, headEnd - 3), headEnd)
     if (!tail.endsWith("\n\n") && !tail.endsWith("\n\r\n")) {
       throw new Finding("head-contract", `the head ends after ${JSON.stringify(tail)}, not an empty line`)
     }
-    checkHead(parsed, input.buffer.toString("latin1", start, headEnd))
-    if (parsed.framing._tag === "NoBody") finish(parsed, [])
-    else inFlight = new CheckedBody(parsed)
-    return true
+    checkHead(head, input.buffer.toString("latin1", start, headEnd))
+    return new CheckedBody(head)
   }
-
-  // As the server reads plain sockets: each read lands in one shared buffer
-  // that the next read overwrites, so the input must copy what outlives a turn.
-  const readBuffer = Buffer.alloc(Math.max(0, ...pieces.map((p) => p.length)))
-  for (const piece of pieces) {
-    if (error !== undefined) break
-    if (piece.length === 0) continue
-    piece.copy(readBuffer)
-    input.receive(readBuffer.subarray(0, piece.length), true)
-    // `HttpConnection.process`: takes whatever the input allows.
-    while (error === undefined && (inFlight !== undefined ? feedBody(inFlight) : nextRequest())) {
-      // on to the next body or head
-    }
-    input.endTurn()
-    readBuffer.fill(0x7e, 0, piece.length) // "~": stale bytes that must never be read again
+  let result: ReadResult
+  try {
+    result = readRequests(pieces, options, checkedBody)
+  } catch (error) {
+    if (error instanceof Finding) throw error
+    throw new Finding("untagged-throw", `the machine threw ${describeThrown(error)}`)
   }
+  const { error, harness } = result
+  if (error !== undefined && !headTags.has(error._tag) && !bodyTags.has(error._tag)) {
+    throw new Finding("unexpected-tag", `the machine answered ${error._tag}`)
+  }
+  const input = harness.core.input
+  if (error === undefined && harness.core.exchange === undefined && input.reader.started !== input.headStarted) {
+    throw new Finding("input-contract", `reader started ${input.reader.started}, input says ${input.headStarted}`)
+  }
+  const requests = result.requests.map(({ body, head }) => ({ head, body: body.toString("latin1") }))
   // Empty lines before a head are consumed: what is left unread is a body or a head under way.
   const waiting = error !== undefined
     ? "nothing"
-    : inFlight !== undefined
+    : harness.core.exchange !== undefined
     ? "body"
-    : !input.isEmpty
+    : result.pending
     ? "head"
     : "nothing"
-  return { requests, error, status, waiting }
+  return { requests, error: error === undefined ? undefined : describeError(error), status: error === undefined ? undefined : statusOf(error), waiting }
 }
 
 /**
@@ -239,23 +188,25 @@ export const drive = (pieces: ReadonlyArray<Buffer>, options: DriveOptions = def
  * done framer takes nothing more. Its pieces are copies (the input is a
  * transient read buffer). The request corpus reads bodies through it too.
  */
-export class CheckedBody {
-  readonly head: RequestHead
-  readonly framer: BodyFramer
-  readonly parts: Array<Buffer> = []
-  constructor(head: RequestHead) {
-    this.head = head
-    this.framer = new BodyFramer(head.framing)
-  }
-
-  readonly feed = (input: Uint8Array, start: number, end: number): number => {
+export class CheckedBody extends FramedBody {
+  override feed(input: Uint8Array, start: number, end: number): number {
     const framer = this.framer
+    if (this.state._tag !== "Reading") return start
     const taken: Array<Buffer> = []
-    const stop = framer.feed(input, start, end, (data) => {
-      if (data.byteLength === 0) throw new Finding("framing-contract", "onData called with an empty piece")
-      if (data.buffer !== input.buffer) throw new Finding("framing-contract", "onData piece is not a view of the input")
-      taken.push(Buffer.from(data))
-    })
+    let stop: number
+    try {
+      stop = framer.feed(input, start, end, (data) => {
+        if (data.byteLength === 0) throw new Finding("framing-contract", "onData called with an empty piece")
+        if (data.buffer !== input.buffer) throw new Finding("framing-contract", "onData piece is not a view of the input")
+        taken.push(Buffer.from(data))
+      })
+    } catch (error) {
+      if (error instanceof Finding) throw error
+      if (!isHttpError(error)) throw new Finding("untagged-throw", `BodyFramer.feed threw ${describeThrown(error)}`)
+      if (!bodyTags.has(error._tag)) throw new Finding("unexpected-tag", `BodyFramer.feed threw ${error._tag}`)
+      this.fail(error as BodyError)
+      return end
+    }
     if (!Number.isInteger(stop) || stop < start || stop > end) {
       throw new Finding("framing-contract", `feed returned ${stop} outside [${start}, ${end}]`)
     }
@@ -267,6 +218,7 @@ export class CheckedBody {
         throw new Finding("framing-contract", "data after the end of the body")
       })
       if (again !== stop) throw new Finding("framing-contract", `a done framer consumed input (${stop} -> ${again})`)
+      this.state = { _tag: "Complete" }
     }
     this.parts.push(...taken)
     return stop

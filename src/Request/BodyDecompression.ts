@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as Zlib from "node:zlib"
+import type { RequestHead } from "../Wire/HeadParser.ts"
 import { MalformedRequest } from "../Wire/HttpErrors.ts"
 
 /**
@@ -19,6 +20,30 @@ import { MalformedRequest } from "../Wire/HttpErrors.ts"
  * @category models
  */
 export type ContentCoding = "gzip" | "deflate"
+
+/**
+ * The content coding to decode a request's body from, when the server
+ * decodes it (`decodes` says which codings it does): `undefined` for a body
+ * sent as it is, or in a coding the server leaves to the handler.
+ *
+ * @since 0.1.0
+ */
+export const contentCodingOf = (
+  head: RequestHead,
+  decodes: ((coding: string) => boolean) | undefined
+): ContentCoding | undefined => {
+  if (decodes === undefined || head.framing._tag === "NoBody") return undefined
+  const raw = head.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 16 && name.toLowerCase() === "content-encoding") {
+      const coding = (raw[i + 1] as string).trim().toLowerCase()
+      if (!decodes(coding)) return undefined
+      return coding === "deflate" ? "deflate" : "gzip"
+    }
+  }
+  return undefined
+}
 
 /**
  * Where the decoded bytes go.
@@ -33,6 +58,12 @@ export interface DecompressionSink {
   readonly onDecodedAll: () => void
   /** The bytes do not decode. */
   readonly onDecodeError: (error: MalformedRequest) => void
+  /**
+   * Every compressed byte written was taken in: more can be written (the
+   * wake-up of a reader that waits while the decompressor is
+   * {@link Decompressor.backlogged}).
+   */
+  readonly onInputTaken: () => void
 }
 
 /**
@@ -41,12 +72,14 @@ export interface DecompressionSink {
  */
 export class Decompressor {
   private readonly stream: Zlib.Gunzip | Zlib.Inflate
+  private readonly sink: DecompressionSink
 
   /** @param chunkSize the most bytes of output per piece (kept within 64 B .. 1 MiB) */
   constructor(coding: ContentCoding, chunkSize: number, sink: DecompressionSink) {
     const options = { chunkSize: Math.max(64, Math.min(chunkSize, 1024 * 1024)) }
     const stream = coding === "gzip" ? Zlib.createGunzip(options) : Zlib.createInflate(options)
     this.stream = stream
+    this.sink = sink
     stream.on("data", sink.onDecoded)
     stream.on("end", sink.onDecodedAll)
     stream.on("error", (error) => {
@@ -61,7 +94,12 @@ export class Decompressor {
 
   /** Takes compressed bytes (kept until decoded: they must not be overwritten). */
   write(data: Uint8Array): void {
-    this.stream.write(data)
+    this.stream.write(data, this.onWritten)
+  }
+
+  /** A write was taken in (zlib calls back once it consumed the bytes). */
+  private readonly onWritten = (): void => {
+    if (this.stream.writableLength === 0) this.sink.onInputTaken()
   }
 
   /** No more compressed bytes: what is left is decoded, then `onDecodedAll`. */

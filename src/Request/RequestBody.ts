@@ -308,7 +308,12 @@ export class RequestBody {
         this.decompressor = undefined
         this.complete()
       },
-      onDecodeError: (error) => this.fail(error)
+      onDecodeError: (error) => this.fail(error),
+      // The reader may be waiting for input the decompressor had no room
+      // for: now it has.
+      onInputTaken: () => {
+        if (this.waiter !== undefined && this.decompressor === decompressor) this.host.onDemand(this)
+      }
     })
     this.decompressor = decompressor
     return decompressor

@@ -298,7 +298,7 @@ export const listenWith = <E, R>(
     })
     const runHandler = handler as ConnectionHost["runHandler"]
 
-    const host: ConnectionHost = {
+    const host: ConnectionHost<HttpConnection> = {
       options: connectionOptions(config),
       runHandler: observation === undefined ? runHandler : observation.wrap(runHandler),
       fork: (effect) => runFork(effect),

@@ -15,7 +15,6 @@ import type { ServerConfig } from "../Config/ServerConfig.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 import type { HttpError } from "../Wire/HttpErrors.ts"
-import { statusHasNoBody } from "../Wire/ResponseSerializer.ts"
 import { logRequest } from "./AccessLog.ts"
 import { isTracing, RequestTracing } from "./RequestSpan.ts"
 import { Enabled as MetricsEnabled, ServerMetricsRecorder } from "./ServerMetrics.ts"
@@ -43,22 +42,6 @@ export interface RequestObservation {
   readonly connectionRefused: () => void
 }
 
-/** The bytes of body a response put on the wire. */
-const bodyBytesOf = (request: HTTPServerRequest, response: Response, streamedBytes: number): number => {
-  if (request.method === "HEAD" || statusHasNoBody(response.status)) return 0
-  const body = response.body
-  switch (body._tag) {
-    case "Empty":
-      return 0
-    case "Text":
-      return Buffer.byteLength(body.text, "utf8")
-    case "Bytes":
-      return body.bytes.byteLength
-    case "Stream":
-      return streamedBytes
-  }
-}
-
 /**
  * What watches a server started in `context` with `config`, or `undefined`
  * when nothing does. `tracing: false` leaves the spans to someone else (the
@@ -80,10 +63,8 @@ export const observeRequests = (
   const accessLog = config.accessLog
   if (tracing === undefined && metrics === undefined && !accessLog) return undefined
   const runFork = options.runFork
-  const onRequestEnd = (request: HTTPServerRequest, response: Response | undefined, streamedBytes: number) => {
-    const bytesOut = response === undefined || (tracing === undefined && metrics === undefined)
-      ? 0
-      : bodyBytesOf(request, response, streamedBytes)
+  const onRequestEnd = (request: HTTPServerRequest, response: Response | undefined, bodyBytes: number) => {
+    const bytesOut = response === undefined ? 0 : bodyBytes
     tracing?.end(request, response, bytesOut)
     metrics?.requestEnded(
       request.method,

@@ -7,7 +7,8 @@
  * @since 0.1.0
  */
 import type { Response } from "../Response/Response.ts"
-import { reasonPhrase } from "./ResponseSerializer.ts"
+import { framingOf } from "./ResponseFraming.ts"
+import { reasonPhrase, serializeResponse } from "./ResponseSerializer.ts"
 
 const headers = { "Content-Type": "text/plain; charset=utf-8" }
 const plain = new Map<number, Response>()
@@ -32,3 +33,18 @@ export const errorResponse = (status: number, note?: string): Response => {
 }
 
 const make = (status: number, text: string): Response => ({ status, headers, body: { _tag: "Text", text } })
+
+/**
+ * Writes the error response for `status` as the last response of its
+ * connection (`Connection: close`); for a HEAD, without its body. Returns
+ * the response written.
+ *
+ * @throws nothing: the response is the server's own
+ * @since 0.1.0
+ * @category constructors
+ */
+export const writeErrorResponse = (status: number, isHead: boolean, write: (data: Uint8Array) => void): Response => {
+  const response = errorResponse(status)
+  serializeResponse(response, framingOf(status, true, isHead, true), "close", write)
+  return response
+}

@@ -262,6 +262,27 @@ export class NotAResponse extends Data.TaggedError("NotAResponse")<{
 }
 
 /**
+ * A streamed response whose body did not match the `Content-Length` it
+ * declared: longer (the surplus is cut, so that it cannot be read as the
+ * next response) or shorter (the client would wait for the rest, or read the
+ * next response as part of this body). Either way the head is out, so the
+ * only answer is to close the connection after the body; it is logged as
+ * the handler's mistake.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResponseLengthMismatch extends Data.TaggedError("ResponseLengthMismatch")<{
+  readonly declared: number
+  /** The bytes the handler's stream gave. */
+  readonly offered: number
+}> {
+  override get message() {
+    return `the response body gave ${this.offered} bytes where its Content-Length declared ${this.declared}`
+  }
+}
+
+/**
  * Any error of the engine: what reading a request can fail with, and what
  * sending a handler's response can.
  *
@@ -285,6 +306,7 @@ export type HttpError =
   | InvalidResponseStatus
   | InvalidReasonPhrase
   | NotAResponse
+  | ResponseLengthMismatch
 
 /**
  * The errors reading a request body can fail with.
@@ -337,7 +359,8 @@ const answers = {
   InvalidResponseHeader: { status: 500, keepsConnection: false },
   InvalidResponseStatus: { status: 500, keepsConnection: false },
   InvalidReasonPhrase: { status: 500, keepsConnection: false },
-  NotAResponse: { status: 500, keepsConnection: true }
+  NotAResponse: { status: 500, keepsConnection: true },
+  ResponseLengthMismatch: { status: 500, keepsConnection: false }
 } as const satisfies { readonly [Tag in HttpError["_tag"]]: Answer }
 
 const httpErrorTags: ReadonlySet<string> = new Set(Object.keys(answers))

@@ -6,10 +6,11 @@
  * @since 0.1.0
  */
 import { STATUS_CODES } from "node:http"
-import { checkReasonPhrase, type Response, type ResponseHeaders } from "../Response/Response.ts"
+import { checkReasonPhrase, type Response, type ResponseBody, type ResponseHeaders } from "../Response/Response.ts"
 import { TOKEN } from "./CharClasses.ts"
 import { currentDate, currentDateLine } from "./DateHeader.ts"
 import { InvalidResponseHeader, InvalidResponseStatus } from "./HttpErrors.ts"
+import { type ResponseFraming, statusHasNoBody } from "./ResponseFraming.ts"
 
 /**
  * What the `Connection` field of a response says: nothing (HTTP/1.1
@@ -65,14 +66,6 @@ const statusLine = (status: number, reason: string | undefined): string => {
   }
   return line
 }
-
-/**
- * Whether a response with this status has no body (RFC 9110 sections 15.2,
- * 15.3.5, 15.4.5): 1xx, 204 and 304.
- *
- * @since 0.1.0
- */
-export const statusHasNoBody = (status: number): boolean => status < 200 || status === 204 || status === 304
 
 const connectionLines: Record<ConnectionField, string> = {
   none: "",
@@ -164,9 +157,15 @@ export const ZERO_COPY_MIN_BYTES = 16 * 1024
 
 /**
  * Serializes a response whose body is known in full (`Empty`, `Text`,
- * `Bytes`) into one Buffer; a large byte body follows as a second piece,
- * not copied (see {@link ZERO_COPY_MIN_BYTES}). For HEAD the `Content-Length`
- * of the body is sent but not the body (RFC 9110 section 9.3.2).
+ * `Bytes`) under its framing (`Length`, or `NoBody`; see
+ * `ResponseFraming.framingOf`) into one Buffer; a large byte body follows as
+ * a second piece, not copied (see {@link ZERO_COPY_MIN_BYTES}). The answer
+ * to a HEAD (`sendsBody` false) has the `Content-Length` of the body and no
+ * body (RFC 9110 section 9.3.2). Returns the body bytes written.
+ *
+ * What it keeps between calls (the bytes of a response, a headers object or
+ * a text answered again) is checked against the response's content at each
+ * use: a handler may reuse and change its own objects.
  *
  * @throws InvalidResponseHeader | InvalidResponseStatus
  * @throws InvalidReasonPhrase
@@ -174,33 +173,34 @@ export const ZERO_COPY_MIN_BYTES = 16 * 1024
  */
 export const serializeResponse = (
   response: Response,
-  isHead: boolean,
+  framing: ResponseFraming,
   connection: ConnectionField,
   write: (data: Uint8Array) => void
-): void => {
+): number => {
   const ready = prepared.get(response)
-  if (ready !== undefined) return writePrepared(ready, isHead, connection, write)
+  if (ready !== undefined && stillPrepared(ready, response)) return writePrepared(ready, framing, connection, write)
   if (response === lastResponse) {
     // The same response object answered twice in a row: prepare its bytes.
     const made = prepare(response)
     if (made !== undefined) {
       prepared.set(response, made)
-      return writePrepared(made, isHead, connection, write)
+      return writePrepared(made, framing, connection, write)
     }
   }
   lastResponse = response
   const { body, status } = response
   const cachedHead = cachedHandlerHead(status, response.reason, response.headers)
-  if (cachedHead !== undefined) return writeWithHead(cachedHead, response, isHead, connection, write)
+  if (cachedHead !== undefined) return writeWithHead(cachedHead, response, framing, connection, write)
   let head = headStart(response)
-  const noBody = statusHasNoBody(status)
+  const noBody = framing._tag === "NoBody"
   let bodyLength = 0
   if (body._tag === "Text") bodyLength = Buffer.byteLength(body.text, "utf8")
   else if (body._tag === "Bytes") bodyLength = body.bytes.byteLength
   if (!noBody) head += "Content-Length: " + bodyLength + "\r\n"
   head += connectionLines[connection] + "\r\n"
-  if (noBody || isHead || bodyLength === 0) {
+  if (!framing.sendsBody || bodyLength === 0) {
     write(Buffer.from(head, "latin1"))
+    return 0
   } else if (body._tag === "Bytes" && bodyLength >= ZERO_COPY_MIN_BYTES) {
     write(Buffer.from(head, "latin1"))
     write(body.bytes)
@@ -211,6 +211,40 @@ export const serializeResponse = (
     else if (body._tag === "Bytes") out.set(body.bytes, head.length)
     write(out)
   }
+  return bodyLength
+}
+
+/**
+ * The header fields of a response as they were when their bytes were made:
+ * names and values in order (an array value copied), to hold a kept head to
+ * the headers object it was made from.
+ */
+type HeaderSnapshot = ReadonlyArray<string | ReadonlyArray<string>>
+
+const snapshotOf = (headers: ResponseHeaders): HeaderSnapshot => {
+  const snapshot: Array<string | ReadonlyArray<string>> = []
+  for (const name in headers) {
+    const value = headers[name] as string | ReadonlyArray<string>
+    snapshot.push(name, typeof value === "string" ? value : [...value])
+  }
+  return snapshot
+}
+
+/** Whether `headers` still holds what `snapshot` recorded, in the same order. */
+const sameHeaders = (headers: ResponseHeaders, snapshot: HeaderSnapshot): boolean => {
+  let i = 0
+  for (const name in headers) {
+    if (snapshot[i] !== name) return false
+    const value = headers[name] as string | ReadonlyArray<string>
+    const kept = snapshot[i + 1]
+    if (typeof value === "string" || typeof kept === "string") {
+      if (value !== kept) return false
+    } else if (kept === undefined || value.length !== kept.length || value.some((v, j) => v !== kept[j])) {
+      return false
+    }
+    i += 2
+  }
+  return i === snapshot.length
 }
 
 /**
@@ -221,6 +255,14 @@ export const serializeResponse = (
  * path copies bytes instead of building and encoding strings.
  */
 interface PreparedResponse {
+  /** What the bytes were made of, checked at each use (see {@link stillPrepared}). */
+  readonly status: number
+  readonly reason: string | undefined
+  readonly headers: ResponseHeaders
+  readonly snapshot: HeaderSnapshot
+  readonly source: ResponseBody
+  readonly text: string | undefined
+  readonly bytes: Uint8Array | undefined
   /** Status line and the handler's header fields. */
   readonly head: Buffer
   readonly hasDate: boolean
@@ -235,7 +277,12 @@ interface PreparedResponse {
    * the same bytes serve again until the Date line changes (for a body that
    * cannot change, and small enough to be copied with the head).
    */
-  written: { readonly date: Uint8Array; readonly connection: ConnectionField; readonly isHead: boolean; readonly bytes: Buffer } | undefined
+  written: {
+    readonly date: Uint8Array
+    readonly connection: ConnectionField
+    readonly framing: ResponseFraming
+    readonly bytes: Buffer
+  } | undefined
 }
 
 const prepared = new WeakMap<Response, PreparedResponse>()
@@ -245,6 +292,14 @@ const prepared = new WeakMap<Response, PreparedResponse>()
  * time pays, and nothing it makes is kept.
  */
 let lastResponse: Response | undefined = undefined
+
+/** Whether the response still says what its prepared bytes were made of. */
+const stillPrepared = (ready: PreparedResponse, response: Response): boolean => {
+  const body = response.body
+  return ready.status === response.status && ready.reason === response.reason && ready.source === body &&
+    (body._tag === "Text" ? ready.text === body.text : body._tag === "Bytes" ? ready.bytes === body.bytes : true) &&
+    ready.headers === response.headers && sameHeaders(response.headers, ready.snapshot)
+}
 
 const connectionLineBytes: Record<ConnectionField, Buffer> = {
   none: Buffer.alloc(0),
@@ -264,6 +319,13 @@ const prepare = (response: Response): PreparedResponse | undefined => {
     ? Buffer.from(body.text, "utf8")
     : body.bytes
   return {
+    status,
+    reason: response.reason,
+    headers: response.headers,
+    snapshot: snapshotOf(response.headers),
+    source: body,
+    text: body._tag === "Text" ? body.text : undefined,
+    bytes: body._tag === "Bytes" ? body.bytes : undefined,
     head: Buffer.from(start.text, "latin1"),
     hasDate: start.hasDate,
     contentLength: noBody ? Buffer.alloc(0) : Buffer.from("Content-Length: " + bytes.byteLength + "\r\n", "latin1"),
@@ -276,11 +338,13 @@ const prepare = (response: Response): PreparedResponse | undefined => {
 /**
  * The bytes of a status line and handler headers, kept for a headers object
  * that comes back (a constant `{ "Content-Type": "text/plain" }` handed to
- * every `Response.text`), under the same "twice in a row" rule.
+ * every `Response.text`), under the same "twice in a row" rule, and checked
+ * against the object's content at each use.
  */
 interface HandlerHeadBytes {
   readonly status: number
   readonly reason: string | undefined
+  readonly snapshot: HeaderSnapshot
   readonly head: Buffer
   readonly hasDate: boolean
 }
@@ -296,10 +360,12 @@ const cachedHandlerHead = (
   headers: ResponseHeaders
 ): HandlerHeadBytes | undefined => {
   const cached = handlerHeads.get(headers)
-  if (cached !== undefined && cached.status === status && cached.reason === reason) return cached
+  if (cached !== undefined && cached.status === status && cached.reason === reason && sameHeaders(headers, cached.snapshot)) {
+    return cached
+  }
   if (headers === lastHeaders && status === lastStatus && reason === lastReason) {
     const start = handlerHead(status, reason, headers)
-    const made = { status, reason, head: Buffer.from(start.text, "latin1"), hasDate: start.hasDate }
+    const made = { status, reason, snapshot: snapshotOf(headers), head: Buffer.from(start.text, "latin1"), hasDate: start.hasDate }
     handlerHeads.set(headers, made)
     return made
   }
@@ -362,30 +428,33 @@ interface WrittenText {
   readonly text: string
   readonly date: Uint8Array
   readonly connection: ConnectionField
-  readonly isHead: boolean
+  readonly framing: ResponseFraming
   readonly bytes: Buffer
+  /** The body bytes among them. */
+  readonly sent: number
 }
 
 let lastText: WrittenText | undefined = undefined
 
-/** Writes a response whose status line and handler headers are ready as bytes. */
+/** Writes a response whose status line and handler headers are ready as bytes; returns the body bytes written. */
 const writeWithHead = (
   start: HandlerHeadBytes,
   response: Response,
-  isHead: boolean,
+  framing: ResponseFraming,
   connection: ConnectionField,
   write: (data: Uint8Array) => void
-): void => {
+): number => {
   const body = response.body
   const date = start.hasDate ? NO_BYTES : currentDateLine()
   const last = lastText
   if (
     last !== undefined && body._tag === "Text" && last.text === body.text && last.start === start &&
-    last.date === date && last.connection === connection && last.isHead === isHead
+    last.date === date && last.connection === connection && last.framing === framing
   ) {
-    return write(last.bytes)
+    write(last.bytes)
+    return last.sent
   }
-  const noBody = statusHasNoBody(response.status)
+  const noBody = framing._tag === "NoBody"
   let ascii = -1
   let bodyLength = 0
   if (body._tag === "Text") {
@@ -398,7 +467,7 @@ const writeWithHead = (
   const contentLengthBytes = noBody ? 0 : CONTENT_LENGTH_NAME.length + digits + 2
   const connectionLine = connectionLineBytes[connection]
   const headLength = start.head.length + date.byteLength + contentLengthBytes + connectionLine.length + 2
-  const sent = noBody || isHead ? 0 : bodyLength
+  const sent = framing.sendsBody ? bodyLength : 0
   const inline = !(body._tag === "Bytes" && sent >= ZERO_COPY_MIN_BYTES)
   const out = Buffer.allocUnsafe(headLength + (inline ? sent : 0))
   out.set(start.head, 0)
@@ -422,25 +491,27 @@ const writeWithHead = (
       out.set(body.bytes, at)
     }
   }
-  if (body._tag === "Text") lastText = { start, text: body.text, date, connection, isHead, bytes: out }
+  if (body._tag === "Text") lastText = { start, text: body.text, date, connection, framing, bytes: out, sent }
   write(out)
   if (sent > 0 && !inline && body._tag === "Bytes") write(body.bytes)
+  return sent
 }
 
 const writePrepared = (
   ready: PreparedResponse,
-  isHead: boolean,
+  framing: ResponseFraming,
   connection: ConnectionField,
   write: (data: Uint8Array) => void
-): void => {
+): number => {
   const date = ready.hasDate ? NO_BYTES : currentDateLine()
+  const body = framing.sendsBody ? ready.body : NO_BYTES
   const written = ready.written
-  if (written !== undefined && written.date === date && written.connection === connection && written.isHead === isHead) {
-    return write(written.bytes)
+  if (written !== undefined && written.date === date && written.connection === connection && written.framing === framing) {
+    write(written.bytes)
+    return body.byteLength
   }
   const connectionLine = connectionLineBytes[connection]
   const headLength = ready.head.length + date.byteLength + ready.contentLength.length + connectionLine.length + 2
-  const body = isHead ? NO_BYTES : ready.body
   const inline = body.byteLength < ZERO_COPY_MIN_BYTES
   const out = Buffer.allocUnsafe(headLength + (inline ? body.byteLength : 0))
   out.set(ready.head, 0)
@@ -455,18 +526,19 @@ const writePrepared = (
   out[at++] = 0x0a
   if (inline) {
     out.set(body, at)
-    if (ready.ownBody) ready.written = { date, connection, isHead, bytes: out }
+    if (ready.ownBody) ready.written = { date, connection, framing, bytes: out }
     write(out)
   } else {
     write(out)
     write(body)
   }
+  return body.byteLength
 }
 
 /**
- * The head of a response whose body follows as a stream: `Content-Length`
- * when known, else `Transfer-Encoding: chunked` when `chunked`, else nothing
- * (the body ends when the connection closes: HTTP/1.0).
+ * The head of a response whose body follows as a stream, under its framing
+ * (see `ResponseFraming.framingOf`): `Content-Length: declared`,
+ * `Transfer-Encoding: chunked`, or no framing field.
  *
  * @throws InvalidResponseHeader | InvalidResponseStatus
  * @throws InvalidReasonPhrase
@@ -474,15 +546,13 @@ const writePrepared = (
  */
 export const serializeStreamHead = (
   response: Response,
-  contentLength: number | undefined,
-  chunked: boolean,
+  framing: ResponseFraming,
+  declared: number,
   connection: ConnectionField
 ): Buffer => {
   let head = headStart(response)
-  if (!statusHasNoBody(response.status)) {
-    if (contentLength !== undefined) head += "Content-Length: " + contentLength + "\r\n"
-    else if (chunked) head += "Transfer-Encoding: chunked\r\n"
-  }
+  if (framing._tag === "Length") head += "Content-Length: " + declared + "\r\n"
+  else if (framing._tag === "Chunked") head += "Transfer-Encoding: chunked\r\n"
   head += connectionLines[connection] + "\r\n"
   return Buffer.from(head, "latin1")
 }
@@ -509,30 +579,6 @@ export const serializeSwitchHead = (response: Response): Buffer => {
   const date = start.hasDate ? "" : "Date: " + currentDate() + "\r\n"
   return Buffer.from(start.text + date + (switching ? "Connection: Upgrade\r\n" : "") + "\r\n", "latin1")
 }
-
-/**
- * One chunk of a chunked body (RFC 9112 section 7.1): size in hex, CRLF,
- * data, CRLF, as one Buffer. Empty data would end the body, so it is the
- * caller's to skip.
- *
- * @since 0.1.0
- */
-export const encodeChunk = (data: Uint8Array): Buffer => {
-  const sizeLine = data.byteLength.toString(16) + "\r\n"
-  const out = Buffer.allocUnsafe(sizeLine.length + data.byteLength + 2)
-  out.write(sizeLine, 0, "latin1")
-  out.set(data, sizeLine.length)
-  out[out.length - 2] = 0x0d
-  out[out.length - 1] = 0x0a
-  return out
-}
-
-/**
- * The last chunk and the empty trailer section that end a chunked body.
- *
- * @since 0.1.0
- */
-export const LAST_CHUNK: Buffer = Buffer.from("0\r\n\r\n", "latin1")
 
 /**
  * The interim response to `Expect: 100-continue` (RFC 9110 section 10.1.1).

@@ -380,14 +380,26 @@ describe("header timeout", () => {
       expect(responses.every((r) => r.status === 408)).toBe(true)
     }))
 
-  it.live("runs from the first byte of a head: an idle connection is not closed by it", () =>
+  it.live("between requests it runs from the first byte of a head: a kept-alive connection idle past it stays open", () =>
     Effect.gen(function*() {
       const { port } = yield* serveDemo({ headerTimeout: 100 })
       const client = yield* RawClient.connect(port)
-      expect(yield* client.closesWithin(250)).toBe(false)
       yield* expectHello(client)
       expect(yield* client.closesWithin(250)).toBe(false)
       yield* expectHello(client)
+      expect(yield* client.closesWithin(250)).toBe(false)
+      yield* expectHello(client)
+    }))
+
+  it.live("for the first request it runs from the accept: a connection that sends nothing is closed, without an answer", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ headerTimeout: 150 })
+      const client = yield* RawClient.connect(port)
+      const started = Date.now()
+      const rest = yield* client.readUntilClose(2000)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140)
+      expect(Date.now() - started).toBeLessThan(1500)
+      expect(rest.length).toBe(0)
     }))
 
   it.live("a head trickling in but complete in time is served", () =>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Stream } from "effect"
 import { InvalidResponseHeader } from "../../src/Wire/HttpErrors.ts"
+import { framingOf } from "../../src/Wire/ResponseFraming.ts"
 import {
   type ConnectionField,
   serializeResponse,
@@ -13,7 +14,7 @@ import * as Response from "../../src/Response/Response.ts"
 /** Serializes and joins the pieces written, as the socket would see them. */
 const bytesOf = (response: Response.Response, isHead = false, connection: ConnectionField = "none") => {
   const pieces: Array<Uint8Array> = []
-  serializeResponse(response, isHead, connection, (data) => pieces.push(data))
+  serializeResponse(response, framingOf(response.status, true, isHead, true), connection, (data) => pieces.push(data))
   return { text: Buffer.concat(pieces).toString("latin1"), pieces: pieces.length }
 }
 
@@ -148,12 +149,51 @@ describe("serializeResponse", () => {
     }
   })
 
+  it("a handler may reuse and change its own objects: what is kept is checked against their content", () => {
+    // One headers object, a value set per request (the defect: the second
+    // answer onwards carried the first value).
+    const headers: Record<string, string | Array<string>> = { "X-Request": "0" }
+    const seen: Array<string | undefined> = []
+    for (let i = 0; i < 5; i++) {
+      headers["X-Request"] = String(i)
+      seen.push(/X-Request: (\d+)/.exec(bytesOf(Response.text("same", { headers })).text)?.[1])
+    }
+    expect(seen).toEqual(["0", "1", "2", "3", "4"])
+    // A header added to, or removed from, the kept object; an array value changed in place.
+    headers["Set-Cookie"] = ["a=1"]
+    for (let i = 0; i < 2; i++) expect(bytesOf(Response.text("same", { headers })).text).toContain("Set-Cookie: a=1\r\n")
+    ;(headers["Set-Cookie"] as Array<string>)[0] = "a=2"
+    expect(bytesOf(Response.text("same", { headers })).text).toContain("Set-Cookie: a=2\r\n")
+    delete headers["Set-Cookie"]
+    expect(bytesOf(Response.text("same", { headers })).text).not.toContain("Set-Cookie")
+    // One response object answered again and again, changed in between.
+    const response = { status: 200, headers: { "X-V": "1" }, body: { _tag: "Text", text: "one" } } as {
+      status: number
+      headers: Record<string, string>
+      body: { _tag: "Text"; text: string }
+    }
+    const texts: Array<string> = []
+    for (const [status, value, text] of [[200, "1", "one"], [200, "1", "one"], [201, "1", "one"], [201, "2", "one"], [201, "2", "two"]] as const) {
+      response.status = status
+      response.headers["X-V"] = value
+      response.body.text = text
+      texts.push(withoutDate(bytesOf(response).text))
+    }
+    expect(texts.map((t) => [t.split("\r\n")[0], /X-V: (\d)/.exec(t)?.[1], t.split("\r\n\r\n")[1]])).toEqual([
+      ["HTTP/1.1 200 OK", "1", "one"],
+      ["HTTP/1.1 200 OK", "1", "one"],
+      ["HTTP/1.1 201 Created", "1", "one"],
+      ["HTTP/1.1 201 Created", "2", "one"],
+      ["HTTP/1.1 201 Created", "2", "two"]
+    ])
+  })
+
   it("a large byte body is written as a second piece, not copied", () => {
     const big = new Uint8Array(ZERO_COPY_MIN_BYTES).fill(0x61)
     const constant = Response.bytes(big)
     for (let i = 0; i < 3; i++) {
       const pieces: Array<Uint8Array> = []
-      serializeResponse(constant, false, "none", (data) => pieces.push(data))
+      serializeResponse(constant, framingOf(200, true, false, true), "none", (data) => pieces.push(data))
       expect(pieces).toHaveLength(2)
       expect(pieces[1]).toBe(big)
     }
@@ -181,7 +221,7 @@ describe("serializeResponse", () => {
     )
     expect(lines).toEqual(["HTTP/1.1 200 One", "HTTP/1.1 200 One", "HTTP/1.1 200 Two", "HTTP/1.1 200 OK", "HTTP/1.1 200 Two"])
     const streamed = Response.stream(Stream.empty, { status: 202, reason: "Later" })
-    expect(serializeStreamHead(streamed, undefined, true, "none").toString("latin1")).toMatch(/^HTTP\/1\.1 202 Later\r\n/)
+    expect(serializeStreamHead(streamed, framingOf(202, false, false, true), 0, "none").toString("latin1")).toMatch(/^HTTP\/1\.1 202 Later\r\n/)
   })
 
   it("a reason phrase with CR, LF or a control character is refused: by the constructors and on the wire", () => {

@@ -1,18 +1,19 @@
 /**
  * A test driver for the parser: the byte stream of one connection, fed in
- * pieces, read through the engine's own input path as `HttpConnection`
- * reads it: a `ConnectionInput` (the input buffer, the scan rebase, heads by
- * the `HeadReader`: empty lines before a head, the incremental scan,
- * `maxHeaderSize`, `parseHead`), bodies cut by a `BodyFramer` (Content-Length
- * or chunked; the fuzzer's `CheckedBody`, which checks the framer's
- * contract); no sockets, no Effects.
+ * pieces to the protocol machine itself (`Http1Protocol`, through the
+ * scripted driver of `fuzz/ProtocolHarness.ts`): its input (the buffer, the
+ * scan rebase, heads by the `HeadReader`: empty lines before a head, the
+ * incremental scan, `maxHeaderSize`, `parseHead`), bodies cut by a
+ * `BodyFramer` (the fuzzer's `CheckedBody`, which checks the framer's
+ * contract), one request after the other as the server reads them; no
+ * sockets, no Effects.
  *
  * It gives back every request read whole, the error that stopped the
  * connection if any, and whether it was left waiting for more bytes. The
  * corpus and the split-invariance properties compare these results.
  */
 import { CheckedBody, cutAt } from "../../../fuzz/driver.ts"
-import { ConnectionInput } from "../../../src/Connection/ConnectionInput.ts"
+import { readRequests } from "../../../fuzz/ProtocolHarness.ts"
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../../../src/Wire/HeadParser.ts"
 import { DEFAULT_MAX_REQUEST_LINE_SIZE } from "../../../src/Wire/HeadReader.ts"
 import { type HttpError, isHttpError } from "../../../src/Wire/HttpErrors.ts"
@@ -36,57 +37,14 @@ export interface DriveOptions {
   readonly maxRequestLineSize?: number
 }
 
-/** Reads the requests out of `pieces`, the reads of one connection in order. */
+/** Reads the requests out of `pieces`, the reads of one connection in order, through the protocol machine. */
 export const drive = (pieces: ReadonlyArray<Uint8Array>, options: DriveOptions = {}): DriveResult => {
-  const input = new ConnectionInput(
-    options.maxHeaderSize ?? 65536,
-    options.leniency ?? defaultLeniency,
-    options.maxRequestLineSize ?? DEFAULT_MAX_REQUEST_LINE_SIZE
-  )
-  const requests: Array<ParsedRequest> = []
-  /** The request whose body is being read. */
-  let current: CheckedBody | undefined
-
-  const done = (head: RequestHead, parts: ReadonlyArray<Uint8Array>) => {
-    requests.push({ head, body: Buffer.concat(parts) })
-    current = undefined
-  }
-
-  /** One step; `false` when it needs more bytes. */
-  const step = (): boolean => {
-    if (input.isEmpty) return false
-    if (current !== undefined) {
-      input.feedBody(current)
-      if (current.framer.done) done(current.head, current.parts)
-      return true
-    }
-    const head = input.readHead()
-    if (head === undefined) return false
-    if (head.framing._tag === "NoBody") done(head, [])
-    else current = new CheckedBody(head)
-    return true
-  }
-
-  // As the server reads plain sockets: every read lands in one shared buffer,
-  // overwritten by the next, so what outlives a turn must have been copied.
-  const readBuffer = Buffer.alloc(Math.max(0, ...pieces.map((p) => p.length)))
-  try {
-    for (const piece of pieces) {
-      if (piece.length === 0) continue
-      readBuffer.set(piece)
-      input.receive(readBuffer.subarray(0, piece.length), true)
-      while (step()) {
-        // keep reading what is already here
-      }
-      input.endTurn()
-      readBuffer.fill(0x7e, 0, piece.length) // "~": stale bytes that must never be read
-    }
-  } catch (error) {
-    if (isHttpError(error)) return { requests, error, pending: false }
-    throw error
-  }
-  // What is left unread is a body under way or a head begun (empty lines are consumed).
-  return { requests, error: undefined, pending: current !== undefined || !input.isEmpty }
+  const { error, pending, requests } = readRequests(pieces, {
+    maxHeaderSize: options.maxHeaderSize ?? 65536,
+    leniency: options.leniency ?? defaultLeniency,
+    maxRequestLineSize: options.maxRequestLineSize ?? DEFAULT_MAX_REQUEST_LINE_SIZE
+  }, (head) => new CheckedBody(head))
+  return { requests, error, pending }
 }
 
 /** Latin-1 text to bytes: each character one byte. */

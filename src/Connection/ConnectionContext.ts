@@ -1,0 +1,45 @@
+/**
+ * What the requests of one connection share; the peer's address is asked of
+ * the socket (a system call) only when a request wants it.
+ *
+ * @since 0.1.0
+ */
+import type * as Net from "node:net"
+import type { RequestContext } from "../Request/HTTPServerRequest.ts"
+import type { ConnectionOptions } from "./ConnectionHost.ts"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class ConnectionContext implements RequestContext {
+  private readonly socket: Net.Socket
+  private address: string | undefined = undefined
+  readonly protocol: string
+  readonly xheaders: boolean
+  readonly forwarded: boolean
+  readonly isTrustedDownstream: (ip: string) => boolean
+  readonly decodedContentEncoding: ((coding: string) => boolean) | undefined
+  readonly detach: RequestContext["detach"]
+
+  constructor(socket: Net.Socket, options: ConnectionOptions, detach: RequestContext["detach"]) {
+    this.socket = socket
+    this.detach = detach
+    this.protocol = options.protocol ?? ((socket as { encrypted?: boolean }).encrypted === true ? "https" : "http")
+    this.xheaders = options.xheaders
+    this.forwarded = options.forwarded
+    this.isTrustedDownstream = options.isTrustedDownstream
+    this.decodedContentEncoding = options.decodedContentEncoding
+  }
+
+  get remoteIp(): string {
+    this.address ??= normalizeIp(this.socket.remoteAddress)
+    return this.address
+  }
+}
+
+/** The peer's IP as Tornado reports it; IPv4-mapped IPv6 as plain IPv4. */
+const normalizeIp = (address: string | undefined): string => {
+  if (address === undefined || address === "") return "0.0.0.0"
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address
+}
