@@ -380,6 +380,21 @@ export const sleepReal = (millis: number): Effect.Effect<void> =>
     return Effect.sync(() => clearTimeout(timer))
   })
 
+/**
+ * Waits on the real clock until `condition` holds, checking it every
+ * `intervalMillis`; whether it held within `millis` (a test asserts it).
+ * What a test waits for instead of a fixed sleep.
+ */
+export const eventually = (condition: () => boolean, millis = 2000, intervalMillis = 5): Effect.Effect<boolean> =>
+  Effect.gen(function*() {
+    const deadline = performance.now() + millis
+    while (!condition()) {
+      if (performance.now() > deadline) return false
+      yield* sleepReal(intervalMillis)
+    }
+    return true
+  })
+
 /** Where to connect: a TCP port on 127.0.0.1 (or `host`), or a Unix socket path. */
 export type Target = number | { readonly path: string }
 
