@@ -11,6 +11,29 @@ import * as L from "../support/LimitsClient.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { serve, serveDemo } from "../support/TestServer.ts"
 
+const MiB = 1024 * 1024
+
+/**
+ * Reads the connection in bursts: after every `burst` bytes received it
+ * stops reading for `pauseMillis` (the kernel's buffers fill meanwhile, and
+ * the server meets backpressure), then reads on.
+ */
+const readSlowly = (client: RawClient.RawConnection, burst: number, pauseMillis: number) =>
+  Effect.sync(() => {
+    let sinceLastPause = 0
+    client.socket.on("data", (chunk: Buffer) => {
+      sinceLastPause += chunk.length
+      if (sinceLastPause < burst) return
+      sinceLastPause = 0
+      client.socket.pause()
+      setTimeout(() => client.socket.resume(), pauseMillis).unref()
+    })
+  })
+
+/** A response of `pieces` pieces of 64 KiB, streamed (chunked): each written when the peer can take it. */
+const streamedPieces = (pieces: number) =>
+  Response.stream(Stream.unfold(0, (i) => Effect.succeed(i === pieces ? undefined : [new Uint8Array(64 * 1024).fill(0x61), i + 1] as const)))
+
 /**
  * Waits for the server to close; what it sent before closing must be a
  * single 408 (no response had begun, so the client is told why).
@@ -248,5 +271,49 @@ describe("idleConnectionTimeout (Tornado's IdleTimeoutTest)", () => {
       const response = yield* client.readResponse()
       expect(response.status).toBe(200)
       expect(response.json().bodyLength).toBe(30)
+    }))
+})
+
+describe("writeTimeout and response backpressure", () => {
+  const nonReaders = [
+    ["written at once (16 MiB of bytes)", () => serveDemo({ writeTimeout: 300 }), RawClient.get(`/large?size=${16 * MiB}`)],
+    ["streamed (16 MiB in 64 KiB pieces)", () => serve(() => Effect.succeed(streamedPieces(256)), { writeTimeout: 300 }), RawClient.get("/")]
+  ] as const
+  for (const [name, start, request] of nonReaders) {
+    it.live(`a client that reads nothing of a large response, ${name}, is cut off around writeTimeout (300 ms)`, () =>
+      Effect.gen(function*() {
+        const { port, server } = yield* start()
+        const client = yield* RawClient.connect(port)
+        client.socket.pause() // reads nothing: the kernel's buffers fill, then the server's
+        const started = L.now()
+        yield* client.write(request)
+        expect(yield* RawClient.eventually(() => server.connectionCount() === 0, 3000)).toBe(true)
+        const elapsed = L.now() - started
+        expect(elapsed).toBeGreaterThanOrEqual(270)
+        expect(elapsed).toBeLessThan(1500)
+        // What the kernel still held arrives, and then the close: the response was cut short.
+        client.socket.resume()
+        const received = yield* client.readUntilClose(3000)
+        expect(received.length).toBeGreaterThan(0)
+        expect(received.length).toBeLessThan(16 * MiB)
+      }))
+  }
+
+  it.live("a client that reads a streamed response slowly gets all of it, though it takes longer than writeTimeout", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serve(() => Effect.succeed(streamedPieces(128)), { writeTimeout: 300 })
+      const client = yield* RawClient.connect(port)
+      // 8 MiB read 1 MiB at a time, 100 ms apart: over 700 ms in all, never 300 ms without reading.
+      yield* readSlowly(client, MiB, 100)
+      const started = L.now()
+      yield* client.write(RawClient.get("/"))
+      const response = yield* client.readResponse({ timeoutMillis: 10_000 })
+      expect(L.now() - started).toBeGreaterThan(700)
+      expect(response.status).toBe(200)
+      expect(response.body.length).toBe(8 * MiB)
+      expect(response.body.equals(Buffer.alloc(8 * MiB, 0x61))).toBe(true)
+      // and the connection goes on
+      yield* client.write(RawClient.get("/"))
+      expect((yield* client.readResponse()).status).toBe(200)
     }))
 })

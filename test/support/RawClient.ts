@@ -185,6 +185,9 @@ export const parseAllResponses = (bytes: Buffer, options: ReadOptions = {}): Arr
 export class RawConnection {
   readonly socket: Net.Socket
   private buffer: Buffer = Buffer.alloc(0)
+  /** The growable storage `buffer` is a view of, when it is one; written up to `used`. */
+  private storage: Buffer = Buffer.alloc(0)
+  private used = 0
   private closedByPeer = false
   private readonly waiters = new Set<() => void>()
   /** The sizes of the `data` events received, in order. */
@@ -194,7 +197,7 @@ export class RawConnection {
     this.socket = socket
     socket.on("data", (chunk: Buffer) => {
       this.reads.push(chunk.length)
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
+      this.append(chunk)
       this.notify()
     })
     const onClosed = () => {
@@ -204,6 +207,36 @@ export class RawConnection {
     socket.on("end", onClosed)
     socket.on("close", onClosed)
     socket.on("error", () => {}) // ECONNRESET and the like: "close" follows
+  }
+
+  /**
+   * Adds received bytes after those unread. The unread bytes live in a
+   * buffer that grows by doubling, so that a response of many megabytes
+   * costs linear copying, not a copy of all so far per `data` event (which
+   * would hold up the event loop the server shares with the test).
+   */
+  private append(chunk: Buffer): void {
+    const live = this.buffer
+    if (live.length === 0) {
+      this.buffer = chunk
+      return
+    }
+    const storage = this.storage
+    const liveStart = live.byteOffset - storage.byteOffset
+    const inStorage = live.buffer === storage.buffer && liveStart >= 0 && liveStart + live.length === this.used
+    if (inStorage && this.used + chunk.length <= storage.length) {
+      chunk.copy(storage, this.used)
+      this.used += chunk.length
+      this.buffer = storage.subarray(liveStart, this.used)
+      return
+    }
+    const size = live.length + chunk.length
+    const grown = Buffer.allocUnsafeSlow(Math.max(2 * size, 16 * 1024))
+    live.copy(grown, 0)
+    chunk.copy(grown, live.length)
+    this.storage = grown
+    this.used = size
+    this.buffer = grown.subarray(0, size)
   }
 
   /** Whether the server ended the connection (FIN or reset). */
