@@ -13,23 +13,6 @@ import { serve, serveDemo } from "../support/TestServer.ts"
 
 const MiB = 1024 * 1024
 
-/**
- * Reads the connection in bursts: after every `burst` bytes received it
- * stops reading for `pauseMillis` (the kernel's buffers fill meanwhile, and
- * the server meets backpressure), then reads on.
- */
-const readSlowly = (client: RawClient.RawConnection, burst: number, pauseMillis: number) =>
-  Effect.sync(() => {
-    let sinceLastPause = 0
-    client.socket.on("data", (chunk: Buffer) => {
-      sinceLastPause += chunk.length
-      if (sinceLastPause < burst) return
-      sinceLastPause = 0
-      client.socket.pause()
-      setTimeout(() => client.socket.resume(), pauseMillis).unref()
-    })
-  })
-
 /** A response of `pieces` pieces of 64 KiB, streamed (chunked): each written when the peer can take it. */
 const streamedPieces = (pieces: number) =>
   Response.stream(Stream.unfold(0, (i) => Effect.succeed(i === pieces ? undefined : [new Uint8Array(64 * 1024).fill(0x61), i + 1] as const)))
@@ -304,7 +287,7 @@ describe("writeTimeout and response backpressure", () => {
       const { port } = yield* serve(() => Effect.succeed(streamedPieces(128)), { writeTimeout: 300 })
       const client = yield* RawClient.connect(port)
       // 8 MiB read 1 MiB at a time, 100 ms apart: over 700 ms in all, never 300 ms without reading.
-      yield* readSlowly(client, MiB, 100)
+      yield* client.readSlowly(MiB, 100)
       const started = L.now()
       yield* client.write(RawClient.get("/"))
       const response = yield* client.readResponse({ timeoutMillis: 10_000 })

@@ -383,6 +383,24 @@ export class RawConnection {
     )
   }
 
+  /**
+   * Reads in bursts from now on: after every `burst` bytes received, reads
+   * nothing for `pauseMillis` (the kernel's buffers fill meanwhile and the
+   * server meets backpressure), then reads on.
+   */
+  readSlowly(burst: number, pauseMillis: number): Effect.Effect<void> {
+    return Effect.sync(() => {
+      let sinceLastPause = 0
+      this.socket.on("data", (chunk: Buffer) => {
+        sinceLastPause += chunk.length
+        if (sinceLastPause < burst) return
+        sinceLastPause = 0
+        this.socket.pause()
+        setTimeout(() => this.socket.resume(), pauseMillis).unref()
+      })
+    })
+  }
+
   /** Half-closes: the server sees the end of input. */
   end(): Effect.Effect<void> {
     return Effect.sync(() => {
