@@ -142,11 +142,10 @@ describe("other refusals", () => {
       const { port, server } = yield* serveDemo()
       const empty = yield* RawClient.connect(port)
       yield* empty.destroy()
-      yield* RawClient.sleepReal(20)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0)).toBe(true)
       const client = yield* RawClient.connect(port)
       yield* client.write(RawClient.get("/"))
       expect((yield* client.readResponse()).text).toBe("Hello world")
-      yield* RawClient.sleepReal(20)
       expect(server.connectionCount()).toBe(1)
     }))
 

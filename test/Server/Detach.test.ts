@@ -64,14 +64,6 @@ const handler = (request: HTTPServer.Request): Effect.Effect<Response.Response, 
 const upgradeRequest = (path: string, ...extra: Array<string>) =>
   RawClient.get(path, "Upgrade: echo", "Connection: Upgrade", ...extra)
 
-/** Waits (real clock) until `check` holds, for at most `millis`. */
-const eventually = (check: () => boolean, millis = 2000) =>
-  Effect.gen(function*() {
-    const until = performance.now() + millis
-    while (!check() && performance.now() < until) yield* RawClient.sleepReal(5)
-    return check()
-  })
-
 describe("detach: a core handler takes the connection", () => {
   it.live("101 with the handler's headers, then raw bytes both ways; bytes sent with the head come first", () =>
     Effect.gen(function*() {
@@ -114,7 +106,7 @@ describe("detach: a core handler takes the connection", () => {
       expect(yield* refused.closesWithin(1000)).toBe(true)
 
       yield* client.destroy()
-      expect(yield* eventually(() => server.connectionCount() === 0)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0)).toBe(true)
       const next = yield* RawClient.connect(port)
       yield* next.write(RawClient.get("/plain"))
       expect((yield* next.readResponse()).text).toBe("hello none")
@@ -195,7 +187,7 @@ describe("detach: a core handler takes the connection", () => {
         if (i % 3 === 2) yield* client.write("data then reset")
         yield* client.reset()
       }
-      expect(yield* eventually(() => server.connectionCount() === 0)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0)).toBe(true)
       const after = yield* RawClient.connect(port)
       yield* after.write(RawClient.get("/plain"))
       expect((yield* after.readResponse()).text).toBe("hello none")

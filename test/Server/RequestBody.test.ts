@@ -395,7 +395,66 @@ describe("body timeout", () => {
       const rest = yield* client.readUntilClose(2000)
       expect(Date.now() - started).toBeGreaterThanOrEqual(90)
       const responses = RawClient.parseAllResponses(rest)
-      expect(responses.every((r) => r.status === 408)).toBe(true)
+      expect(responses.map((r) => r.status)).toEqual([408])
+    }))
+})
+
+describe("a body read in pieces, then whole", () => {
+  it.live("`all` after two `next` reads gives the rest of the body: every byte once, in order", () => {
+    const handler = (request: HTTPServerRequest) =>
+      Effect.gen(function*() {
+        const first = yield* request.bodyReader.next
+        const second = yield* request.bodyReader.next
+        const rest = yield* request.bodyReader.all
+        return Response.json({
+          pieces: [first?.byteLength, second?.byteLength],
+          whole: Buffer.concat([first ?? new Uint8Array(0), second ?? new Uint8Array(0), rest]).toString("latin1")
+        })
+      })
+    return Effect.gen(function*() {
+      const { port } = yield* serve(handler, { chunkSize: 8 })
+      const body = "0123456789abcdefghijklmnopqrstuvwxyz".repeat(3)
+      const client = yield* RawClient.connect(port)
+      yield* client.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`)
+      yield* client.writeInPieces(body, 20, 5)
+      const response = yield* client.readResponse()
+      expect(response.status).toBe(200)
+      const answer = response.json()
+      expect(answer.pieces).toEqual([8, 8])
+      expect(answer.whole).toBe(body)
+      // The connection goes on: the body's framing was followed to its end.
+      yield* client.write(RawClient.withBody("POST", "/", "abc"))
+      expect((yield* client.readResponse()).json().whole).toBe("abc")
+    })
+  })
+})
+
+describe("draining a body the handler left unread", () => {
+  const ignoresBody = () => Effect.succeed(Response.text("answered before the body"))
+
+  it.live("a drain that stalls ends by the body timeout (200 ms): the response is out, then the connection closes", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serve(ignoresBody, { bodyTimeout: 200 })
+      const client = yield* RawClient.connect(port)
+      const started = performance.now()
+      yield* client.write(RawClient.get("/", "Content-Length: 100") + "only ten b")
+      const response = yield* client.readResponse()
+      expect(response.text).toBe("answered before the body")
+      expect(yield* client.readUntilClose(2000)).toEqual(Buffer.alloc(0))
+      const elapsed = performance.now() - started
+      expect(elapsed).toBeGreaterThanOrEqual(170)
+      expect(elapsed).toBeLessThan(1000)
+    }))
+
+  it.live("a drain that completes in time: the next request on the connection is served", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serve(ignoresBody, { bodyTimeout: 300 })
+      const client = yield* RawClient.connect(port)
+      yield* client.write(RawClient.get("/", "Content-Length: 100") + "x".repeat(10))
+      expect((yield* client.readResponse()).text).toBe("answered before the body")
+      yield* client.writeInPieces("x".repeat(90), 30, 20)
+      yield* client.write(RawClient.get("/"))
+      expect((yield* client.readResponse()).text).toBe("answered before the body")
     }))
 })
 

@@ -11,17 +11,22 @@ import * as L from "../support/LimitsClient.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { serve, serveDemo } from "../support/TestServer.ts"
 
+const MiB = 1024 * 1024
+
+/** A response of `pieces` pieces of 64 KiB, streamed (chunked): each written when the peer can take it. */
+const streamedPieces = (pieces: number) =>
+  Response.stream(Stream.unfold(0, (i) => Effect.succeed(i === pieces ? undefined : [new Uint8Array(64 * 1024).fill(0x61), i + 1] as const)))
+
 /**
- * Waits for the server to close; whatever it sent before closing must be
- * nothing or a single 408.
+ * Waits for the server to close; what it sent before closing must be a
+ * single 408 (no response had begun, so the client is told why).
  */
-const expectClosedWithNothingOr408 = (client: RawClient.RawConnection, timeoutMillis: number) =>
+const expectClosedAfter408 = (client: RawClient.RawConnection, timeoutMillis: number) =>
   Effect.gen(function*() {
     const rest = yield* client.readUntilClose(timeoutMillis)
-    if (rest.length > 0) {
-      const responses = RawClient.parseAllResponses(rest)
-      expect(responses.map((r) => r.status)).toEqual([408])
-    }
+    const responses = RawClient.parseAllResponses(rest)
+    expect(responses.map((r) => r.status)).toEqual([408])
+    expect(responses[0]?.header("Connection")).toBe("close")
   })
 
 describe("headerTimeout", () => {
@@ -32,7 +37,7 @@ describe("headerTimeout", () => {
       const head = RawClient.get("/", `X-Filler: ${"a".repeat(100)}`) // would take > 6 s
       const start = L.now()
       const dribbling = yield* Effect.forkChild(L.dribble(client, head, 1, 50))
-      yield* expectClosedWithNothingOr408(client, 2000)
+      yield* expectClosedAfter408(client, 2000)
       const elapsed = L.now() - start
       expect(elapsed).toBeGreaterThanOrEqual(270)
       expect(elapsed).toBeLessThan(700)
@@ -66,7 +71,7 @@ describe("headerTimeout", () => {
 })
 
 describe("bodyTimeout", () => {
-  it.live("a body that stops arriving: the connection closes (a 408 may come first) around bodyTimeout", () =>
+  it.live("a body that stops arriving: a 408, and the connection closes, around bodyTimeout", () =>
     Effect.gen(function*() {
       const { port } = yield* serveDemo({ bodyTimeout: 200 })
       for (const path of ["/stream", "/echo"]) {
@@ -74,7 +79,7 @@ describe("bodyTimeout", () => {
         yield* client.write(L.head("PUT", path, "Content-Length: 42"))
         yield* client.write("only ten b")
         const start = L.now()
-        yield* expectClosedWithNothingOr408(client, 2000)
+        yield* expectClosedAfter408(client, 2000)
         const elapsed = L.now() - start
         expect(elapsed).toBeGreaterThanOrEqual(170)
         expect(elapsed).toBeLessThan(700)
@@ -87,7 +92,7 @@ describe("bodyTimeout", () => {
       const client = yield* RawClient.connect(port)
       yield* client.write(L.head("PUT", "/stream", "Transfer-Encoding: chunked") + "a\r\nabc")
       const start = L.now()
-      yield* expectClosedWithNothingOr408(client, 2000)
+      yield* expectClosedAfter408(client, 2000)
       expect(L.now() - start).toBeLessThan(700)
     }))
 
@@ -97,7 +102,7 @@ describe("bodyTimeout", () => {
       const client = yield* RawClient.connect(port)
       yield* client.write("PUT /stream?body_timeout=0.2 HTTP/1.0\r\nContent-Length: 42\r\n\r\n")
       const start = L.now()
-      yield* expectClosedWithNothingOr408(client, 2000)
+      yield* expectClosedAfter408(client, 2000)
       const elapsed = L.now() - start
       expect(elapsed).toBeGreaterThanOrEqual(170)
       expect(elapsed).toBeLessThan(700)
@@ -130,7 +135,7 @@ describe("bodyTimeout", () => {
       yield* client.write(L.head("PUT", "/stream", "Content-Length: 20"))
       yield* client.write("a".repeat(10))
       const start = L.now()
-      yield* expectClosedWithNothingOr408(client, 2000)
+      yield* expectClosedAfter408(client, 2000)
       expect(L.now() - start).toBeLessThan(600)
     }))
 
@@ -146,7 +151,7 @@ describe("bodyTimeout", () => {
       const client = yield* RawClient.connect(port)
       yield* client.write(L.head("PUT", "/quick", "Content-Length: 20") + "half-body!")
       const start = L.now()
-      yield* expectClosedWithNothingOr408(client, 2000)
+      yield* expectClosedAfter408(client, 2000)
       const elapsed = L.now() - start
       expect(elapsed).toBeGreaterThanOrEqual(80)
       expect(elapsed).toBeLessThan(600)
@@ -249,5 +254,49 @@ describe("idleConnectionTimeout (Tornado's IdleTimeoutTest)", () => {
       const response = yield* client.readResponse()
       expect(response.status).toBe(200)
       expect(response.json().bodyLength).toBe(30)
+    }))
+})
+
+describe("writeTimeout and response backpressure", () => {
+  const nonReaders = [
+    ["written at once (16 MiB of bytes)", () => serveDemo({ writeTimeout: 300 }), RawClient.get(`/large?size=${16 * MiB}`)],
+    ["streamed (16 MiB in 64 KiB pieces)", () => serve(() => Effect.succeed(streamedPieces(256)), { writeTimeout: 300 }), RawClient.get("/")]
+  ] as const
+  for (const [name, start, request] of nonReaders) {
+    it.live(`a client that reads nothing of a large response, ${name}, is cut off around writeTimeout (300 ms)`, () =>
+      Effect.gen(function*() {
+        const { port, server } = yield* start()
+        const client = yield* RawClient.connect(port)
+        client.socket.pause() // reads nothing: the kernel's buffers fill, then the server's
+        const started = L.now()
+        yield* client.write(request)
+        expect(yield* RawClient.eventually(() => server.connectionCount() === 0, 3000)).toBe(true)
+        const elapsed = L.now() - started
+        expect(elapsed).toBeGreaterThanOrEqual(270)
+        expect(elapsed).toBeLessThan(1500)
+        // What the kernel still held arrives, and then the close: the response was cut short.
+        client.socket.resume()
+        const received = yield* client.readUntilClose(3000)
+        expect(received.length).toBeGreaterThan(0)
+        expect(received.length).toBeLessThan(16 * MiB)
+      }))
+  }
+
+  it.live("a client that reads a streamed response slowly gets all of it, though it takes longer than writeTimeout", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serve(() => Effect.succeed(streamedPieces(128)), { writeTimeout: 300 })
+      const client = yield* RawClient.connect(port)
+      // 8 MiB read 1 MiB at a time, 100 ms apart: over 700 ms in all, never 300 ms without reading.
+      yield* client.readSlowly(MiB, 100)
+      const started = L.now()
+      yield* client.write(RawClient.get("/"))
+      const response = yield* client.readResponse({ timeoutMillis: 10_000 })
+      expect(L.now() - started).toBeGreaterThan(700)
+      expect(response.status).toBe(200)
+      expect(response.body.length).toBe(8 * MiB)
+      expect(response.body.equals(Buffer.alloc(8 * MiB, 0x61))).toBe(true)
+      // and the connection goes on
+      yield* client.write(RawClient.get("/"))
+      expect((yield* client.readResponse()).status).toBe(200)
     }))
 })

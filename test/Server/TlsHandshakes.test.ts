@@ -19,17 +19,6 @@ const tls = makeTlsMaterial()
 afterAll(() => tls.cleanup())
 const ssl = { cert: tls.certFile, key: tls.keyFile }
 
-/** Waits (up to `millis`) until `condition` holds; whether it did. */
-const eventually = (condition: () => boolean, millis: number) =>
-  Effect.gen(function*() {
-    const deadline = performance.now() + millis
-    while (!condition()) {
-      if (performance.now() > deadline) return false
-      yield* RawClient.sleepReal(10)
-    }
-    return true
-  })
-
 /** A GET over an open connection; the response's text. */
 const hello = (client: RawClient.RawConnection) =>
   Effect.gen(function*() {
@@ -46,14 +35,14 @@ describe("handshaking connections", () => {
       const { port, server } = yield* serveDemo({ ssl, maxConnections: 2 })
       // Raw TCP connections that never send a ClientHello.
       const silent = [yield* RawClient.connect(port), yield* RawClient.connect(port)]
-      expect(yield* eventually(() => server.connectionCount() === 2, 1000)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 2, 1000)).toBe(true)
       const third = yield* RawClient.connect(port)
       expect(yield* third.closesWithin(1000)).toBe(true)
       expect(silent.some((client) => client.isClosed)).toBe(false)
       expect(server.connectionCount()).toBe(2)
       // Once they go, the slots are free again.
       for (const client of silent) yield* client.destroy()
-      expect(yield* eventually(() => server.connectionCount() === 0, 1000)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0, 1000)).toBe(true)
       const secure = yield* RawClient.connect(port, { tls: true })
       expect(yield* hello(secure)).toBe("Hello world")
       expect(server.connectionCount()).toBe(1)
@@ -69,7 +58,7 @@ describe("handshaking connections", () => {
       const took = performance.now() - started
       expect(took).toBeGreaterThanOrEqual(250)
       expect(took).toBeLessThan(1500)
-      expect(yield* eventually(() => server.connectionCount() === 0, 500)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0, 500)).toBe(true)
       const line = logs.lines.find((l) => l.message.includes("TLS handshake failed"))
       expect(line?.level).toBe("Debug")
       expect(line?.annotations).toMatchObject({ remoteIp: "127.0.0.1", reason: "ERR_TLS_HANDSHAKE_TIMEOUT" })
@@ -93,7 +82,7 @@ describe("handshaking connections", () => {
       // The first bytes of a TLS record header (a ClientHello), then nothing.
       yield* client.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))
       expect(yield* client.closesWithin(2000)).toBe(true)
-      expect(yield* eventually(() => server.connectionCount() === 0, 500)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0, 500)).toBe(true)
     }))
 
   it.live("garbage bytes and plain HTTP fail the handshake: closed, counted out, logged at debug, server unharmed", () =>
@@ -108,7 +97,7 @@ describe("handshaking connections", () => {
           expect(answer.toString("latin1")).not.toMatch(/^HTTP\//)
         }
       }
-      expect(yield* eventually(() => server.connectionCount() === 0, 1000)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0, 1000)).toBe(true)
       expect(logs.lines.filter((l) => l.message.includes("TLS handshake failed")).length).toBe(10)
       expect(logs.lines.every((l) => l.level === "Debug")).toBe(true)
       const secure = yield* RawClient.connect(port, { tls: true })
@@ -119,9 +108,9 @@ describe("handshaking connections", () => {
     Effect.gen(function*() {
       const { port, server } = yield* serveDemo({ ssl })
       const client = yield* RawClient.connect(port)
-      expect(yield* eventually(() => server.connectionCount() === 1, 1000)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 1, 1000)).toBe(true)
       yield* client.end()
-      expect(yield* eventually(() => server.connectionCount() === 0, 1000)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0, 1000)).toBe(true)
     }))
 
   it.live("shutdown closes handshaking connections at once: the scope closes promptly", () =>
@@ -129,7 +118,7 @@ describe("handshaking connections", () => {
       const scope = yield* Scope.make()
       const { port, server } = yield* serveDemo({ ssl, shutdownTimeout: 5000 }).pipe(Scope.provide(scope))
       const silent = [yield* RawClient.connect(port), yield* RawClient.connect(port), yield* RawClient.connect(port)]
-      expect(yield* eventually(() => server.connectionCount() === 3, 1000)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 3, 1000)).toBe(true)
       const started = performance.now()
       yield* Scope.close(scope, Exit.void)
       expect(performance.now() - started).toBeLessThan(500)
@@ -141,7 +130,7 @@ describe("handshaking connections", () => {
     Effect.gen(function*() {
       const { port, server } = yield* serveDemo({ ssl })
       const silent = yield* RawClient.connect(port)
-      expect(yield* eventually(() => server.connectionCount() === 1, 1000)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 1, 1000)).toBe(true)
       yield* server.closeAllConnections
       expect(yield* silent.closesWithin(1000)).toBe(true)
       expect(server.connectionCount()).toBe(0)
@@ -177,7 +166,7 @@ describe("TLS options", () => {
       const modern = yield* RawClient.connect(port, { tls: true })
       expect((modern.socket as Tls.TLSSocket).getProtocol()).toBe("TLSv1.3")
       expect(yield* hello(modern)).toBe("Hello world")
-      expect(yield* eventually(() => server.connectionCount() === 1, 1000)).toBe(true)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 1, 1000)).toBe(true)
     }))
 
   it.effect("bad material is a ConfigError from listen, naming the field, not a crash", () =>

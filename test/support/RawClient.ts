@@ -185,6 +185,9 @@ export const parseAllResponses = (bytes: Buffer, options: ReadOptions = {}): Arr
 export class RawConnection {
   readonly socket: Net.Socket
   private buffer: Buffer = Buffer.alloc(0)
+  /** The growable storage `buffer` is a view of, when it is one; written up to `used`. */
+  private storage: Buffer = Buffer.alloc(0)
+  private used = 0
   private closedByPeer = false
   private readonly waiters = new Set<() => void>()
   /** The sizes of the `data` events received, in order. */
@@ -194,7 +197,7 @@ export class RawConnection {
     this.socket = socket
     socket.on("data", (chunk: Buffer) => {
       this.reads.push(chunk.length)
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
+      this.append(chunk)
       this.notify()
     })
     const onClosed = () => {
@@ -204,6 +207,36 @@ export class RawConnection {
     socket.on("end", onClosed)
     socket.on("close", onClosed)
     socket.on("error", () => {}) // ECONNRESET and the like: "close" follows
+  }
+
+  /**
+   * Adds received bytes after those unread. The unread bytes live in a
+   * buffer that grows by doubling, so that a response of many megabytes
+   * costs linear copying, not a copy of all so far per `data` event (which
+   * would hold up the event loop the server shares with the test).
+   */
+  private append(chunk: Buffer): void {
+    const live = this.buffer
+    if (live.length === 0) {
+      this.buffer = chunk
+      return
+    }
+    const storage = this.storage
+    const liveStart = live.byteOffset - storage.byteOffset
+    const inStorage = live.buffer === storage.buffer && liveStart >= 0 && liveStart + live.length === this.used
+    if (inStorage && this.used + chunk.length <= storage.length) {
+      chunk.copy(storage, this.used)
+      this.used += chunk.length
+      this.buffer = storage.subarray(liveStart, this.used)
+      return
+    }
+    const size = live.length + chunk.length
+    const grown = Buffer.allocUnsafeSlow(Math.max(2 * size, 16 * 1024))
+    live.copy(grown, 0)
+    chunk.copy(grown, live.length)
+    this.storage = grown
+    this.used = size
+    this.buffer = grown.subarray(0, size)
   }
 
   /** Whether the server ended the connection (FIN or reset). */
@@ -350,6 +383,24 @@ export class RawConnection {
     )
   }
 
+  /**
+   * Reads in bursts from now on: after every `burst` bytes received, reads
+   * nothing for `pauseMillis` (the kernel's buffers fill meanwhile and the
+   * server meets backpressure), then reads on.
+   */
+  readSlowly(burst: number, pauseMillis: number): Effect.Effect<void> {
+    return Effect.sync(() => {
+      let sinceLastPause = 0
+      this.socket.on("data", (chunk: Buffer) => {
+        sinceLastPause += chunk.length
+        if (sinceLastPause < burst) return
+        sinceLastPause = 0
+        this.socket.pause()
+        setTimeout(() => this.socket.resume(), pauseMillis).unref()
+      })
+    })
+  }
+
   /** Half-closes: the server sees the end of input. */
   end(): Effect.Effect<void> {
     return Effect.sync(() => {
@@ -378,6 +429,21 @@ export const sleepReal = (millis: number): Effect.Effect<void> =>
   Effect.callback<void>((resume) => {
     const timer = setTimeout(() => resume(Effect.void), millis)
     return Effect.sync(() => clearTimeout(timer))
+  })
+
+/**
+ * Waits on the real clock until `condition` holds, checking it every
+ * `intervalMillis`; whether it held within `millis` (a test asserts it).
+ * What a test waits for instead of a fixed sleep.
+ */
+export const eventually = (condition: () => boolean, millis = 2000, intervalMillis = 5): Effect.Effect<boolean> =>
+  Effect.gen(function*() {
+    const deadline = performance.now() + millis
+    while (!condition()) {
+      if (performance.now() > deadline) return false
+      yield* sleepReal(intervalMillis)
+    }
+    return true
   })
 
 /** Where to connect: a TCP port on 127.0.0.1 (or `host`), or a Unix socket path. */
