@@ -156,6 +156,7 @@ export class HttpConnection implements ProtocolIO, BodyHost {
 
   readonly close = (how: "AfterOutput" | "AtOnce"): void => {
     this.output.flush(false)
+    this.output.handOver()
     const socket = this.socket
     socket.off("data", this.onData)
     if (how === "AtOnce") {

@@ -14,9 +14,11 @@ import { Effect } from "effect"
 /** Pieces of one event's output up to this size are joined before writing. */
 const COALESCE_MAX_BYTES = 64 * 1024
 /**
- * Larger pieces are written in slices of this size (views, not copies):
- * the socket's buffer then shrinks as the peer reads each one, so a slow
- * but steady reader shows progress before the whole piece is out.
+ * Larger pieces are written in slices of this size (views, not copies), one
+ * after the other, each once the socket took the one before: a slow but
+ * steady reader then shows progress before the whole piece is out (as
+ * nginx's `send_timeout` runs between two writes, not over a response). What
+ * is written meanwhile waits behind them, in order.
  */
 const SLICE_BYTES = 256 * 1024
 
@@ -45,8 +47,14 @@ export class SocketOutput {
   private depth = 0
   /** Output waits for the peer (`drain` not yet seen). */
   waiting = false
-  /** What waited in the socket's buffer when last looked at (see {@link progressed}). */
+  /** What waited in the socket's buffer, and how many slices were written, when last looked at (see {@link progressed}). */
   private waitingBytes = 0
+  private slicesAtLook = 0
+  /** Slices of large pieces the socket took. */
+  private slicesWritten = 0
+  /** A slice is being written; what is in `backlog` follows it, in order. */
+  private sliceInFlight = false
+  private readonly backlog: Array<Uint8Array> = []
   private readonly drainWaiters = new Set<() => void>()
 
   constructor(socket: Net.Socket, events: OutputEvents) {
@@ -106,19 +114,28 @@ export class SocketOutput {
    */
   progressed(): boolean {
     const now = this.socket.writableLength
-    const progressed = now < this.waitingBytes
+    const progressed = now < this.waitingBytes || this.slicesWritten !== this.slicesAtLook
     this.waitingBytes = now
+    this.slicesAtLook = this.slicesWritten
     return progressed
+  }
+
+  /**
+   * Hands whatever waits behind a slice to the socket now (the connection
+   * ends after it, or the socket is handed over): order is kept, progress
+   * is no longer watched.
+   */
+  handOver(): void {
+    const socket = this.socket
+    if (socket.destroyed) return
+    for (const data of this.backlog.splice(0)) socket.write(data)
   }
 
   /** Resolves once nothing waits for the peer; `undefined` when nothing does now. */
   drained(): Effect.Effect<void> | undefined {
     if (!this.waiting) return undefined
     return Effect.callback<void>((resume) => {
-      const wake = () => {
-        this.drainWaiters.delete(wake)
-        resume(Effect.void)
-      }
+      const wake = () => resume(Effect.void)
       this.drainWaiters.add(wake)
       return Effect.sync(() => this.drainWaiters.delete(wake))
     })
@@ -126,31 +143,67 @@ export class SocketOutput {
 
   /** The socket is no longer this output's (closed, or detached): wake whoever waits, watch no more. */
   release(): void {
-    if (this.waiting) this.socket.off("drain", this.onDrain)
+    this.handOver()
+    if (this.waiting) this.socket.off("drain", this.checkDrained)
     this.waiting = false
-    for (const wake of this.drainWaiters) wake()
+    this.wakeWaiters()
   }
 
+  /**
+   * Wakes whoever waits for the output to drain: those waiting now only (a
+   * woken writer that writes and waits again waits for the next drain).
+   */
+  private wakeWaiters(): void {
+    const waiters = [...this.drainWaiters]
+    this.drainWaiters.clear()
+    for (const wake of waiters) wake()
+  }
+
+  /** Writes `data` after what waits; `false` when output now waits for the peer. */
   private writeOut(data: Uint8Array): boolean {
-    if (data.byteLength <= SLICE_BYTES) return this.socket.write(data)
-    let flowing = true
-    for (let at = 0; at < data.byteLength; at += SLICE_BYTES) {
-      flowing = this.socket.write(data.subarray(at, at + SLICE_BYTES))
+    if (this.sliceInFlight) {
+      this.backlog.push(data)
+      return false
     }
-    return flowing
+    if (data.byteLength <= SLICE_BYTES) return this.socket.write(data)
+    this.writeSlice(data)
+    return false
+  }
+
+  private writeSlice(data: Uint8Array): void {
+    this.sliceInFlight = true
+    if (data.byteLength > SLICE_BYTES) this.backlog.unshift(data.subarray(SLICE_BYTES))
+    this.socket.write(data.subarray(0, SLICE_BYTES), this.onSliceWritten)
+  }
+
+  /** The socket took a slice: the next one goes, then what waited behind them. */
+  private readonly onSliceWritten = (error?: Error | null): void => {
+    this.sliceInFlight = false
+    if (error != null || this.socket.destroyed) return
+    this.slicesWritten++
+    while (!this.sliceInFlight && this.backlog.length > 0) {
+      const next = this.backlog.shift() as Uint8Array
+      if (next.byteLength > SLICE_BYTES) this.writeSlice(next)
+      else this.socket.write(next)
+    }
+    this.checkDrained()
   }
 
   private block(): void {
     if (this.waiting) return
     this.waiting = true
     this.waitingBytes = this.socket.writableLength
-    this.socket.once("drain", this.onDrain)
+    this.slicesAtLook = this.slicesWritten
+    this.socket.on("drain", this.checkDrained)
     this.events.blocked()
   }
 
-  private readonly onDrain = (): void => {
+  /** Output drained when nothing waits behind a slice nor in the socket's buffer. */
+  private readonly checkDrained = (): void => {
+    if (!this.waiting || this.sliceInFlight || this.backlog.length > 0 || this.socket.writableNeedDrain) return
     this.waiting = false
+    this.socket.off("drain", this.checkDrained)
     this.events.drained()
-    for (const wake of this.drainWaiters) wake()
+    this.wakeWaiters()
   }
 }

@@ -31,7 +31,7 @@ const answerProbe = (request: HTTPServerRequest) =>
 describe("defect 1: one deadline per kind", () => {
   it.live("a body that stalls half-way while its streamed response meets backpressure, then drains, still ends by bodyTimeout", () => {
     const PIECE = 64 * 1024
-    const PIECES = 128 // 8 MiB: more than the loopback buffers hold (about 4 MiB here)
+    const PIECES = 1024 // 64 MiB: more than the loopback buffers can hold (tcp_rmem reaches 32 MiB on some machines)
     const piece = new Uint8Array(PIECE).fill(0x78)
     let produced = 0
     const handler = (request: HTTPServerRequest) =>
@@ -170,16 +170,6 @@ describe("defect 5: a silent connection is closed after headerTimeout", () => {
 })
 
 describe("found while mending the suite (issue 19 item 6)", () => {
-  it.live("a client that half-closes (FIN) after a whole request still gets the response a slow handler gives later", () =>
-    Effect.gen(function*() {
-      const { port } = yield* serveDemo()
-      const client = yield* RawClient.connect(port)
-      yield* client.write(RawClient.get("/") + RawClient.get("/slow?ms=100"))
-      yield* client.end()
-      const responses = RawClient.parseAllResponses(yield* client.readUntilClose(3000))
-      expect(responses.map((r) => [r.status, r.text])).toEqual([[200, "Hello world"], [200, "done"]])
-    }))
-
   it.live("a client that reads a large response written at once slowly gets all of it, though it takes longer than writeTimeout", () =>
     Effect.gen(function*() {
       const size = 16 * 1024 * 1024
