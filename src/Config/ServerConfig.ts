@@ -22,9 +22,10 @@ import { show } from "./OptionValues.ts"
 import { entryAt, SERVER_OPTIONS } from "./ServerOptions.ts"
 import { TlsConfig, type TlsConfigInput } from "./TlsConfig.ts"
 
-const fields = Object.fromEntries(Object.entries(SERVER_OPTIONS).map(([name, entry]) => [name, entry.schema])) as {
-  readonly [Name in keyof typeof SERVER_OPTIONS]: (typeof SERVER_OPTIONS)[Name]["schema"]
-}
+/** Each option's schema, by name (a mapped type, so each field keeps its entry's doc comment). */
+type Fields = { readonly [Name in keyof typeof SERVER_OPTIONS]: (typeof SERVER_OPTIONS)[Name]["schema"] }
+
+const fields = Object.fromEntries(Object.entries(SERVER_OPTIONS).map(([name, entry]) => [name, entry.schema])) as Fields
 
 /**
  * The schema of the server's options, one field per entry of the registry
@@ -36,7 +37,7 @@ const fields = Object.fromEntries(Object.entries(SERVER_OPTIONS).map(([name, ent
  * @since 0.1.0
  * @category schemas
  */
-export const ServerConfig = Schema.Struct(fields)
+export const ServerConfig: Schema.Struct<Fields> = Schema.Struct(fields)
 
 /**
  * The decoded configuration, the type the server consumes (each field is

@@ -142,7 +142,7 @@ const lines = (issues: ReadonlyArray<{ readonly option: string; readonly message
   issues.map((issue) => `${issue.option}: ${issue.message}`)
 
 describe("the registry of options", () => {
-  it("has a sample for every option text may set, and every option is settable by both", () => {
+  it("has a sample for every option text may set; the environment takes every option the command line takes", () => {
     expect(Object.keys(SAMPLES)).toEqual(TEXT_OPTIONS.map((option) => option.path))
     for (const option of TEXT_OPTIONS) expect([option.path, option.commandLine, option.environment]).toEqual([option.path, true, true])
   })
