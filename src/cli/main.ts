@@ -15,15 +15,14 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit } from "effect"
+import { flagOf } from "../Config/ServerOptions.ts"
 import type { ListenError } from "../Server/ListenError.ts"
 import { parseOptions } from "./Options.ts"
 import { serve } from "./ServeDemo.ts"
 
-/** The command-line option a listen failure is about. */
-const FLAGS = { host: "--host", port: "--port", unixSocket: "--unix-socket" } as const
-
+/** Names the command-line option a listen failure is about. */
 const listenProblem = (error: ListenError): string =>
-  `${error.option === undefined ? "effect-httpserver" : FLAGS[error.option]}: ${error.message}`
+  `${error.option === undefined ? "effect-httpserver" : flagOf(error.option)}: ${error.message}`
 
 const program = parseOptions(process.argv.slice(2)).pipe(
   Effect.matchEffect({

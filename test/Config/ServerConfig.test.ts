@@ -6,6 +6,7 @@ import {
   ServerConfig,
   type ServerConfigInput
 } from "../../src/Config/ServerConfig.ts"
+import type { TlsConfig } from "../../src/Config/TlsConfig.ts"
 import { makeTlsMaterial } from "../support/TlsMaterial.ts"
 
 // Real material: a certificate that does not parse is now refused at decoding.
@@ -21,9 +22,39 @@ const problems = (input: unknown) =>
     Effect.map((error) => error.issues.map((issue) => `${issue.option}: ${issue.message}`))
   )
 
+/** The type the server consumes, as a user reads it (derived from the registry, checked here). */
+interface Consumed {
+  readonly host: string
+  readonly port: number
+  readonly unixSocket: string | undefined
+  readonly unixSocketMode: number
+  readonly processes: number
+  readonly noKeepAlive: boolean
+  readonly xheaders: boolean
+  readonly forwarded: boolean
+  readonly trustedDownstream: ReadonlyArray<string>
+  readonly protocol: "http" | "https" | undefined
+  readonly decompressRequest: boolean
+  readonly chunkSize: number
+  readonly maxHeaderSize: number
+  readonly maxRequestLineSize: number
+  readonly maxBodySize: number
+  readonly maxBufferSize: number
+  readonly idleConnectionTimeout: Duration.Duration
+  readonly headerTimeout: Duration.Duration
+  readonly bodyTimeout: Duration.Duration | undefined
+  readonly shutdownTimeout: Duration.Duration
+  readonly writeTimeout: Duration.Duration
+  readonly maxConnections: number | undefined
+  readonly accessLog: boolean
+  readonly handshakeTimeout: Duration.Duration
+  readonly ssl: TlsConfig | undefined
+}
+
 describe("ServerConfig", () => {
   it("decodes to exactly the ServerConfig interface", () => {
     expectTypeOf<typeof ServerConfig.Type>().toEqualTypeOf<ServerConfig>()
+    expectTypeOf<ServerConfig>().toEqualTypeOf<Consumed>()
     expectTypeOf<{ port: 0; maxBodySize: "1 MiB"; bodyTimeout: "5 seconds" }>().toExtend<ServerConfigInput>()
     expectTypeOf<{ maxBodySize: 1024; headerTimeout: Duration.Duration; ssl: { cert: string; key: string } }>()
       .toExtend<ServerConfigInput>()

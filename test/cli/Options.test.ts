@@ -5,8 +5,13 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
+import type * as Tls from "node:tls"
 import { Duration, Effect } from "effect"
-import { parseOptions } from "../../src/cli/Options.ts"
+import { parseOptions, usage } from "../../src/cli/Options.ts"
+import { flagOf, TEXT_OPTIONS, variableOf } from "../../src/Config/ServerOptions.ts"
+import { startDemo } from "../support/DemoProcess.ts"
+import * as RawClient from "../support/RawClient.ts"
+import { makeTlsMaterial } from "../support/TlsMaterial.ts"
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
 
@@ -424,6 +429,16 @@ describe("effect-httpserver with invalid options (child process)", () => {
     )
   })
 
+  it("--help lists every option of the registry the command line may set, and the environment rule", () => {
+    for (const option of TEXT_OPTIONS.filter((entry) => entry.commandLine)) {
+      expect(usage).toMatch(new RegExp(`^  ${flagOf(option.path)}[ \\n]`, "m"))
+    }
+    expect(usage).toContain("--ssl-passphrase TEXT")
+    expect(usage).toContain("--ssl-min-version V")
+    expect(usage).toContain("--max-body-size BYTES                largest request body (default: 104857600)")
+    expect(usage).toContain(`--max-body-size is ${variableOf("maxBodySize")}`)
+  })
+
   it("--help prints the usage on stdout and exits 0", () => {
     const result = spawnSync(process.execPath, [MAIN, "--help"], { encoding: "utf8", timeout: 15_000 })
     expect(result.status).toBe(0)
@@ -433,4 +448,32 @@ describe("effect-httpserver with invalid options (child process)", () => {
       expect(result.stdout).toContain(option)
     }
   })
+})
+
+describe("effect-httpserver with the TLS options the library has (child process)", () => {
+  const material = makeTlsMaterial()
+  afterAll(() => material.cleanup())
+
+  it.live("serves an encrypted key with --ssl-passphrase, only at the version --ssl-min-version allows", () =>
+    Effect.gen(function*() {
+      const demo = yield* startDemo([
+        "--ssl-cert",
+        material.certFile,
+        "--ssl-key",
+        material.encryptedKeyFile,
+        "--ssl-passphrase",
+        material.passphrase,
+        "--ssl-min-version",
+        "TLSv1.3",
+        "--ssl-ca",
+        material.renewed.certFile
+      ])
+      expect(demo.scheme).toBe("https")
+      const client = yield* RawClient.connect(demo.port, { tls: true })
+      expect((client.socket as Tls.TLSSocket).getProtocol()).toBe("TLSv1.3")
+      yield* client.write(RawClient.get("/hello"))
+      expect((yield* client.readResponse()).text).toBe("Hello world")
+      const old = yield* RawClient.tryConnect(demo.port, { tls: true, tlsOptions: { maxVersion: "TLSv1.2" } })
+      expect(old).toBeInstanceOf(Error)
+    }), 60_000)
 })
