@@ -127,38 +127,31 @@ const problemsOf = (options: Options | undefined): Array<string> => {
   return problems
 }
 
-/** The header fields the decision reads, found in one pass over the response's (names are case-insensitive). */
+/** The header fields the decision reads. */
 interface Consulted {
-  contentEncoding: string | undefined
-  contentRange: string | undefined
-  cacheControl: string | undefined
-  contentType: string | undefined
+  contentEncoding?: string
+  contentRange?: string
+  cacheControl?: string
+  contentType?: string
 }
 
-const valueOf = (value: string | ReadonlyArray<string>): string => typeof value === "string" ? value : value.join(", ")
+/** Each consulted field by its lower-case name. */
+const CONSULTED: ReadonlyMap<string, keyof Consulted> = new Map([
+  ["content-encoding", "contentEncoding"],
+  ["content-range", "contentRange"],
+  ["cache-control", "cacheControl"],
+  ["content-type", "contentType"]
+])
 
+const valueOf = (value: string | ReadonlyArray<string>): string =>
+  typeof value === "string" ? value : Array.isArray(value) ? value.join(", ") : String(value)
+
+/** The consulted fields of a response, found in one pass (names are case-insensitive). */
 const consult = (headers: ResponseHeaders): Consulted => {
-  const found: Consulted = {
-    contentEncoding: undefined,
-    contentRange: undefined,
-    cacheControl: undefined,
-    contentType: undefined
-  }
+  const found: Consulted = {}
   for (const name in headers) {
-    switch (name.toLowerCase()) {
-      case "content-encoding":
-        found.contentEncoding = valueOf(headers[name] as string)
-        break
-      case "content-range":
-        found.contentRange = valueOf(headers[name] as string)
-        break
-      case "cache-control":
-        found.cacheControl = valueOf(headers[name] as string)
-        break
-      case "content-type":
-        found.contentType = valueOf(headers[name] as string)
-        break
-    }
+    const field = CONSULTED.get(name.toLowerCase())
+    if (field !== undefined) found[field] = valueOf(headers[name] as string | ReadonlyArray<string>)
   }
   return found
 }
@@ -251,8 +244,10 @@ export const middleware = (options?: Options) => {
         }
       )
     }
+    // Under the threshold: the same answer whatever the request accepts, no Vary.
+    // (A text of n UTF-16 units is at most 3n bytes of UTF-8: most short texts need no encoding to tell.)
+    if (body._tag === "Text" && body.text.length * 3 < threshold) return Effect.succeed(response)
     const whole = body._tag === "Text" ? encoder.encode(body.text) : body.bytes
-    // The same answer whatever the request accepts: no Vary.
     if (whole.byteLength < threshold) return Effect.succeed(response)
     const coding = choose(request.headers.get("Accept-Encoding"))
     const headers = headersFor(response.headers, coding)

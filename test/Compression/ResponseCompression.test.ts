@@ -23,6 +23,8 @@ const encoder = new TextEncoder()
 const JSON_VALUE = Array.from({ length: 100 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ["alpha", "beta"], ok: i % 2 === 0 }))
 const JSON_TEXT = JSON.stringify(JSON_VALUE)
 const TEXT = "All work and no play makes Jack a dull boy.\n".repeat(100)
+/** Past the size compressed inline: compressed in zlib's thread pool. */
+const BIG_TEXT = Array.from({ length: 20_000 }, (_, i) => `line ${i}: ${(i * 7919) % 10007}\n`).join("")
 const STREAM_PIECES = ["first piece\n", "second piece ".repeat(100), "third\n"]
 const STREAM_LENGTH = STREAM_PIECES.join("").length
 
@@ -41,6 +43,8 @@ const routes = (request: HTTPServerRequest): Response.Response => {
       return Response.stream(bodyStream(STREAM_PIECES), { contentType: "text/plain" })
     case "/stream-known-length":
       return Response.stream(bodyStream(STREAM_PIECES), { contentType: "text/plain", contentLength: STREAM_LENGTH })
+    case "/big":
+      return Response.text(BIG_TEXT)
     case "/small":
       return Response.text("small")
     case "/small-stream":
@@ -101,6 +105,10 @@ describe("whole bodies", () => {
         expect(response.body.length).toBeLessThan(JSON_TEXT.length / 3)
         expect(decode(coding, response.body).toString()).toBe(JSON_TEXT)
         expect(response.header("Content-Type")).toBe("application/json; charset=utf-8")
+        const big = yield* request(port, "/big", `Accept-Encoding: ${coding}`)
+        expect(big.header("Content-Encoding")).toBe(coding)
+        expect(Number(big.header("Content-Length"))).toBe(big.body.length)
+        expect(decode(coding, big.body).toString()).toBe(BIG_TEXT)
       }))
   }
 
@@ -239,6 +247,23 @@ describe("options", () => {
       const png = yield* request(port, "/png", "Accept-Encoding: gzip")
       expect(png.header("Content-Encoding")).toBe("gzip")
       expect(decode("gzip", png.body)).toEqual(Buffer.alloc(4096))
+    }))
+
+  it.live("the default threshold: 1024 bytes of UTF-8 are compressed, 1023 are not", () =>
+    Effect.gen(function*() {
+      const texts: ReadonlyArray<readonly [string, boolean]> = [
+        ["x".repeat(1023), false],
+        ["x".repeat(1024), true],
+        ["é".repeat(511), false],
+        ["é".repeat(512), true],
+        ["€".repeat(342), true]
+      ]
+      for (const [text, expected] of texts) {
+        const { port } = yield* serve(ResponseCompression.middleware()(() => Effect.succeed(Response.text(text))))
+        const response = yield* request(port, "/", "Accept-Encoding: gzip")
+        expect(response.header("Content-Encoding") === "gzip", `${Buffer.byteLength(text)} bytes`).toBe(expected)
+        expect(decode(response.header("Content-Encoding"), response.body).toString()).toBe(text)
+      }
     }))
 
   it("bad options: InvalidCompressionOptions naming each problem", () => {
