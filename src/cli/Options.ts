@@ -127,8 +127,28 @@ const OPTIONS: ReadonlyArray<OptionSpec> = [
     kind: "seconds",
     metavar: "SECONDS",
     help: "time allowed for a TLS handshake, which counts toward --max-connections (default 10)"
+  },
+  {
+    name: "compress-response",
+    kind: "switch",
+    help: "compress response bodies as Accept-Encoding allows (br, gzip, zstd)"
   }
 ]
+
+/** The options of the demo app rather than of the server (not in `ServerConfig`). */
+const APP_OPTIONS: ReadonlySet<string> = new Set(["compress-response"])
+
+/**
+ * What the command line gives: the server's config and the demo app's own
+ * options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CommandOptions extends ServerConfig {
+  /** `--compress-response`: the app's responses go through `ResponseCompression.middleware`. */
+  readonly compressResponse: boolean
+}
 
 const BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.map((spec) => [spec.name, spec]))
 
@@ -274,7 +294,8 @@ const addFromEnvironment = (scanned: Scanned, env: Readonly<Record<string, strin
 
 /**
  * Parses the command line (argv without `node` and the script) into a
- * decoded `ServerConfig`, reading the `--ssl-cert` / `--ssl-key` files.
+ * decoded `ServerConfig` and the demo app's options, reading the
+ * `--ssl-cert` / `--ssl-key` files.
  * An option not on the command line is taken from its environment variable,
  * `HTTP_` and its name in upper snake case (`HTTP_MAX_BODY_SIZE`).
  *
@@ -292,8 +313,8 @@ const addFromEnvironment = (scanned: Scanned, env: Readonly<Record<string, strin
 export const parseOptions = (
   argv: ReadonlyArray<string>,
   env: Readonly<Record<string, string | undefined>> = process.env
-): Effect.Effect<ServerConfig, InvalidOptions | HelpRequested> =>
-  Effect.suspend((): Effect.Effect<ServerConfig, InvalidOptions | HelpRequested> => {
+): Effect.Effect<CommandOptions, InvalidOptions | HelpRequested> =>
+  Effect.suspend((): Effect.Effect<CommandOptions, InvalidOptions | HelpRequested> => {
     const scanned = scan(argv)
     if (scanned.help) return Effect.fail(new HelpRequested({ usage }))
     const fromEnv = addFromEnvironment(scanned, env)
@@ -304,12 +325,13 @@ export const parseOptions = (
     const report = (option: string, line: string) =>
       problems.push({ at: scanned.positions.get(option) ?? argv.length, line })
     const input: Record<string, unknown> = {}
+    const app: Record<string, unknown> = {}
     for (const spec of OPTIONS) {
       const texts = scanned.values.get(spec.name)
       if (texts === undefined || texts.length === 0 || spec.kind === "file") continue
       const value = convert(spec, texts)
       if (Result.isFailure(value)) report(spec.name, `--${spec.name}: ${value.failure}`)
-      else input[camel(spec.name)] = value.success
+      else (APP_OPTIONS.has(spec.name) ? app : input)[camel(spec.name)] = value.success
     }
     const lastText = (name: string) => {
       const last = scanned.values.get(name)?.at(-1)
@@ -353,7 +375,7 @@ export const parseOptions = (
           onSuccess: (config) =>
             problems.length > 0 || Result.isFailure(tls)
               ? Effect.fail(invalid())
-              : Effect.succeed({ ...config, ssl: tls.success })
+              : Effect.succeed({ ...config, ssl: tls.success, compressResponse: app["compressResponse"] === true })
         })
       )
     })

@@ -16,13 +16,18 @@
  * theirs; a pair that does not load is logged and the old one stays. The
  * primary passes SIGHUP on to its workers.
  *
+ * With `--compress-response` the app's responses go through
+ * `ResponseCompression.middleware` (its defaults: br, gzip, zstd; 1 KiB).
+ *
  * @since 0.1.0
  */
 import { Effect, Logger, type Scope } from "effect"
+import * as ResponseCompression from "../Compression/ResponseCompression.ts"
 import type { ServerConfig } from "../Config/ServerConfig.ts"
 import * as HTTPServer from "../Server/HTTPServer.ts"
 import type { WorkersError } from "../Server/Workers.ts"
 import { handler } from "./DemoApp.ts"
+import type { CommandOptions } from "./Options.ts"
 
 const printListening = (url: string) => Effect.sync(() => process.stdout.write(`listening on ${url}\n`))
 
@@ -55,11 +60,13 @@ const reloadTlsOnSighup = (
  * @category serving
  */
 export const serve = (
-  config: ServerConfig
+  options: CommandOptions
 ): Effect.Effect<void, HTTPServer.ListenError | WorkersError> =>
   Effect.scoped(
     Effect.gen(function*() {
-      const started = yield* HTTPServer.startWith(handler, config)
+      const { compressResponse, ...config } = options
+      const app = compressResponse ? ResponseCompression.middleware()(handler) : handler
+      const started = yield* HTTPServer.startWith(app, config)
       if (started._tag === "Supervising") {
         if (config.ssl !== undefined) {
           yield* onSighup(() => {
