@@ -14,7 +14,7 @@ import * as Readline from "node:readline"
 import { parseArgs } from "node:util"
 import { fmtCpu, fmtInt, fmtKiB, fmtMiB, fmtMs, fmtPct, fmtRatio, fmtSeconds, median, ratio, spread, table } from "./lib/format.ts"
 import { buildServers } from "./lib/build.ts"
-import { checkRoutes, warmUp } from "./lib/http.ts"
+import { checkCompressedJson, checkRoutes, warmUp } from "./lib/http.ts"
 import { benchDir, type LoadResult, runLoad, type Tool, wrkVersion } from "./lib/load.ts"
 import { type PeerRuntime, preparePeer } from "./lib/peers.ts"
 import {
@@ -48,6 +48,8 @@ interface ServerDef {
   readonly usesSrc?: boolean
   /** Serves HTTPS: started with BENCH_TLS_CERT / BENCH_TLS_KEY (see tlsFiles). */
   readonly tls?: boolean
+  /** Compresses its responses: started with BENCH_COMPRESS=1. */
+  readonly compress?: boolean
 }
 
 const SERVERS: ReadonlyArray<ServerDef> = [
@@ -59,7 +61,9 @@ const SERVERS: ReadonlyArray<ServerDef> = [
   { name: "ours", label: "ours", file: "ours.ts", usesSrc: true },
   { name: "ours-router", label: "ours HttpRouter", file: "ours-router.ts", usesSrc: true },
   { name: "node-https", label: "node:https", file: "node-http.ts", tls: true },
-  { name: "ours-tls", label: "ours (TLS)", file: "ours.ts", usesSrc: true, tls: true }
+  { name: "ours-tls", label: "ours (TLS)", file: "ours.ts", usesSrc: true, tls: true },
+  { name: "fastify-compress", label: "fastify + @fastify/compress", file: "fastify.ts", compress: true },
+  { name: "ours-compress", label: "ours + ResponseCompression", file: "ours.ts", usesSrc: true, compress: true }
 ]
 
 /**
@@ -70,7 +74,8 @@ const SERVERS: ReadonlyArray<ServerDef> = [
 const COMPARISONS: ReadonlyArray<{ readonly subject: string; readonly versus: ReadonlyArray<string> }> = [
   { subject: "ours", versus: ["node-http", "effect-platform", "uws", "canned"] },
   { subject: "ours-router", versus: ["effect-platform", "ours"] },
-  { subject: "ours-tls", versus: ["node-https"] }
+  { subject: "ours-tls", versus: ["node-https"] },
+  { subject: "ours-compress", versus: ["fastify-compress"] }
 ]
 
 let tlsEnv: NodeJS.ProcessEnv | undefined
@@ -204,7 +209,7 @@ const startServer = async (def: ServerDef, cpu: string | undefined): Promise<Run
   const child = track(
     spawnPinned(cpu, runtime?.node ?? process.execPath, [serverEntry(def), "0"], {
       ...(runtime === undefined ? {} : { cwd: runtime.dir }),
-      ...(def.tls === true ? { env: tlsFiles() } : {})
+      ...(def.tls === true ? { env: tlsFiles() } : def.compress === true ? { env: { ...process.env, BENCH_COMPRESS: "1" } } : {})
     })
   )
   child.stdin?.end()
@@ -360,7 +365,10 @@ pinProcess(process.pid, placement.client)
 /** Starts a server and checks its answers. */
 const startChecked = async (def: ServerDef): Promise<RunningServer> => {
   const server = await startServer(def, placement.server)
-  const problems = await checkRoutes(server.port, def.tls === true)
+  const problems = [
+    ...await checkRoutes(server.port, def.tls === true),
+    ...def.compress === true ? await checkCompressedJson(server.port) : []
+  ]
   if (problems.length > 0) {
     await kill(server.child)
     throw new Error(`wrong answers: ${problems.join("; ")}`)

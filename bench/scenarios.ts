@@ -25,6 +25,8 @@ export interface LoadScenario extends ScenarioBase {
   readonly bodySize: number
   /** Send `Connection: close`, so every request opens a new connection. */
   readonly close: boolean
+  /** More request header fields, sent with every request (warm-up and load). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
   /** Over TLS: the servers taking part serve HTTPS with a throwaway certificate. */
   readonly tls?: boolean
   /** The wrk script in bench/wrk/, and the arguments given to its `init`. */
@@ -45,9 +47,14 @@ export type Scenario = LoadScenario | IdleScenario
 /** The servers that serve HTTPS: they take part only in the scenarios that name them. */
 export const TLS_SERVERS: ReadonlyArray<string> = ["node-https", "ours-tls"]
 
+/** The servers that compress their responses: they too take part only in the scenarios that name them. */
+export const COMPRESS_SERVERS: ReadonlyArray<string> = ["ours-compress", "fastify-compress"]
+
+const DEDICATED_SERVERS: ReadonlyArray<string> = [...TLS_SERVERS, ...COMPRESS_SERVERS]
+
 /** Whether the server named `server` takes part in `scenario`. */
 export const takesPart = (scenario: Scenario, server: string): boolean =>
-  scenario.servers === undefined ? !TLS_SERVERS.includes(server) : scenario.servers.includes(server)
+  scenario.servers === undefined ? !DEDICATED_SERVERS.includes(server) : scenario.servers.includes(server)
 
 export const CONNECTIONS = 50
 export const PIPELINE_DEPTH = 16
@@ -150,6 +157,22 @@ export const scenarios: ReadonlyArray<Scenario> = [
     bodySize: 0,
     close: true,
     wrkScript: "close.lua",
+    wrkArgs: []
+  },
+  {
+    kind: "load",
+    name: "json-gzip",
+    title: `GET /json (10 KiB of JSON, servers/common.ts) with Accept-Encoding: gzip, keep-alive, ${CONNECTIONS} connections`,
+    measures: "serializing and gzip-compressing a JSON response per request (ResponseCompression vs @fastify/compress)",
+    method: "GET",
+    path: "/json",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: 0,
+    close: false,
+    headers: { "Accept-Encoding": "gzip" },
+    servers: COMPRESS_SERVERS,
+    wrkScript: "get.lua",
     wrkArgs: []
   },
   {

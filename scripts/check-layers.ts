@@ -7,10 +7,12 @@
  * (type-only imports count: a cycle of types is still a knot for the
  * reader):
  *
- *   Config, Response < Wire < Request < Connection < Server < cli < index
+ *   Config, Response < Wire < Request < Compression, Connection < Server < cli < index
  *
  * `Config` and `Response` are both at the bottom and know nothing of each
- * other.
+ * other; `Compression` (a handler middleware: it needs requests and
+ * responses, not the socket) and `Connection` stand side by side the same
+ * way.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -21,6 +23,7 @@ export const layers: Readonly<Record<string, number>> = {
   Response: 0,
   Wire: 1,
   Request: 2,
+  Compression: 3,
   Connection: 3,
   Server: 4,
   cli: 5,

@@ -46,3 +46,6 @@ export * as ServerMetrics from "./Server/ServerMetrics.ts"
 
 /** The server's options from the environment (`HTTP_PORT`, ...), through Effect's `ConfigProvider`. @since 0.1.0 */
 export * as ServerConfigFromEnv from "./Config/ServerConfigFromEnv.ts"
+
+/** Compressed responses for core handlers (`br`, `gzip`, `zstd` by `Accept-Encoding`): a handler middleware. @since 0.1.0 */
+export * as ResponseCompression from "./Compression/ResponseCompression.ts"

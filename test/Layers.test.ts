@@ -76,6 +76,22 @@ describe("layers", () => {
     expect(found.find((v) => v.kind === "cycle")?.message).toMatch(/Server\/A\.ts -> Server\/B\.ts -> Server\/A\.ts/)
   })
 
+  it("Compression sits above Request and Response, beside Connection, below Server", () => {
+    const found = checkTree({
+      "Request/Req.ts": `export const r = 1\n`,
+      "Response/Response.ts": `export const s = 1\n`,
+      "Compression/Middleware.ts": `import { r } from "../Request/Req.ts"\nimport { s } from "../Response/Response.ts"\n` +
+        `import { c } from "../Connection/Conn.ts"\nexport const m = r + s + c\n`,
+      "Connection/Conn.ts": `export const c = 1\n`,
+      "Server/Uses.ts": `import { m } from "../Compression/Middleware.ts"\nexport const u = m\n`,
+      "Request/Up.ts": `import { m } from "../Compression/Middleware.ts"\nexport const v = m\n`
+    })
+    expect(found.map((v) => v.message).sort()).toEqual([
+      "Compression/Middleware.ts (Compression) imports Connection/Conn.ts (Connection), a layer beside it",
+      "Request/Up.ts (Request) imports Compression/Middleware.ts (Compression), a higher layer"
+    ])
+  })
+
   it("a downward import and the index re-exporting every layer are fine", () => {
     const found = checkTree({
       "Wire/Parser.ts": `export const p = 1\n`,

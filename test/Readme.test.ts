@@ -25,13 +25,15 @@ const asQuoted = (path: string): string =>
     .replace(/^\n+|\n+$/g, "")
 
 describe("README snippets", () => {
-  it("quote the start-up patterns and the Layer example from examples/", () => {
+  it("quote the start-up patterns, the Layer example and the compression examples from examples/", () => {
     expect(quotes.map((quote) => quote.path)).toEqual([
       "examples/serve-layer.ts",
       "examples/listen.ts",
       "examples/start-processes.ts",
       "examples/fork-processes.ts",
-      "examples/socket-activation.ts"
+      "examples/socket-activation.ts",
+      "examples/compress-handler.ts",
+      "examples/compress-http-router.ts"
     ])
   })
 

@@ -36,7 +36,7 @@ if (raw === undefined) {
 }
 const job = JSON.parse(raw) as AutocannonJob
 
-const headers: Record<string, string> = {}
+const headers: Record<string, string> = { ...job.headers }
 if (job.close) headers["connection"] = "close"
 if (job.bodySize > 0) headers["content-type"] = "application/octet-stream"
 

@@ -1,9 +1,10 @@
 /** A small node:http client for the runner: checking a server's answers, and warming it up. */
 import * as Http from "node:http"
 import * as Https from "node:https"
+import * as Zlib from "node:zlib"
 import { UPLOAD_SIZE } from "../scenarios.ts"
 import type { LoadScenario } from "../scenarios.ts"
-import { HELLO, LARGE_SIZE } from "../servers/common.ts"
+import { HELLO, LARGE_SIZE, makeJsonValue } from "../servers/common.ts"
 
 interface Reply {
   readonly status: number
@@ -18,6 +19,7 @@ interface RequestSpec {
   readonly close?: boolean | undefined
   /** Over TLS (the servers' throwaway certificate is accepted). */
   readonly tls?: boolean | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
 /** A keep-alive agent, for HTTPS when `tls`. */
@@ -26,7 +28,7 @@ const keepAliveAgent = (tls: boolean, maxSockets: number): Http.Agent =>
 
 const send = (port: number, agent: Http.Agent | false, spec: RequestSpec, timeoutMs = 10_000): Promise<Reply> =>
   new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {}
+    const headers: Record<string, string> = { ...spec.headers }
     if (spec.body !== undefined) {
       headers["content-type"] = "application/octet-stream"
       headers["content-length"] = String(spec.body.length)
@@ -91,13 +93,34 @@ export const checkRoutes = async (port: number, tls = false): Promise<Array<stri
 }
 
 /**
+ * Checks that a compressing server answers `GET /json` with
+ * `Accept-Encoding: gzip` in gzip, decoding to the JSON every peer sends.
+ */
+export const checkCompressedJson = async (port: number): Promise<Array<string>> => {
+  const agent = keepAliveAgent(false, 1)
+  try {
+    const reply = await send(port, agent, { method: "GET", path: "/json", headers: { "accept-encoding": "gzip" } })
+    if (reply.status !== 200) return [`GET /json: status ${reply.status}`]
+    if (reply.headers["content-encoding"] !== "gzip") {
+      return [`GET /json: content-encoding ${String(reply.headers["content-encoding"])}, expected gzip`]
+    }
+    const text = Zlib.gunzipSync(reply.body).toString("utf8")
+    return text === JSON.stringify(makeJsonValue()) ? [] : [`GET /json: body ${JSON.stringify(text.slice(0, 40))}`]
+  } catch (error) {
+    return [error instanceof Error ? error.message : String(error)]
+  } finally {
+    agent.destroy()
+  }
+}
+
+/**
  * Sends the scenario's request from `connections` concurrent connections for
  * `ms` milliseconds (without pipelining), so that the server's code is
  * compiled before the measurement. Returns the number of responses.
  */
 export const warmUp = async (
   port: number,
-  scenario: Pick<LoadScenario, "method" | "path" | "bodySize" | "close" | "tls">,
+  scenario: Pick<LoadScenario, "method" | "path" | "bodySize" | "close" | "tls" | "headers">,
   connections: number,
   ms: number
 ): Promise<number> => {
@@ -109,7 +132,8 @@ export const warmUp = async (
     path: scenario.path,
     body: scenario.bodySize > 0 ? Buffer.alloc(scenario.bodySize, 0x78) : undefined,
     close: scenario.close,
-    tls
+    tls,
+    headers: scenario.headers
   }
   const deadline = Date.now() + ms
   let responses = 0

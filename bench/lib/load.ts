@@ -73,6 +73,7 @@ const runWrk = async (scenario: LoadScenario, port: number, seconds: number, cpu
     `-d${duration}s`,
     "--timeout",
     "10s",
+    ...Object.entries(scenario.headers ?? {}).flatMap(([name, value]) => ["-H", `${name}: ${value}`]),
     "-s",
     Path.join(benchDir, "wrk", scenario.wrkScript),
     `${scenario.tls === true ? "https" : "http"}://127.0.0.1:${port}${scenario.path}`,
@@ -103,6 +104,7 @@ export interface AutocannonJob {
   readonly method: string
   readonly bodySize: number
   readonly close: boolean
+  readonly headers: Readonly<Record<string, string>>
 }
 
 const runAutocannon = async (
@@ -118,7 +120,8 @@ const runAutocannon = async (
     pipelining: scenario.pipeline,
     method: scenario.method,
     bodySize: scenario.bodySize,
-    close: scenario.close
+    close: scenario.close,
+    headers: scenario.headers ?? {}
   }
   const script = Path.join(benchDir, "clients", "autocannon.ts")
   return (await run(cpu, process.execPath, [script, JSON.stringify(job)], "AUTOCANNON_RESULT", (seconds + 30) * 1000)) as LoadResult

@@ -13,6 +13,20 @@ export const LARGE_SIZE = 1024 * 1024
 export const makeLargeBody = (): Buffer => Buffer.alloc(LARGE_SIZE, 0x78)
 
 /**
+ * `GET /json` answers this value serialized per request: 10 KiB of JSON
+ * (10,205 bytes), records of the kind an API returns.
+ */
+export const makeJsonValue = (): ReadonlyArray<Record<string, unknown>> =>
+  Array.from({ length: 97 }, (_, id) => ({
+    id,
+    name: `user ${id}`,
+    email: `user${id}@example.com`,
+    active: id % 3 !== 0,
+    score: (id * 37) % 101,
+    tags: ["alpha", "beta", "gamma"].slice(0, 1 + (id % 3))
+  }))
+
+/**
  * Idle keep-alive connections must survive the idle-connection scenario, so
  * servers whose default is short (node:http closes after 5 s) are given this.
  */

@@ -1,10 +1,17 @@
-/** Peer: fastify 5 with its defaults (no logger). */
+/**
+ * Peer: fastify 5 with its defaults (no logger); with BENCH_COMPRESS,
+ * `@fastify/compress` with its defaults (the compressed-JSON scenario).
+ */
+import FastifyCompress from "@fastify/compress"
 import Fastify from "fastify"
-import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeLargeBody, portFromArgs } from "./common.ts"
+import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeJsonValue, makeLargeBody, portFromArgs } from "./common.ts"
 
 const large = makeLargeBody()
+const json = makeJsonValue()
 
 const app = Fastify({ logger: false, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS })
+
+if (process.env["BENCH_COMPRESS"] !== undefined) await app.register(FastifyCompress)
 
 // Fastify only parses JSON and text bodies out of the box; buffer every other body whole.
 app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
@@ -23,6 +30,10 @@ app.post("/upload", (request, reply) => {
 
 app.get("/large", (_request, reply) => {
   reply.type("application/octet-stream").header("content-length", large.length).send(large)
+})
+
+app.get("/json", (_request, reply) => {
+  reply.send(json)
 })
 
 const port = portFromArgs()

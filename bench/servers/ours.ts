@@ -1,12 +1,15 @@
 /**
  * Our server, through the public API of src/index.ts, with its default
- * config; serving TLS with BENCH_TLS_CERT / BENCH_TLS_KEY (the TLS scenarios).
+ * config; serving TLS with BENCH_TLS_CERT / BENCH_TLS_KEY (the TLS scenarios),
+ * its handler wrapped in `ResponseCompression.middleware` with BENCH_COMPRESS
+ * (the compressed-JSON scenario).
  */
 import { Cause, Effect } from "effect"
-import { HTTPServer, Response } from "../../src/index.ts"
-import { announce, HELLO, makeLargeBody, portFromArgs } from "./common.ts"
+import { HTTPServer, Response, ResponseCompression } from "../../src/index.ts"
+import { announce, HELLO, makeJsonValue, makeLargeBody, portFromArgs } from "./common.ts"
 
 const large = makeLargeBody()
+const json = makeJsonValue()
 // The same Content-Type as the peers send (ours would add `; charset=utf-8` by default).
 const textPlain = { "content-type": "text/plain" }
 
@@ -20,6 +23,9 @@ const handler = (request: HTTPServer.Request): Effect.Effect<Response.Response, 
   if (request.method === "GET" && request.path === "/large") {
     return Effect.succeed(Response.bytes(large))
   }
+  if (request.method === "GET" && request.path === "/json") {
+    return Effect.succeed(Response.json(json))
+  }
   return Effect.succeed(Response.text("Not Found", { status: 404 }))
 }
 
@@ -29,7 +35,8 @@ Effect.runFork(Effect.scoped(Effect.gen(function*() {
   const cert = process.env["BENCH_TLS_CERT"]
   const key = process.env["BENCH_TLS_KEY"]
   const ssl = cert !== undefined && key !== undefined ? { ssl: { cert, key } } : {}
-  const server = yield* HTTPServer.listen(handler, { host: "127.0.0.1", port, ...ssl })
+  const served = process.env["BENCH_COMPRESS"] === undefined ? handler : ResponseCompression.middleware()(handler)
+  const server = yield* HTTPServer.listen(served, { host: "127.0.0.1", port, ...ssl })
   if (server.address._tag !== "TcpAddress") {
     return yield* Effect.die(new Error("unexpected unix socket address"))
   }

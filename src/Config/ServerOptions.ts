@@ -212,6 +212,15 @@ export const SERVER_OPTIONS = {
     default: false,
     help: "one line per request (the command: on stderr), Tornado's form: `200 GET /path (127.0.0.1) 1.23ms`"
   }),
+  /**
+   * Compress response bodies as the request's `Accept-Encoding` allows
+   * (`br`, `gzip`, `zstd`): the handler runs under
+   * `ResponseCompression.middleware()` with its defaults. Default `false`.
+   */
+  compressResponse: option(Switch, {
+    default: false,
+    help: "compress response bodies as `Accept-Encoding` allows (`br`, `gzip`, `zstd`; `ResponseCompression.middleware()`'s defaults)"
+  }),
   // A TLS handshake is two round trips: even over a slow mobile link it is
   // done in well under 10 s, while Node's own 120 s lets a client that sends
   // nothing hold a connection slot (a TLS slow-loris) twelve times longer.

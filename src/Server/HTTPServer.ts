@@ -31,6 +31,7 @@
 import * as Net from "node:net"
 import { Context, Data, Duration, Effect, Layer, Scope } from "effect"
 import type * as HttpClient from "effect/http/HttpClient"
+import * as ResponseCompression from "../Compression/ResponseCompression.ts"
 import { makeIpMatcher } from "../Config/IpRange.ts"
 import {
   ConfigError,
@@ -296,7 +297,9 @@ export const listenWith = <E, R>(
       tracing: options?.tracing ?? true,
       runFork
     })
-    const runHandler = handler as ConnectionHost["runHandler"]
+    // `compressResponse`: the handler runs under the compression middleware.
+    const served = config.compressResponse ? ResponseCompression.middleware()(handler) : handler
+    const runHandler = served as ConnectionHost["runHandler"]
 
     const host: ConnectionHost<HttpConnection> = {
       options: connectionOptions(config),

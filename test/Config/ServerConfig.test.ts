@@ -47,6 +47,7 @@ interface Consumed {
   readonly writeTimeout: Duration.Duration
   readonly maxConnections: number | undefined
   readonly accessLog: boolean
+  readonly compressResponse: boolean
   readonly handshakeTimeout: Duration.Duration
   readonly ssl: TlsConfig | undefined
 }
@@ -88,6 +89,7 @@ describe("ServerConfig", () => {
         maxConnections: undefined,
         ssl: undefined,
         accessLog: false,
+        compressResponse: false,
         handshakeTimeout: config.handshakeTimeout
       })
       expect(Duration.toMillis(config.handshakeTimeout)).toBe(10_000)

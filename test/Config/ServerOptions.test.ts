@@ -21,6 +21,7 @@ import {
   variableOf
 } from "../../src/Config/ServerOptions.ts"
 import { TlsConfig } from "../../src/Config/TlsConfig.ts"
+import { commandTable, configTable, tableIn } from "../../scripts/option-tables.ts"
 import { ROOT } from "../support/Processes.ts"
 import { makeTlsMaterial } from "../support/TlsMaterial.ts"
 
@@ -80,6 +81,7 @@ const SAMPLES: Readonly<Record<string, Sample>> = {
   writeTimeout: SECONDS,
   maxConnections: { good: { api: 100, text: "100" }, bad: { api: 0, text: "0" } },
   accessLog: SWITCH,
+  compressResponse: SWITCH,
   handshakeTimeout: SECONDS,
   "ssl.cert": {
     good: { api: tls.certFile, text: tls.certFile },
@@ -192,41 +194,12 @@ describe("the registry of options", () => {
   }
 })
 
-/** The Markdown table between `<!-- options:NAME ... -->` and `<!-- /options -->` in a doc. */
-const tableIn = (file: string, name: string): string => {
-  const text = Fs.readFileSync(Path.join(ROOT, file), "utf8")
-  const match = new RegExp(`<!-- options:${name}[^>]*-->\\n([\\s\\S]*?)\\n<!-- /options -->`).exec(text)
-  return match?.[1] ?? `no options:${name} table in ${file}`
-}
-
-const code = (text: string) => `\`${text.replaceAll("|", "\\|")}\``
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
-  [header, header.map(() => "---"), ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n")
-
-describe("the docs' option tables", () => {
+describe("the docs' option tables (scripts/option-tables.ts makes them)", () => {
   it("README's table of the command's options is the registry's (flag, variable, meaning, default)", () => {
-    const rows = TEXT_OPTIONS.filter((option) => option.commandLine).map((option) => [
-      code(flagUsage(option)),
-      code(variableOf(option.path)),
-      option.help,
-      defaultText(option)
-    ])
-    expect(tableIn("README.md", "command")).toBe(table(["option", "variable", "meaning", "default"], rows))
+    expect(tableIn("README.md", "command")).toBe(commandTable())
   })
 
   it("ARCHITECTURE's table of ServerConfig is the registry's (name, default, flag, variable)", () => {
-    const rows = OPTION_ENTRIES.map((entry) => {
-      const text = entry.form.text !== undefined
-      return [
-        code(entry.path),
-        defaultText(entry),
-        text && entry.commandLine ? code(flagOf(entry.path)) : "",
-        text && entry.environment ? code(variableOf(entry.path)) : "",
-        entry.help
-      ]
-    })
-    expect(tableIn("docs/ARCHITECTURE.md", "config")).toBe(
-      table(["option", "default", "flag", "variable", "meaning"], rows)
-    )
+    expect(tableIn("docs/ARCHITECTURE.md", "config")).toBe(configTable())
   })
 })

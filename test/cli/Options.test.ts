@@ -124,6 +124,15 @@ describe("parseOptions", () => {
       expect(Duration.isZero(config.shutdownTimeout)).toBe(true)
     }))
 
+  it.effect("--compress-response: off by default, on from the flag or HTTP_COMPRESS_RESPONSE; it takes no value", () =>
+    Effect.gen(function*() {
+      expect((yield* parseOptions([])).compressResponse).toBe(false)
+      expect((yield* parseOptions(["--compress-response"])).compressResponse).toBe(true)
+      expect((yield* parseOptions([], { HTTP_COMPRESS_RESPONSE: "true" })).compressResponse).toBe(true)
+      expect((yield* parseOptions([], { HTTP_COMPRESS_RESPONSE: "false" })).compressResponse).toBe(false)
+      expect(yield* problems(["--compress-response=yes"])).toEqual(["--compress-response: takes no value, got \"yes\""])
+    }))
+
   it.effect("reads a Unix socket and its mode (octal, as chmod takes it; default 600)", () =>
     Effect.gen(function*() {
       const config = yield* parseOptions(["--unix-socket", "/tmp/demo.sock"])
