@@ -38,7 +38,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 import * as Etag from "effect/http/Etag"
 import type * as HttpPlatform from "effect/http/HttpPlatform"
 import type * as HttpClient from "effect/http/HttpClient"
@@ -56,7 +56,7 @@ import { errorResponse } from "../Wire/ErrorResponse.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 import { makeUpgrades, type WebSocketOptions } from "./EffectHttpUpgrade.ts"
-import { type Handler, type ListenError, listenWith, refuseProcesses, type ServerAddress } from "./HTTPServer.ts"
+import { type Handler, HTTPServer, type ListenError, listenWith, refuseProcesses, type ServerAddress } from "./HTTPServer.ts"
 import { layerClient, testServerConfig } from "./TestLayer.ts"
 import { makeHandler } from "./EffectHttpHandler.ts"
 
@@ -105,23 +105,27 @@ const socketAddressOf = (address: ServerAddress): Effect.Effect<NetAddress.Socke
     : Effect.orDie(Effect.fromResult(NetAddress.inetAddressFromIpString(address.hostname, address.port)))
 
 /**
- * An `effect/http` `HttpServer` on our engine: listens at once (so the
- * address is known, port `0` resolved); `serve` registers the app. Until an
- * app is served, requests are answered with 503.
+ * What the adapter's layers provide beside the {@link HttpServices}: the
+ * `effect/http` `HttpServer`, and our `HTTPServer` (the same server's
+ * controls: address, connection count, `reloadTls`, `stop`, the `draining`
+ * signal), which routes reach with `yield* HTTPServer.HTTPServer`.
  *
- * When the Scope of `serve` closes (the serving layer is released), the
- * server shuts down gracefully, with the app's services still there: it
- * stops accepting, closes idle connections, lets requests in flight finish
- * within `shutdownTimeout`, then closes the rest. The Scope of `make` closing
- * does the same, if `serve`'s did not.
+ * @since 0.1.0
+ * @category models
+ */
+export type Servers = HttpServer.HttpServer | HTTPServer
+
+/**
+ * {@link make}, with our `HTTPServer` service of the same server beside the
+ * `effect/http` one (what the layers provide).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
+export const makeServers = (
   config: ServerConfig,
   options?: Options
-): Effect.Effect<HttpServer.HttpServer["Service"], ListenError, Scope.Scope> =>
+): Effect.Effect<Context.Context<Servers>, ListenError, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const serverScope = yield* Scope.fork(scope, "sequential")
@@ -142,7 +146,7 @@ export const make = (
     const address = yield* socketAddressOf(running.address)
     const upgrades = yield* makeUpgrades(options?.websocket)
 
-    return HttpServer.make({
+    const httpServer = HttpServer.make({
       address,
       serve: (httpEffect, middleware) =>
         Effect.gen(function*() {
@@ -160,10 +164,32 @@ export const make = (
           )
         })
     })
+    return Context.make(HttpServer.HttpServer, httpServer).pipe(Context.add(HTTPServer, running))
   })
 
 /**
- * The `effect/http` `HttpServer` on our engine, from a config (decoded and
+ * An `effect/http` `HttpServer` on our engine: listens at once (so the
+ * address is known, port `0` resolved); `serve` registers the app. Until an
+ * app is served, requests are answered with 503.
+ *
+ * When the Scope of `serve` closes (the serving layer is released), the
+ * server shuts down gracefully, with the app's services still there: it
+ * stops accepting, closes idle connections, lets requests in flight finish
+ * within `shutdownTimeout`, then closes the rest. The Scope of `make` closing
+ * does the same, if `serve`'s did not.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  config: ServerConfig,
+  options?: Options
+): Effect.Effect<HttpServer.HttpServer["Service"], ListenError, Scope.Scope> =>
+  Effect.map(makeServers(config, options), Context.get(HttpServer.HttpServer))
+
+/**
+ * The `effect/http` `HttpServer` on our engine, and our `HTTPServer` service
+ * of the same server (see {@link Servers}), from a config (decoded and
  * checked first: a bad field, or `processes` other than 1, fails the layer
  * with `ConfigError`).
  *
@@ -173,11 +199,11 @@ export const make = (
 export const layerServer = (
   config?: ServerConfigInput,
   options?: Options
-): Layer.Layer<HttpServer.HttpServer, ConfigError | ListenError> =>
-  Layer.effect(HttpServer.HttpServer)(
+): Layer.Layer<Servers, ConfigError | ListenError> =>
+  Layer.effectContext(
     decodeServerConfig(config ?? {}).pipe(
       Effect.flatMap(refuseProcesses),
-      Effect.flatMap((decoded) => make(decoded, options))
+      Effect.flatMap((decoded) => makeServers(decoded, options))
     )
   )
 
@@ -210,7 +236,7 @@ export const layerHttpServices: Layer.Layer<HttpServices> = Layer.mergeAll(NodeH
 export const layer = (
   config?: ServerConfigInput,
   options?: Options
-): Layer.Layer<HttpServer.HttpServer | HttpServices, ConfigError | ListenError> =>
+): Layer.Layer<Servers | HttpServices, ConfigError | ListenError> =>
   Layer.merge(layerServer(config, options), layerHttpServices)
 
 /**
@@ -224,12 +250,12 @@ export const layer = (
 export const layerConfig = (
   defaults?: ServerConfigInput,
   options?: Options
-): Layer.Layer<HttpServer.HttpServer | HttpServices, ConfigError | ListenError> =>
+): Layer.Layer<Servers | HttpServices, ConfigError | ListenError> =>
   Layer.merge(
-    Layer.effect(HttpServer.HttpServer)(
+    Layer.effectContext(
       loadServerConfig(defaults).pipe(
         Effect.flatMap(refuseProcesses),
-        Effect.flatMap((config) => make(config, options))
+        Effect.flatMap((config) => makeServers(config, options))
       )
     ),
     layerHttpServices
@@ -247,15 +273,7 @@ export const layerConfig = (
 export const layerTest = (
   config?: ServerConfigInput,
   options?: Options
-): Layer.Layer<
-  | HttpServer.HttpServer
-  | HttpPlatform.HttpPlatform
-  | Etag.Generator
-  | FileSystem.FileSystem
-  | Path.Path
-  | HttpClient.HttpClient,
-  ConfigError | ListenError
-> => {
+): Layer.Layer<Servers | HttpServices | HttpClient.HttpClient, ConfigError | ListenError> => {
   const scheme = config?.ssl === undefined ? "http" : "https"
   const client = Layer.unwrap(
     Effect.map(Effect.service(HttpServer.HttpServer), (server) =>
