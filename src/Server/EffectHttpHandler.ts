@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Exit, Fiber, Scope, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import * as HttpEffect from "effect/http/HttpEffect"
 import type * as HttpMiddleware from "effect/http/HttpMiddleware"
 import * as Request from "effect/http/HttpServerRequest"
@@ -39,15 +39,17 @@ const isReusable = (response: HttpServerResponse.HttpServerResponse): boolean =>
 
 /**
  * The `handleResponse` of `HttpEffect.toHandled`: records the converted
- * response for the engine. A streamed body runs after the app's effect has
- * returned, in the engine's fiber: the request's Scope is handed over to it
- * (closed when the stream ends, fails or is interrupted), and it runs with
- * the request's context (services, logger, tracer).
+ * response and hands it to the engine (`Exchange.onRecorded`). A streamed
+ * body runs in the engine's fiber, with the request's context (services,
+ * logger, tracer) and its Scope handed over (closed when the stream ends,
+ * fails or is interrupted); the app's fiber waits here until the stream has
+ * ended, so that its span and its log line cover the body, and a client
+ * leaving mid-stream ends them interrupted, as on `NodeHttpServer`.
  */
 const recordResponse = (
   request: Request.HttpServerRequest,
   response: HttpServerResponse.HttpServerResponse
-): Effect.Effect<void> => {
+): Effect.Effect<void, unknown> => {
   if (!(request instanceof ServerRequest)) {
     return Effect.die(new Error("effect-httpserver: the request is not one of the adapter's"))
   }
@@ -55,43 +57,50 @@ const recordResponse = (
   if (exchange.response !== undefined) return Effect.void
   const converted = convertedResponses.get(response)
   if (converted !== undefined) {
-    exchange.response = converted
+    record(exchange, converted)
     return Effect.void
   }
+  let sent: Deferred.Deferred<void, unknown> | undefined
   try {
     toResponse(response, request.method === "HEAD", (status, headers, body) => {
       const reason = response.statusText
       if ("_tag" in body) {
         const made: Response = { status, reason, headers, body }
-        exchange.response = made
+        record(exchange, made)
         if (isReusable(response)) {
           if (response === lastConverted) convertedResponses.set(response, made)
           lastConverted = response
         }
         return
       }
+      const ended = sent = Deferred.makeUnsafe<void, unknown>()
       let stream = body.stream
       const fiber = Fiber.getCurrent()
-      if (fiber !== undefined) {
-        const scope = Context.getOption(fiber.context, Scope.Scope)
-        stream = Stream.provideContext(stream, fiber.context)
-        if (scope._tag === "Some") {
-          const closeable = scope.value as Scope.Closeable
-          HttpEffect.scopeDisableClose(closeable)
-          stream = Stream.onExit(stream, (exit) => Scope.close(closeable, exit))
-        }
+      const scope = fiber === undefined ? undefined : Context.getOption(fiber.context, Scope.Scope)
+      if (fiber !== undefined) stream = Stream.provideContext(stream, fiber.context)
+      if (scope?._tag === "Some") {
+        const closeable = scope.value as Scope.Closeable
+        HttpEffect.scopeDisableClose(closeable)
+        stream = Stream.onExit(stream, (exit) => Effect.andThen(Scope.close(closeable, exit), Deferred.done(ended, Exit.asVoid(exit))))
+      } else {
+        stream = Stream.onExit(stream, (exit) => Deferred.done(ended, Exit.asVoid(exit)))
       }
-      exchange.response = {
+      record(exchange, {
         status,
         reason,
         headers,
         body: { _tag: "Stream", stream, contentLength: body.contentLength }
-      }
+      })
     })
   } catch (defect) {
     return Effect.die(defect)
   }
-  return Effect.void
+  return sent === undefined ? Effect.void : Deferred.await(sent)
+}
+
+const record = (exchange: Exchange, response: Response): void => {
+  exchange.response = response
+  exchange.onRecorded?.(response)
 }
 
 let defaultWebSocketServer: Ws.WebSocketServer | undefined
@@ -131,17 +140,53 @@ export const makeHandler = <E, R>(
       Request.HttpServerRequest
     >
     return (source: HTTPServerRequest): Effect.Effect<Response, unknown> => {
-      const exchange: Exchange = { response: undefined, arrayBuffer: undefined, upgrades }
+      const exchange: Exchange = { response: undefined, arrayBuffer: undefined, upgrades, onRecorded: undefined }
       const request = new ServerRequest(source, exchange)
       const requestContext = Context.add(context, Request.HttpServerRequest, request)
-      const run = Effect.flatMap(Effect.exit(handled), (exit): Effect.Effect<Response, unknown> => {
-        // A response recorded is a response sent, whatever came after it
-        // (middleware failures are already reported by `toHandled`).
-        const response = exchange.response
-        if (response !== undefined) return Effect.succeed(response)
-        if (Exit.isFailure(exit)) return Effect.failCause(exit.cause)
-        return Effect.die(new Error("effect-httpserver: the app completed without a response"))
-      })
+      // The app runs in a fiber of its own, so that the engine gets the
+      // response as soon as it is recorded while the app's fiber (its span,
+      // its log line) goes on until a streamed body has been sent.
+      const run = Effect.flatMap(
+        Effect.forkDetach(handled, { startImmediately: true, uninterruptible: "inherit" }),
+        (app) => {
+          const exit = app.pollUnsafe()
+          return exit !== undefined ? respond(exchange, exit) : awaitResponse(exchange, app)
+        }
+      )
       return Effect.updateContext(run, (_: Context.Context<never>) => requestContext)
     }
   })
+
+/**
+ * The response once the app has ended. A response recorded is a response
+ * sent, whatever came after it (middleware failures are already reported
+ * by `toHandled`).
+ */
+const respond = (exchange: Exchange, exit: Exit.Exit<void, unknown>): Effect.Effect<Response, unknown> => {
+  const response = exchange.response
+  if (response !== undefined) return Effect.succeed(response)
+  if (Exit.isFailure(exit)) return Effect.failCause(exit.cause)
+  return Effect.die(new Error("effect-httpserver: the app completed without a response"))
+}
+
+/**
+ * Waits for the app's response (or its end), interruptibly: the engine
+ * interrupting the request (a client that went away, a server closing it)
+ * interrupts the app with the same annotations (`ClientAbort`), and waits
+ * for it to end.
+ */
+const awaitResponse = (exchange: Exchange, app: Fiber.Fiber<void, unknown>): Effect.Effect<Response, unknown> =>
+  Effect.onExit(
+    Effect.interruptible(Effect.callback<Response, unknown>((resume) => {
+      if (exchange.response !== undefined) return resume(Effect.succeed(exchange.response))
+      exchange.onRecorded = (response) => resume(Effect.succeed(response))
+      app.addObserver((exit) => resume(respond(exchange, exit)))
+    })),
+    (exit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) && app.pollUnsafe() === undefined
+        ? Effect.callback<void>((resume) => {
+          app.addObserver(() => resume(Effect.void))
+          app.interruptUnsafe(undefined, Cause.annotations(exit.cause))
+        })
+        : Effect.void
+  )

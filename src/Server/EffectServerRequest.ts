@@ -26,13 +26,15 @@ import { upgrade, type Upgrades } from "./EffectHttpUpgrade.ts"
 
 /**
  * What every view of one request shares (the request and the copies
- * `modify` makes): the response once the app has produced it, and the body
- * as an `ArrayBuffer` once read.
+ * `modify` makes): the response once the app has produced it (and who is
+ * waiting for it), and the body as an `ArrayBuffer` once read.
  */
 export interface Exchange {
   response: Response | undefined
   arrayBuffer: ArrayBuffer | undefined
   readonly upgrades: Upgrades
+  /** Called once the response is recorded, for the engine to send it. */
+  onRecorded: ((response: Response) => void) | undefined
 }
 
 /**
