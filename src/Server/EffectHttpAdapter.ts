@@ -144,7 +144,7 @@ export const makeServers = (
       serverScope
     )
     const address = yield* socketAddressOf(running.address)
-    const upgrades = yield* makeUpgrades(options?.websocket)
+    const upgrades = yield* makeUpgrades(options?.websocket, running.draining)
 
     const httpServer = HttpServer.make({
       address,

@@ -8,7 +8,8 @@
  *   the detached connection), with the `websocket` options given to the
  *   adapter (`perMessageDeflate`, `maxPayload`, ...). Releasing the socket
  *   sends a close frame: 1000 when the route's scope ends normally, 1001 when
- *   interrupted, 1011 on failure.
+ *   interrupted, 1011 on failure; and when the server begins to shut down
+ *   (its draining signal), 1001 at once.
  * - any other protocol: the engine answers `101 Switching Protocols` with the
  *   protocol asked for and the route's headers, and the `Socket` reads and
  *   writes the raw connection (bytes the client sent after the request first).
@@ -49,6 +50,8 @@ export type WebSocketOptions = Omit<Ws.ServerOptions, "noServer" | "server" | "h
  */
 export interface Upgrades {
   readonly webSocketServer: () => Ws.WebSocketServer
+  /** The server's draining signal: open WebSockets are closed with 1001 when it completes. */
+  readonly draining?: Effect.Effect<void> | undefined
 }
 
 /**
@@ -58,7 +61,10 @@ export interface Upgrades {
  * @since 0.1.0
  * @category constructors
  */
-export const makeUpgrades = (options: WebSocketOptions | undefined): Effect.Effect<Upgrades, never, Scope.Scope> =>
+export const makeUpgrades = (
+  options: WebSocketOptions | undefined,
+  draining?: Effect.Effect<void>
+): Effect.Effect<Upgrades, never, Scope.Scope> =>
   Effect.gen(function*() {
     let server: Ws.WebSocketServer | undefined
     yield* Effect.addFinalizer(() =>
@@ -66,7 +72,7 @@ export const makeUpgrades = (options: WebSocketOptions | undefined): Effect.Effe
         server!.close(() => resume(Effect.void))
       })
     )
-    return { webSocketServer: () => server ??= new Ws.WebSocketServer({ ...options, noServer: true }) }
+    return { webSocketServer: () => server ??= new Ws.WebSocketServer({ ...options, noServer: true }), draining }
   })
 
 const upgradeError = (request: Request.HttpServerRequest, description: string, cause?: unknown) =>
@@ -119,4 +125,4 @@ const webSocket = (
   source: HTTPServerRequest,
   upgrades: Upgrades
 ): Effect.Effect<Socket.Socket> =>
-  Socket.fromWebSocket(acceptWebSocket(source, upgrades.webSocketServer(), request))
+  Socket.fromWebSocket(acceptWebSocket(source, upgrades.webSocketServer(), { request, draining: upgrades.draining }))

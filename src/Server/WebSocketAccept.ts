@@ -7,7 +7,9 @@
  *
  * Releasing the WebSocket sends a close frame whose code says how the
  * Scope ended (RFC 6455 section 7.4.1): 1000 normally, 1001 Going Away
- * when interrupted (a server shutting down), 1011 on a failure.
+ * when interrupted (a server shutting down), 1011 on a failure. Given the
+ * server's draining signal, it is closed with 1001 as soon as shutdown
+ * begins.
  *
  * @since 0.1.0
  */
@@ -74,9 +76,10 @@ const EMPTY = Buffer.alloc(0)
 
 /**
  * The WebSocket of an upgrade request, open until the Scope closes (then
- * closed with the code of {@link closeCode}). A handshake `ws` refuses (a
- * missing `Sec-WebSocket-Key`, say: `ws` answers 400 and closes) fails
- * with a `SocketError`.
+ * closed with the code of {@link closeCode}), or until `draining` completes
+ * (then closed with 1001 Going Away). A handshake `ws` refuses (a missing
+ * `Sec-WebSocket-Key`, say: `ws` answers 400 and closes) fails with a
+ * `SocketError`.
  *
  * @since 0.1.0
  * @category upgrades
@@ -84,7 +87,24 @@ const EMPTY = Buffer.alloc(0)
 export const acceptWebSocket = (
   source: HTTPServerRequest,
   server: Ws.WebSocketServer,
-  request: HandshakeRequest = handshakeRequestOf(source)
+  options?: {
+    /** The server's draining signal (`RunningServer.draining`). */
+    readonly draining?: Effect.Effect<void> | undefined
+    /** The request as the handshake reads it; by default the engine's. */
+    readonly request?: HandshakeRequest | undefined
+  }
+): Effect.Effect<Ws.WebSocket, Socket.SocketError, Scope.Scope> => {
+  const draining = options?.draining
+  const open = acceptUntilReleased(source, server, options?.request ?? handshakeRequestOf(source))
+  return draining === undefined
+    ? open
+    : Effect.tap(open, (ws) => Effect.forkScoped(Effect.andThen(draining, Effect.sync(() => ws.close(1001)))))
+}
+
+const acceptUntilReleased = (
+  source: HTTPServerRequest,
+  server: Ws.WebSocketServer,
+  request: HandshakeRequest
 ): Effect.Effect<Ws.WebSocket, Socket.SocketError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.flatMap(detachAfterBody(source), (socket) =>

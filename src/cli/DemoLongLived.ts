@@ -60,11 +60,12 @@ export const webSocket = (request: HTTPServerRequest): Effect.Effect<Response.Re
   if (request.upgrade?.trim().toLowerCase() !== "websocket") return Effect.succeed(upgradeRequired)
   return Effect.scoped(Effect.gen(function*() {
     const server = yield* HTTPServer
-    const ws = yield* acceptWebSocket(request, webSocketServer ??= new Ws.WebSocketServer({ noServer: true }))
+    // Closed with 1001 as soon as shutdown begins; the client's close frame
+    // (or ws's own timeout) then ends it.
+    const ws = yield* acceptWebSocket(request, webSocketServer ??= new Ws.WebSocketServer({ noServer: true }), {
+      draining: server.draining
+    })
     ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }))
-    // 1001 as soon as shutdown begins; the client's close frame (or ws's
-    // own timeout) then ends it.
-    yield* Effect.forkScoped(Effect.andThen(server.draining, Effect.sync(() => ws.close(1001))))
     yield* Effect.callback<void>((resume) => {
       if (ws.readyState === Ws.WebSocket.CLOSED) return resume(Effect.void)
       ws.once("close", () => resume(Effect.void))
