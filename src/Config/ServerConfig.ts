@@ -76,6 +76,13 @@ export interface ServerConfig {
   /** On SIGTERM/SIGINT, how long in-flight requests may finish. Default 30 s. */
   readonly shutdownTimeout: Duration.Duration
   /**
+   * When shutdown begins, keep accepting and serving this long first, with
+   * the draining signal set and every response saying `Connection: close`,
+   * so that load balancers' health checks take the instance out before it
+   * stops listening. Default 0.
+   */
+  readonly drainDelay: Duration.Duration
+  /**
    * Close a connection whose peer has not read any of a pending response for
    * this long (a client that never reads must not pin memory). Default 60 s.
    */
@@ -251,6 +258,7 @@ export const ServerConfig = Schema.Struct({
   headerTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(60))),
   bodyTimeout: none(NonNegativeDuration),
   shutdownTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(30))),
+  drainDelay: NonNegativeDuration.pipe(withDefault(Duration.zero)),
   writeTimeout: NonNegativeDuration.pipe(withDefault(Duration.seconds(60))),
   maxConnections: none(IntegerIn(1, Number.MAX_SAFE_INTEGER, "an integer >= 1")),
   accessLog: Schema.Boolean.pipe(withDefault(false)),
@@ -294,6 +302,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   headerTimeout: DURATION_EXPECTED,
   bodyTimeout: DURATION_EXPECTED,
   shutdownTimeout: DURATION_EXPECTED,
+  drainDelay: DURATION_EXPECTED,
   writeTimeout: DURATION_EXPECTED,
   maxConnections: "an integer >= 1",
   accessLog: "true or false",

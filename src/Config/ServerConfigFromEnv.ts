@@ -58,6 +58,7 @@ export const OPTION_TEXT_KINDS: Readonly<Record<string, OptionTextKind>> = {
   headerTimeout: "seconds",
   bodyTimeout: "seconds",
   shutdownTimeout: "seconds",
+  drainDelay: "seconds",
   writeTimeout: "seconds",
   maxConnections: "integer",
   "ssl.cert": "text",

@@ -111,6 +111,12 @@ const OPTIONS: ReadonlyArray<OptionSpec> = [
     help: "on SIGTERM/SIGINT, how long in-flight requests may finish (default 30)"
   },
   {
+    name: "drain-delay",
+    kind: "seconds",
+    metavar: "SECONDS",
+    help: "on SIGTERM/SIGINT, keep accepting and serving this long first, /health answering 503 (default 0)"
+  },
+  {
     name: "write-timeout",
     kind: "seconds",
     metavar: "SECONDS",
