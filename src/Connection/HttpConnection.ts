@@ -191,6 +191,8 @@ export class HttpConnection implements BodyHost {
   private feeding = false
   /** The server, not the client, destroyed the socket. */
   private closedByServer = false
+  /** Set by {@link disableKeepAlive}: every response from now on ends the connection. */
+  private keepAliveDisabled = false
   /** The last request whose end `onRequestEnd` was told of. */
   private reported: HTTPServerRequest | undefined = undefined
   /**
@@ -238,6 +240,17 @@ export class HttpConnection implements BodyHost {
     if (this.read === "Closed" || this.read === "Detached" || this.shutdownInputEnd !== undefined) return
     this.shutdownInputEnd = this.input.received
     if (this.current === undefined && !this.holdsRequestFromBeforeShutdown()) this.close()
+  }
+
+  /**
+   * From now on every response whose head is still to be written says
+   * `Connection: close`, and the connection closes after it; nothing else
+   * changes (an idle connection stays open and its next request is served).
+   * For a server about to shut down (`drainDelay`): clients and load
+   * balancers move their next requests to new connections.
+   */
+  disableKeepAlive(): void {
+    this.keepAliveDisabled = true
   }
 
   /** Shutting down: whether the input holds a whole head that came before the shutdown. */
@@ -754,7 +767,7 @@ export class HttpConnection implements BodyHost {
    * body can be read past (RFC 9112 section 9.3).
    */
   private canKeepAlive(current: InFlight): boolean {
-    if (this.options.noKeepAlive || !current.head.keepAlive || this.readEnded) return false
+    if (this.options.noKeepAlive || this.keepAliveDisabled || !current.head.keepAlive || this.readEnded) return false
     // A request to switch protocols that the handler answered in HTTP: the
     // client may already be sending in the new protocol, so the connection
     // ends with this response (as Node's server does).
