@@ -404,6 +404,7 @@ export const listenWith = <E, R>(
     const addConnection = (connection: HttpConnection) => {
       observation?.connectionOpened()
       connections.add(connection)
+      if (running.isDraining()) connection.disableKeepAlive()
     }
 
     // TLS: accepted sockets handshake first, tracked (limits, deadline,
@@ -453,11 +454,18 @@ export const listenWith = <E, R>(
     detach = sockets.map((socket) => socket.serve(onSocket))
 
     // Graceful shutdown, when the scope closes: the draining signal first,
-    // so that long-lived responses (SSE, WebSockets) can end by themselves.
+    // so that long-lived responses (SSE, WebSockets) can end by themselves;
+    // with a drainDelay, serving on that long (new connections too), every
+    // response closing its connection, while health checks see the signal
+    // and take this instance out; then stop accepting.
     yield* Scope.addFinalizer(
       scope,
       Effect.gen(function*() {
         Deferred.doneUnsafe(draining, Effect.void)
+        if (Duration.isGreaterThan(config.drainDelay, Duration.zero)) {
+          for (const connection of connections) connection.disableKeepAlive()
+          yield* Effect.sleep(config.drainDelay)
+        }
         shuttingDown = true
         yield* stopAccepting
         // A handshake has no request in flight: nothing to wait for.

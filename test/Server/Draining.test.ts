@@ -5,7 +5,7 @@
  * `shutdownTimeout`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Schedule, Scope, Stream } from "effect"
+import { Duration, Effect, Exit, Fiber, Schedule, Scope, Stream } from "effect"
 import * as Response from "../../src/Response/Response.ts"
 import * as HTTPServer from "../../src/Server/HTTPServer.ts"
 import * as RawClient from "../support/RawClient.ts"
@@ -74,5 +74,39 @@ describe("the draining signal", () => {
       yield* Scope.close(scope, Exit.void)
       const responses = RawClient.parseAllResponses(yield* client.readUntilClose(2000))
       expect(responses.map((r) => [r.status, r.text])).toEqual([[200, "done"], [503, "draining"]])
+    }))
+
+  it.live("with a drainDelay, it serves on that long: new connections too, health 503, every response closing its connection", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const server = yield* Scope.provide(
+        HTTPServer.listen(handler, { host: "127.0.0.1", port: 0, drainDelay: "400 millis", shutdownTimeout: "5 seconds" }),
+        scope
+      )
+      const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+      // A keep-alive connection open before the shutdown.
+      const before = yield* RawClient.connect(port)
+      yield* before.write(RawClient.get("/health"))
+      const healthy = yield* before.readResponse()
+      expect([healthy.status, healthy.header("connection")]).toEqual([200, undefined])
+
+      const started = performance.now()
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* RawClient.sleepReal(50)
+      expect(server.isDraining()).toBe(true)
+      // Its next request is still served, and closes it.
+      yield* before.write(RawClient.get("/health"))
+      const last = yield* before.readResponse()
+      expect([last.status, last.text, last.header("connection")]).toEqual([503, "draining", "close"])
+      expect(yield* before.closesWithin(1000)).toBe(true)
+      // A new connection during the delay is accepted and served the same way.
+      const during = yield* RawClient.connect(port)
+      yield* during.write(RawClient.get("/health"))
+      const fresh = yield* during.readResponse()
+      expect([fresh.status, fresh.header("connection")]).toEqual([503, "close"])
+
+      yield* Fiber.join(closing)
+      expect(performance.now() - started).toBeGreaterThanOrEqual(390)
+      expect(yield* RawClient.tryConnect(port)).toBeInstanceOf(Error)
     }))
 })

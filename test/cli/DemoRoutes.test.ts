@@ -94,4 +94,19 @@ describe("the demo command's routes", () => {
       expect(yield* demo.exited).toBe(0)
       expect(Date.now() - signalled).toBeLessThan(5000)
     }), 30_000)
+
+  it.live("--drain-delay: after SIGTERM it serves on that long, /health 503 and Connection: close, then stops accepting", () =>
+    Effect.gen(function*() {
+      const demo = yield* startDemo(["--drain-delay", "1"])
+      const signalled = Date.now()
+      demo.child.kill("SIGTERM")
+      yield* RawClient.sleepReal(200)
+      const health = yield* get(demo.port, "/health")
+      expect([health.status, health.text, health.header("connection")]).toEqual([503, "draining", "close"])
+      const hello = yield* get(demo.port, "/hello")
+      expect([hello.status, hello.header("connection")]).toEqual([200, "close"])
+      expect(yield* demo.exited).toBe(0)
+      expect(Date.now() - signalled).toBeGreaterThanOrEqual(1000)
+      expect(yield* RawClient.tryConnect(demo.port)).toBeInstanceOf(Error)
+    }), 30_000)
 })
