@@ -88,3 +88,13 @@ describe("README snippets that are not examples", () => {
     }
   }, 120_000)
 })
+
+describe("README citations", () => {
+  it("every file of the repository the README names exists", () => {
+    const cited = [...README.matchAll(/`((?:src|test|examples|docs|bench|fuzz|scripts)\/[\w./-]+\.(?:ts|md|json))`/g)].map(
+      (match) => match[1] ?? ""
+    )
+    expect(cited.length).toBeGreaterThan(5)
+    expect(cited.filter((path) => !Fs.existsSync(Path.join(ROOT, path)))).toEqual([])
+  })
+})
