@@ -316,11 +316,11 @@ const rows: ReadonlyArray<Row> = [
         const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
         expect(yield* ws.closed(3000)).toBe(1001)
         yield* Fiber.join(closing)
-        // The intended difference (README): NodeHttpServer closes it at its
-        // shutdown timeout; the adapter as soon as shutdown begins (the
-        // draining signal), and so the shutdown does not wait for it.
+        // The adapter closes it as soon as shutdown begins (the draining
+        // signal), so the shutdown does not wait for it. NodeHttpServer does
+        // the same from @effect/platform-node 4.1.5 on (4.1.0 closed it at its
+        // shutdown timeout): its timing is not asserted here.
         if (target.name === "EffectHttpAdapter") expect(Date.now() - started).toBeLessThan(500)
-        else expect(Date.now() - started).toBeGreaterThanOrEqual(900)
       })
   },
   {
