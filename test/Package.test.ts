@@ -118,9 +118,14 @@ describe("the npm package", () => {
       expect(paths).toContain("dist/index.d.ts")
       expect(paths).toContain("dist/cli/main.js")
       expect(paths.filter((path) => /(^|\/)(test|bench|fuzz|examples)\//.test(path) || path.includes(".test."))).toEqual([])
-      // A guard against shipping something big by mistake (it is ~100 KB packed).
+      // A guard against shipping something big by mistake.
       expect(info.size).toBeLessThan(500_000)
       expect(info.unpackedSize).toBeLessThan(2_000_000)
+      // The sizes the README states, within 15%.
+      const stated = /about (\d+) KB packed, (\d+) KB unpacked/.exec(Fs.readFileSync(Path.join(ROOT, "README.md"), "utf8"))
+      expect(stated).not.toBeNull()
+      expect(Math.abs(info.size / 1000 / Number(stated?.[1]) - 1)).toBeLessThan(0.15)
+      expect(Math.abs(info.unpackedSize / 1000 / Number(stated?.[2]) - 1)).toBeLessThan(0.15)
 
       // Every public module is a subpath, pointing at files in the tarball.
       const manifest = JSON.parse(Fs.readFileSync(Path.join(ROOT, "package.json"), "utf8")) as {

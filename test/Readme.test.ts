@@ -3,10 +3,14 @@
  * `<!-- examples/NAME.ts -->` is that file as a user writes it (without its
  * header comment, importing `effect-httpserver` where the file imports
  * `../src/index.ts`). The files are type-checked with the project
- * (`tsconfig.json` includes `examples/`), so the quotes compile.
+ * (`tsconfig.json` includes `examples/`), so the quotes compile. Every
+ * other `ts` block is a whole file too, imports included: each is
+ * type-checked on its own, `effect-httpserver` being this checkout.
  */
+import { execFile } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { promisify } from "node:util"
 import { describe, expect, it } from "@effect/vitest"
 import { ROOT } from "./support/Processes.ts"
 
@@ -33,7 +37,8 @@ describe("README snippets", () => {
       "examples/fork-processes.ts",
       "examples/socket-activation.ts",
       "examples/compress-handler.ts",
-      "examples/compress-http-router.ts"
+      "examples/compress-http-router.ts",
+      "examples/draining.ts"
     ])
   })
 
@@ -49,5 +54,49 @@ describe("README snippets", () => {
     for (const path of ["examples/listen.ts", "examples/start-processes.ts", "examples/fork-processes.ts"]) {
       expect(Fs.readFileSync(Path.join(ROOT, path), "utf8")).toMatch(/^\/\*\*\n \* Tornado's `/)
     }
+  })
+})
+
+/** The `ts` blocks that are not quotes of `examples/`. */
+const snippets = [...README.matchAll(/(<!-- examples\/[\w-]+\.ts -->\n)?```ts\n([\s\S]*?)\n```/g)]
+  .filter((match) => match[1] === undefined)
+  .map((match) => match[2] ?? "")
+
+describe("README snippets that are not examples", () => {
+  it("each has its imports and type-checks on its own", async () => {
+    expect(snippets.length).toBeGreaterThanOrEqual(6)
+    // Under node_modules so that packages resolve as from the checkout.
+    const dir = Fs.mkdtempSync(Path.join(ROOT, "node_modules", ".readme-snippets-"))
+    try {
+      const files = snippets.map((snippet, index) => {
+        const file = `snippet${index}.ts`
+        const source = snippet.replaceAll("\"effect-httpserver\"", "\"../../src/index.ts\"")
+        // A file without imports would be a script sharing one scope with the others.
+        expect(source, `snippet ${index}`).toMatch(/^import /m)
+        Fs.writeFileSync(Path.join(dir, file), source)
+        return file
+      })
+      Fs.writeFileSync(
+        Path.join(dir, "tsconfig.json"),
+        JSON.stringify({ extends: Path.join(ROOT, "tsconfig.json"), include: files, compilerOptions: { noEmit: true } })
+      )
+      const checked = await promisify(execFile)(Path.join(ROOT, "node_modules/.bin/tsc"), ["-p", dir]).then(
+        () => "",
+        (error: { stdout?: string }) => error.stdout ?? String(error)
+      )
+      expect(checked).toBe("")
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
+
+describe("README citations", () => {
+  it("every file of the repository the README names exists", () => {
+    const cited = [...README.matchAll(/`((?:src|test|examples|docs|bench|fuzz|scripts)\/[\w./-]+\.(?:ts|md|json))`/g)].map(
+      (match) => match[1] ?? ""
+    )
+    expect(cited.length).toBeGreaterThan(5)
+    expect(cited.filter((path) => !Fs.existsSync(Path.join(ROOT, path)))).toEqual([])
   })
 })

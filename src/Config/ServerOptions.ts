@@ -193,6 +193,18 @@ export const SERVER_OPTIONS = {
     help: "on SIGTERM/SIGINT, how long in-flight requests may finish"
   }),
   /**
+   * On SIGTERM/SIGINT (when the server's scope closes), keep accepting and
+   * serving this long first, with the draining signal set, every response
+   * saying `Connection: close` and a health route answering 503, so that load
+   * balancers' health checks take the instance out before it stops
+   * listening. Default 0.
+   */
+  drainDelay: option(Seconds, {
+    default: Duration.zero,
+    help:
+      "on SIGTERM/SIGINT, keep accepting and serving this long first, while `/health` answers `503` and every response says `Connection: close`, so that load balancers take the instance out before it stops listening"
+  }),
+  /**
    * Close a connection whose peer has not read any of a pending response for
    * this long (a client that never reads must not pin memory). Default 60 s.
    */

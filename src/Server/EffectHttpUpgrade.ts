@@ -8,7 +8,8 @@
  *   the detached connection), with the `websocket` options given to the
  *   adapter (`perMessageDeflate`, `maxPayload`, ...). Releasing the socket
  *   sends a close frame: 1000 when the route's scope ends normally, 1001 when
- *   interrupted, 1011 on failure.
+ *   interrupted, 1011 on failure; and when the server begins to shut down
+ *   (its draining signal), 1001 at once.
  * - any other protocol: the engine answers `101 Switching Protocols` with the
  *   protocol asked for and the route's headers, and the `Socket` reads and
  *   writes the raw connection (bytes the client sent after the request first).
@@ -20,16 +21,15 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Scope, Stream } from "effect"
+import { Effect, type Scope } from "effect"
 import * as Headers from "effect/http/Headers"
 import { HttpServerError, InternalError, RequestParseError } from "effect/http/HttpServerError"
 import type * as Request from "effect/http/HttpServerRequest"
 import * as Socket from "effect/socket/Socket"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
-import type { IncomingMessage } from "node:http"
 import * as Ws from "ws"
-import type { DetachedSocket } from "../Request/Detach.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
+import { acceptWebSocket, detachAfterBody } from "./WebSocketAccept.ts"
 
 /**
  * Options of the `ws` `WebSocketServer` that completes WebSocket upgrades
@@ -50,6 +50,8 @@ export type WebSocketOptions = Omit<Ws.ServerOptions, "noServer" | "server" | "h
  */
 export interface Upgrades {
   readonly webSocketServer: () => Ws.WebSocketServer
+  /** The server's draining signal: open WebSockets are closed with 1001 when it completes. */
+  readonly draining?: Effect.Effect<void> | undefined
 }
 
 /**
@@ -59,7 +61,10 @@ export interface Upgrades {
  * @since 0.1.0
  * @category constructors
  */
-export const makeUpgrades = (options: WebSocketOptions | undefined): Effect.Effect<Upgrades, never, Scope.Scope> =>
+export const makeUpgrades = (
+  options: WebSocketOptions | undefined,
+  draining?: Effect.Effect<void>
+): Effect.Effect<Upgrades, never, Scope.Scope> =>
   Effect.gen(function*() {
     let server: Ws.WebSocketServer | undefined
     yield* Effect.addFinalizer(() =>
@@ -67,39 +72,14 @@ export const makeUpgrades = (options: WebSocketOptions | undefined): Effect.Effe
         server!.close(() => resume(Effect.void))
       })
     )
-    return { webSocketServer: () => server ??= new Ws.WebSocketServer({ ...options, noServer: true }) }
+    return { webSocketServer: () => server ??= new Ws.WebSocketServer({ ...options, noServer: true }), draining }
   })
 
 const upgradeError = (request: Request.HttpServerRequest, description: string, cause?: unknown) =>
   new HttpServerError({ reason: new InternalError({ request, description, cause }) })
 
-const openError = (cause: unknown) =>
-  new Socket.SocketError({
-    reason: new Socket.SocketOpenError({ kind: "Unknown", cause: typeof cause === "string" ? new Error(cause) : cause })
-  })
-
 /** The header fields the transport sets on a 101, and a body cannot follow one. */
 const reservedUpgradeHeaders = new Set(["connection", "upgrade", "content-length", "transfer-encoding"])
-
-/** The close code for how the route's scope ended (RFC 6455 section 7.4.1). */
-const closeCode = (exit: Exit.Exit<unknown, unknown>): number =>
-  Exit.isSuccess(exit) ? 1000 : Cause.hasInterruptsOnly(exit.cause) ? 1001 : 1011
-
-/**
- * Reads the rest of the body (the new protocol starts after it), then takes
- * the connection, in the Scope of the socket's reader.
- */
-const detach = (source: HTTPServerRequest, options?: Parameters<HTTPServerRequest["detach"]>[0]) =>
-  Effect.andThen(
-    Effect.mapError(Stream.runDrain(source.stream), openError),
-    Effect.mapError(source.detach(options), openError)
-  )
-
-/** The request as `ws` reads it: method, URL, lower-cased headers, and the socket. */
-const incomingMessageOf = (
-  request: Request.HttpServerRequest,
-  socket: DetachedSocket
-): IncomingMessage => ({ method: request.method, url: request.url, headers: request.headers, socket }) as unknown as IncomingMessage
 
 /**
  * The effect `Socket` for `request.upgradeWith({ headers })`, or why there is
@@ -136,34 +116,13 @@ export const upgrade = (
     }
   }
   const response = { status: 101, headers: { ...headers, Upgrade: protocol }, body: { _tag: "Empty" } } as const
-  return NodeSocket.fromDuplex(detach(source, { response }))
+  return NodeSocket.fromDuplex(detachAfterBody(source, { response }))
 }
 
-/** The WebSocket handshake by `ws` over the detached connection. */
+/** The WebSocket handshake by `ws` over the detached connection, as the route's request has it. */
 const webSocket = (
   request: Request.HttpServerRequest,
   source: HTTPServerRequest,
   upgrades: Upgrades
 ): Effect.Effect<Socket.Socket> =>
-  Socket.fromWebSocket(
-    Effect.acquireRelease(
-      Effect.flatMap(detach(source), (socket) =>
-        Effect.callback<Ws.WebSocket, Socket.SocketError>((resume) => {
-          // A refused handshake (ws answers 400 and closes) never calls back: fail on the close.
-          const onClose = () => resume(Effect.fail(openError("The socket closed before the upgrade")))
-          if (socket.destroyed) return onClose()
-          socket.once("close", onClose)
-          upgrades.webSocketServer().handleUpgrade(incomingMessageOf(request, socket), socket, EMPTY, (ws) => {
-            socket.off("close", onClose)
-            resume(Effect.succeed(ws))
-          })
-          return Effect.sync(() => {
-            socket.off("close", onClose)
-            socket.destroy()
-          })
-        })),
-      (ws, exit) => Effect.sync(() => ws.close(closeCode(exit)))
-    )
-  )
-
-const EMPTY = Buffer.alloc(0)
+  Socket.fromWebSocket(acceptWebSocket(source, upgrades.webSocketServer(), { request, draining: upgrades.draining }))

@@ -29,7 +29,7 @@
  * @since 0.1.0
  */
 import * as Net from "node:net"
-import { Context, Data, Duration, Effect, Layer, Scope } from "effect"
+import { Context, Data, Deferred, Duration, Effect, Layer, Scope } from "effect"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as ResponseCompression from "../Compression/ResponseCompression.ts"
 import { makeIpMatcher } from "../Config/IpRange.ts"
@@ -131,10 +131,23 @@ export interface RunningServer {
    * server without TLS, with a `ConfigError` on `ssl`.
    */
   readonly reloadTls: (ssl?: TlsConfigInput) => Effect.Effect<void, ConfigError>
+  /**
+   * Completes when shutdown begins (the server's Scope starts closing,
+   * SIGTERM in the command), before it stops accepting: the signal for
+   * long-lived responses to end by themselves instead of being cut at
+   * `shutdownTimeout`. An SSE stream ends on it with
+   * `Stream.interruptWhen(server.draining)`, a WebSocket closes with 1001.
+   */
+  readonly draining: Effect.Effect<void>
+  /** Whether shutdown has begun ({@link RunningServer.draining} has completed): a health check answers 503 then. */
+  readonly isDraining: () => boolean
 }
 
 /**
- * The service a {@link layer} provides.
+ * The service a {@link layer} provides; handlers see their own server as
+ * this service too (`yield* HTTPServer.HTTPServer` in a handler gives its
+ * `draining` signal, `reloadTls`, ...), so a handler's need for it is
+ * met by the server that runs it.
  *
  * @since 0.1.0
  * @category services
@@ -231,7 +244,7 @@ export const refuseProcesses = (config: ServerConfig): Effect.Effect<ServerConfi
 export const listen = <E, R>(
   handler: Handler<E, R>,
   config?: ServerConfigInput
-): Effect.Effect<RunningServer, ConfigError | ListenError, R | Scope.Scope> =>
+): Effect.Effect<RunningServer, ConfigError | ListenError, Exclude<R, HTTPServer> | Scope.Scope> =>
   decodeServerConfig(config ?? {}).pipe(
     Effect.flatMap(refuseProcesses),
     Effect.flatMap((decoded) => listenWith(handler, decoded))
@@ -258,7 +271,7 @@ export const addSockets = <E, R>(
   handler: Handler<E, R>,
   sockets: ReadonlyArray<ListeningSocket>,
   config?: ServerConfigInput
-): Effect.Effect<RunningServer, ConfigError | ListenError, R | Scope.Scope> => {
+): Effect.Effect<RunningServer, ConfigError | ListenError, Exclude<R, HTTPServer> | Scope.Scope> => {
   const given = BINDING_OPTIONS.filter((option) => config?.[option] !== undefined)
   const issues = [
     ...(sockets.length === 0 ? [{ option: "sockets", message: "must be at least one listening socket" }] : []),
@@ -284,14 +297,78 @@ export const listenWith = <E, R>(
   handler: Handler<E, R>,
   config: ServerConfig,
   options?: ListenOptions
-): Effect.Effect<RunningServer, ListenError, R | Scope.Scope> =>
+): Effect.Effect<RunningServer, ListenError, Exclude<R, HTTPServer> | Scope.Scope> =>
   Effect.gen(function*() {
-    const context = yield* Effect.context<R>()
+    const context = yield* Effect.context<Exclude<R, HTTPServer>>()
     const scope = yield* Effect.scope
-    const runFork = Effect.runForkWith(context)
     const connections = new Set<HttpConnection>()
     let shuttingDown = false
     let onAllClosed: (() => void) | undefined
+    const draining = Deferred.makeUnsafe<void>()
+
+    // The listening sockets accept (paused, with allowHalfOpen and noDelay)
+    // once `serve` is called below; each connection they accept comes to
+    // `onSocket`.
+    const sockets = options?.sockets ?? (yield* bindConfigured(config))
+    let detach: ReadonlyArray<() => void> = []
+    const scheme = config.ssl !== undefined ? "https" : "http"
+    const addresses = sockets.map((socket) => socket.address)
+    const address = addresses[0] ?? { _tag: "TcpAddress", hostname: config.host, port: config.port }
+    const url = address._tag === "UnixAddress" ? describeAddress(address) : `${scheme}://${describeAddress(address)}`
+
+    // Tornado's `stop` closes the listening sockets.
+    const stopAccepting = Effect.sync(() => {
+      for (const stop of detach) stop()
+      for (const socket of sockets) socket.close()
+    })
+
+    const waitForConnections = (destroyFirst: boolean) =>
+      Effect.callback<void>((resume) => {
+        if (destroyFirst) {
+          handshakes?.closeAll()
+          for (const connection of [...connections]) connection.destroy()
+        }
+        if (connections.size === 0) {
+          resume(Effect.void)
+          return
+        }
+        onAllClosed = () => resume(Effect.void)
+        return Effect.sync(() => {
+          onAllClosed = undefined
+        })
+      })
+
+    let tlsSource = config.ssl?.source
+    const reloadTls = (ssl?: TlsConfigInput): Effect.Effect<void, ConfigError> => {
+      const source = ssl ?? tlsSource
+      if (handshakes === undefined || source === undefined) {
+        return Effect.fail(
+          new ConfigError({ issues: [{ option: "ssl", message: "cannot be reloaded: the server does not serve TLS" }] })
+        )
+      }
+      return Effect.flatMap(decodeTlsConfig(source), (loaded) =>
+        Effect.sync(() => {
+          tlsSource = loaded.source
+          handshakes.setConfig(loaded)
+        }))
+    }
+
+    const running: RunningServer = {
+      address,
+      addresses,
+      scheme,
+      url,
+      connectionCount: () => connections.size + (handshakes?.size ?? 0),
+      stop: stopAccepting,
+      closeAllConnections: waitForConnections(true),
+      reloadTls,
+      draining: Deferred.await(draining),
+      isDraining: () => Deferred.isDoneUnsafe(draining)
+    }
+
+    // Handlers (and everything the server runs) see this server as the
+    // `HTTPServer` service: its draining signal, reloadTls, ...
+    const runFork = Effect.runForkWith(Context.add(context, HTTPServer, running))
     // Spans, metrics and the access log, when any is on (decided once, here).
     const observation = observeRequests(context as Context.Context<never>, config, {
       tracing: options?.tracing ?? true,
@@ -330,6 +407,7 @@ export const listenWith = <E, R>(
     const addConnection = (connection: HttpConnection) => {
       observation?.connectionOpened()
       connections.add(connection)
+      if (running.isDraining()) connection.disableKeepAlive()
     }
 
     // TLS: accepted sockets handshake first, tracked (limits, deadline,
@@ -350,13 +428,12 @@ export const listenWith = <E, R>(
           reason: (error as { code?: string }).code ?? error.message
         }))
     })
-    const connectionCount = () => connections.size + (handshakes?.size ?? 0)
 
     const maxConnections = config.maxConnections ?? Infinity
     const onSocket = (socket: Net.Socket) => {
       // Past the limit a new connection is closed at once; the open ones are
       // not touched.
-      if (shuttingDown || connectionCount() >= maxConnections) {
+      if (shuttingDown || running.connectionCount() >= maxConnections) {
         if (!shuttingDown) observation?.connectionRefused()
         socket.on("error", () => {})
         socket.destroy()
@@ -377,80 +454,32 @@ export const listenWith = <E, R>(
       socket.resume()
       addConnection(new HttpConnection(socket, host))
     }
+    detach = sockets.map((socket) => socket.serve(onSocket))
 
-    const scheme = config.ssl !== undefined ? "https" : "http"
-
-    // The listening sockets accept (paused, with allowHalfOpen and noDelay);
-    // each connection they accept comes here.
-    const sockets = options?.sockets ?? (yield* bindConfigured(config))
-    const detach = sockets.map((socket) => socket.serve(onSocket))
-    const addresses = sockets.map((socket) => socket.address)
-    const address = addresses[0] ?? { _tag: "TcpAddress", hostname: config.host, port: config.port }
-    const url = address._tag === "UnixAddress" ? describeAddress(address) : `${scheme}://${describeAddress(address)}`
-
-    // Tornado's `stop` closes the listening sockets.
-    const stopAccepting = Effect.sync(() => {
-      for (const stop of detach) stop()
-      for (const socket of sockets) socket.close()
-    })
-
-    const waitForConnections = (destroyFirst: boolean) =>
-      Effect.callback<void>((resume) => {
-        if (destroyFirst) {
-          handshakes?.closeAll()
-          for (const connection of [...connections]) connection.destroy()
-        }
-        if (connections.size === 0) {
-          resume(Effect.void)
-          return
-        }
-        onAllClosed = () => resume(Effect.void)
-        return Effect.sync(() => {
-          onAllClosed = undefined
-        })
-      })
-
-    const closeAllConnections = waitForConnections(true)
-
-    // Graceful shutdown, when the scope closes.
+    // Graceful shutdown, when the scope closes: the draining signal first,
+    // so that long-lived responses (SSE, WebSockets) can end by themselves;
+    // with a drainDelay, serving on that long (new connections too), every
+    // response closing its connection, while health checks see the signal
+    // and take this instance out; then stop accepting.
     yield* Scope.addFinalizer(
       scope,
       Effect.gen(function*() {
+        Deferred.doneUnsafe(draining, Effect.void)
+        if (Duration.isGreaterThan(config.drainDelay, Duration.zero)) {
+          for (const connection of connections) connection.disableKeepAlive()
+          yield* Effect.sleep(config.drainDelay)
+        }
         shuttingDown = true
         yield* stopAccepting
         // A handshake has no request in flight: nothing to wait for.
         handshakes?.closeAll()
         for (const connection of [...connections]) connection.beginShutdown()
         const graceful = yield* Effect.timeoutOption(waitForConnections(false), config.shutdownTimeout)
-        if (graceful._tag === "None") yield* closeAllConnections
+        if (graceful._tag === "None") yield* running.closeAllConnections
       })
     )
 
-    let tlsSource = config.ssl?.source
-    const reloadTls = (ssl?: TlsConfigInput): Effect.Effect<void, ConfigError> => {
-      const source = ssl ?? tlsSource
-      if (handshakes === undefined || source === undefined) {
-        return Effect.fail(
-          new ConfigError({ issues: [{ option: "ssl", message: "cannot be reloaded: the server does not serve TLS" }] })
-        )
-      }
-      return Effect.flatMap(decodeTlsConfig(source), (loaded) =>
-        Effect.sync(() => {
-          tlsSource = loaded.source
-          handshakes.setConfig(loaded)
-        }))
-    }
-
-    return {
-      address,
-      addresses,
-      scheme,
-      url,
-      connectionCount,
-      stop: stopAccepting,
-      closeAllConnections,
-      reloadTls
-    } satisfies RunningServer
+    return running
   })
 
 /**
@@ -463,7 +492,7 @@ export const listenWith = <E, R>(
 export const layer = <E, R>(
   handler: Handler<E, R>,
   config?: ServerConfigInput
-): Layer.Layer<HTTPServer, ConfigError | ListenError, R> => Layer.effect(HTTPServer, listen(handler, config))
+): Layer.Layer<HTTPServer, ConfigError | ListenError, Exclude<R, HTTPServer>> => Layer.effect(HTTPServer, listen(handler, config))
 
 
 /**
@@ -479,7 +508,7 @@ export const layer = <E, R>(
 export const layerConfig = <E, R>(
   handler: Handler<E, R>,
   defaults?: ServerConfigInput
-): Layer.Layer<HTTPServer, ConfigError | ListenError, R> =>
+): Layer.Layer<HTTPServer, ConfigError | ListenError, Exclude<R, HTTPServer>> =>
   Layer.effect(
     HTTPServer,
     loadServerConfig(defaults).pipe(
@@ -511,7 +540,7 @@ export const layerConfig = <E, R>(
 export const layerTest = <E, R>(
   handler: Handler<E, R>,
   config?: ServerConfigInput
-): Layer.Layer<HTTPServer | HttpClient.HttpClient, ConfigError | ListenError, R> => {
+): Layer.Layer<HTTPServer | HttpClient.HttpClient, ConfigError | ListenError, Exclude<R, HTTPServer>> => {
   const server = layer(handler, testServerConfig(config))
   const client = Layer.unwrap(Effect.map(Effect.service(HTTPServer), (running) => layerClient(running.url)))
   return Layer.provideMerge(client, server)
@@ -559,7 +588,7 @@ export const start = <E, R>(
   handler: Handler<E, R>,
   config?: ServerConfigInput,
   options?: StartOptions
-): Effect.Effect<Started, ConfigError | ListenError | Workers.WorkersError, R | Scope.Scope> =>
+): Effect.Effect<Started, ConfigError | ListenError | Workers.WorkersError, Exclude<R, HTTPServer> | Scope.Scope> =>
   Effect.flatMap(decodeServerConfig(config ?? {}), (decoded) => startWith(handler, decoded, options))
 
 /**
@@ -583,7 +612,7 @@ export const startWith = <E, R>(
   handler: Handler<E, R>,
   config: ServerConfig,
   options?: StartOptions
-): Effect.Effect<Started, ListenError | Workers.WorkersError, R | Scope.Scope> =>
+): Effect.Effect<Started, ListenError | Workers.WorkersError, Exclude<R, HTTPServer> | Scope.Scope> =>
   Effect.gen(function*() {
     if (Workers.isWorker()) {
       const server = yield* Workers.listenAsWorker(listenWith(handler, config))

@@ -10,6 +10,8 @@ import { parseSeconds } from "../Config/SecondsText.ts"
 import type { BodyError, InvalidBody } from "../Wire/HttpErrors.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import * as Response from "../Response/Response.ts"
+import { HTTPServer } from "../Server/HTTPServer.ts"
+import { events, webSocket } from "./DemoLongLived.ts"
 
 const hello = Response.text("Hello world")
 const notFound = Response.text("404 Not Found", { status: 404 })
@@ -103,12 +105,37 @@ const slow = (request: HTTPServerRequest): Effect.Effect<Response.Response> => {
 }
 
 /**
+ * `/status?code=N&reason=TEXT`: status N (a final one, 200 to 599) with that
+ * reason phrase (the standard one without `reason`), empty body.
+ */
+const status = (request: HTTPServerRequest): Response.Response => {
+  const code = request.queryArguments["code"]?.[0] ?? ""
+  if (!/^[2-5]\d\d$/.test(code)) return badRequest("code must be a status from 200 to 599")
+  const reason = request.queryArguments["reason"]?.[0]
+  if (reason !== undefined && !Response.isValidReasonPhrase(reason)) {
+    return badRequest("reason must hold only tab, space, visible ASCII and Latin-1 characters")
+  }
+  return Response.empty({ status: Number(code), reason })
+}
+
+const healthy = Response.text("ok")
+const draining = Response.text("draining", { status: 503 })
+
+/** `/health`: 200 `ok` while serving, 503 `draining` once shutdown has begun. */
+const health: Effect.Effect<Response.Response, never, HTTPServer> = Effect.map(
+  Effect.service(HTTPServer),
+  (server) => (server.isDraining() ? draining : healthy)
+)
+
+/**
  * The demo app's handler.
  *
  * @since 0.1.0
  * @category handlers
  */
-export const handler = (request: HTTPServerRequest): Effect.Effect<Response.Response, BodyError | InvalidBody> => {
+export const handler = (
+  request: HTTPServerRequest
+): Effect.Effect<Response.Response, BodyError | InvalidBody, HTTPServer> => {
   const { method, path } = request
   switch (path) {
     case "/":
@@ -129,6 +156,14 @@ export const handler = (request: HTTPServerRequest): Effect.Effect<Response.Resp
       return method === "GET"
         ? Effect.die(new Error("the /fail route fails on purpose"))
         : Effect.succeed(notFound)
+    case "/status":
+      return Effect.succeed(method === "GET" ? status(request) : notFound)
+    case "/health":
+      return method === "GET" ? health : Effect.succeed(notFound)
+    case "/events":
+      return method === "GET" ? events : Effect.succeed(notFound)
+    case "/ws":
+      return method === "GET" ? webSocket(request) : Effect.succeed(notFound)
     default:
       return Effect.succeed(notFound)
   }

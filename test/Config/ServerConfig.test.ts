@@ -48,6 +48,7 @@ interface Consumed {
   readonly maxConnections: number | undefined
   readonly accessLog: boolean
   readonly compressResponse: boolean
+  readonly drainDelay: Duration.Duration
   readonly handshakeTimeout: Duration.Duration
   readonly ssl: TlsConfig | undefined
 }
@@ -85,6 +86,7 @@ describe("ServerConfig", () => {
         headerTimeout: config.headerTimeout,
         bodyTimeout: undefined,
         shutdownTimeout: config.shutdownTimeout,
+        drainDelay: config.drainDelay,
         writeTimeout: config.writeTimeout,
         maxConnections: undefined,
         ssl: undefined,
@@ -97,6 +99,7 @@ describe("ServerConfig", () => {
       expect(Duration.toMillis(config.idleConnectionTimeout)).toBe(3_600_000)
       expect(Duration.toMillis(config.headerTimeout)).toBe(60_000)
       expect(Duration.toMillis(config.shutdownTimeout)).toBe(30_000)
+      expect(Duration.toMillis(config.drainDelay)).toBe(0)
     }))
 
   it.effect("treats undefined like an absent field", () =>

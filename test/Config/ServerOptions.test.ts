@@ -78,6 +78,7 @@ const SAMPLES: Readonly<Record<string, Sample>> = {
   headerTimeout: SECONDS,
   bodyTimeout: SECONDS,
   shutdownTimeout: SECONDS,
+  drainDelay: SECONDS,
   writeTimeout: SECONDS,
   maxConnections: { good: { api: 100, text: "100" }, bad: { api: 0, text: "0" } },
   accessLog: SWITCH,

@@ -9,7 +9,7 @@ import * as Fs from "node:fs"
 import * as Http from "node:http"
 import { describe, expect, it } from "@effect/vitest"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { Context, Deferred, type Duration, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
@@ -94,6 +94,8 @@ const routes = (probe: Probe) =>
 /** How a server under test is made: the options both kinds understand. */
 interface ServerOptions {
   readonly websocket?: { readonly perMessageDeflate?: boolean } | undefined
+  /** Default 10 s. */
+  readonly shutdownTimeout?: Duration.Input | undefined
 }
 
 interface Target {
@@ -110,14 +112,17 @@ const targets: ReadonlyArray<Target> = [
       NodeHttpServer.layer(() => Http.createServer(), {
         host: "127.0.0.1",
         port: 0,
-        gracefulShutdownTimeout: "10 seconds",
+        gracefulShutdownTimeout: options.shutdownTimeout ?? "10 seconds",
         websocket: options.websocket
       })
   },
   {
     name: "EffectHttpAdapter",
     layer: (options) =>
-      EffectHttpAdapter.layer({ host: "127.0.0.1", port: 0, shutdownTimeout: "10 seconds" }, { websocket: options.websocket })
+      EffectHttpAdapter.layer(
+        { host: "127.0.0.1", port: 0, shutdownTimeout: options.shutdownTimeout ?? "10 seconds" },
+        { websocket: options.websocket }
+      )
   }
 ]
 
@@ -298,6 +303,24 @@ const rows: ReadonlyArray<Row> = [
         const plain = yield* WsClient.connect(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false })
         expect(plain.extensions).toBe("")
         expect(yield* plain.roundTrip("plain")).toEqual({ data: "plain", binary: false })
+      })
+  },
+  {
+    name: "a WebSocket open at shutdown is closed with 1001 Going Away",
+    options: { shutdownTimeout: "1 second" },
+    run: ({ port, scope }, target) =>
+      Effect.gen(function*() {
+        const ws = yield* WsClient.connect(`ws://127.0.0.1:${port}/ws`)
+        expect(yield* ws.roundTrip("before")).toEqual({ data: "before", binary: false })
+        const started = Date.now()
+        const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+        expect(yield* ws.closed(3000)).toBe(1001)
+        yield* Fiber.join(closing)
+        // The adapter closes it as soon as shutdown begins (the draining
+        // signal), so the shutdown does not wait for it. NodeHttpServer does
+        // the same from @effect/platform-node 4.1.5 on (4.1.0 closed it at its
+        // shutdown timeout): its timing is not asserted here.
+        if (target.name === "EffectHttpAdapter") expect(Date.now() - started).toBeLessThan(500)
       })
   },
   {

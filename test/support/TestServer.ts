@@ -26,7 +26,7 @@ export const portOf = (server: HTTPServer.RunningServer): number => {
 export const serve = <E, R>(
   handler: HTTPServer.Handler<E, R>,
   config: ServerConfigInput = {}
-): Effect.Effect<Served, never, R | Scope.Scope> =>
+): Effect.Effect<Served, never, Exclude<R, HTTPServer.HTTPServer> | Scope.Scope> =>
   HTTPServer.listen(handler, { host: "127.0.0.1", port: 0, shutdownTimeout: 2000, ...config }).pipe(
     Effect.map((server) => ({ server, port: portOf(server) })),
     Effect.orDie

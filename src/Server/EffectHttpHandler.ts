@@ -1,0 +1,192 @@
+/**
+ * An `effect/http` app as an engine {@link Handler}: each request wrapped in
+ * the adapter's `HttpServerRequest`, the app run through
+ * `HttpEffect.toHandled`, and the `HttpServerResponse` it answers with
+ * recorded as the engine's `Response` (a streamed body runs after the app
+ * has returned, in the engine's fiber, with the request's Scope and
+ * context).
+ *
+ * @since 0.1.0
+ */
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Scope, Stream } from "effect"
+import * as HttpEffect from "effect/http/HttpEffect"
+import type * as HttpMiddleware from "effect/http/HttpMiddleware"
+import * as Request from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
+import * as Ws from "ws"
+import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
+import type { Response } from "../Response/Response.ts"
+import type { Upgrades } from "./EffectHttpUpgrade.ts"
+import type { Handler } from "./HTTPServer.ts"
+import { toResponse } from "./EffectResponseConversion.ts"
+import { type Exchange, ServerRequest } from "./EffectServerRequest.ts"
+
+/**
+ * Responses an app answers with again and again (a constant
+ * `HttpServerResponse.text("Hello")` in a route) are converted once: the
+ * same engine `Response` each time, whose bytes the serializer then keeps.
+ * As in the serializer, only a response seen twice in a row is kept, so an
+ * app that makes a new response each time pays one comparison. Only bodies
+ * known in full are kept: `HttpServerResponse`s are immutable, and such a
+ * conversion depends on nothing else (not on HEAD, which only changes
+ * streamed bodies).
+ */
+const convertedResponses = new WeakMap<HttpServerResponse.HttpServerResponse, Response>()
+let lastConverted: HttpServerResponse.HttpServerResponse | undefined = undefined
+
+const isReusable = (response: HttpServerResponse.HttpServerResponse): boolean =>
+  response.body._tag === "Empty" || response.body._tag === "Uint8Array"
+
+/**
+ * The `handleResponse` of `HttpEffect.toHandled`: records the converted
+ * response and hands it to the engine (`Exchange.onRecorded`). A streamed
+ * body runs in the engine's fiber, with the request's context (services,
+ * logger, tracer) and its Scope handed over (closed when the stream ends,
+ * fails or is interrupted); the app's fiber waits here until the stream has
+ * ended, so that its span and its log line cover the body, and a client
+ * leaving mid-stream ends them interrupted, as on `NodeHttpServer`.
+ */
+const recordResponse = (
+  request: Request.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+): Effect.Effect<void, unknown> => {
+  if (!(request instanceof ServerRequest)) {
+    return Effect.die(new Error("effect-httpserver: the request is not one of the adapter's"))
+  }
+  const exchange = request.exchange
+  if (exchange.response !== undefined) return Effect.void
+  const converted = convertedResponses.get(response)
+  if (converted !== undefined) {
+    record(exchange, converted)
+    return Effect.void
+  }
+  let sent: Deferred.Deferred<void, unknown> | undefined
+  try {
+    toResponse(response, request.method === "HEAD", (status, headers, body) => {
+      const reason = response.statusText
+      if ("_tag" in body) {
+        const made: Response = { status, reason, headers, body }
+        record(exchange, made)
+        if (isReusable(response)) {
+          if (response === lastConverted) convertedResponses.set(response, made)
+          lastConverted = response
+        }
+        return
+      }
+      const ended = sent = Deferred.makeUnsafe<void, unknown>()
+      let stream = body.stream
+      const fiber = Fiber.getCurrent()
+      const scope = fiber === undefined ? undefined : Context.getOption(fiber.context, Scope.Scope)
+      if (fiber !== undefined) stream = Stream.provideContext(stream, fiber.context)
+      if (scope?._tag === "Some") {
+        const closeable = scope.value as Scope.Closeable
+        HttpEffect.scopeDisableClose(closeable)
+        stream = Stream.onExit(stream, (exit) => Effect.andThen(Scope.close(closeable, exit), Deferred.done(ended, Exit.asVoid(exit))))
+      } else {
+        stream = Stream.onExit(stream, (exit) => Deferred.done(ended, Exit.asVoid(exit)))
+      }
+      record(exchange, {
+        status,
+        reason,
+        headers,
+        body: { _tag: "Stream", stream, contentLength: body.contentLength }
+      })
+    })
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+  return sent === undefined ? Effect.void : Deferred.await(sent)
+}
+
+const record = (exchange: Exchange, response: Response): void => {
+  exchange.response = response
+  exchange.onRecorded?.(response)
+}
+
+let defaultWebSocketServer: Ws.WebSocketServer | undefined
+const defaultUpgrades: Upgrades = { webSocketServer: () => defaultWebSocketServer ??= new Ws.WebSocketServer({ noServer: true }) }
+
+/**
+ * Turns an `effect/http` app into a {@link Handler} for
+ * `HTTPServer.listen` / `listenWith`, run with the services of the fiber
+ * that calls `makeHandler`.
+ *
+ * The app's failures become responses the way `effect/http` decides
+ * (`HttpEffect.toHandled`); a failure past that (a response the engine cannot
+ * send) is answered by the engine with 500 and logged.
+ *
+ * Listen with `{ handlersStartUninterruptible: true,
+ * clientAbortAnnotations: ClientAbort.annotation }` (as `EffectHttpAdapter.make` does)
+ * for `NodeHttpServer`'s semantics: an `{ uninterruptible: true }` route's
+ * response is sent even if its fiber was interrupted meanwhile, and a client
+ * going away is a client abort (499).
+ *
+ * @since 0.1.0
+ * @category handlers
+ */
+export const makeHandler = <E, R>(
+  httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  options?: {
+    readonly middleware?: HttpMiddleware.HttpMiddleware | undefined
+    /** What upgrades share (the `WebSocketServer`); by default one with `ws`'s defaults. */
+    readonly upgrades?: Upgrades | undefined
+  }
+): Effect.Effect<Handler<unknown>, never, Exclude<R, Request.HttpServerRequest | Scope.Scope>> =>
+  Effect.map(Effect.context<Exclude<R, Request.HttpServerRequest | Scope.Scope>>(), (context) => {
+    const upgrades = options?.upgrades ?? defaultUpgrades
+    const handled = HttpEffect.toHandled(httpEffect, recordResponse, options?.middleware) as Effect.Effect<
+      void,
+      unknown,
+      Request.HttpServerRequest
+    >
+    return (source: HTTPServerRequest): Effect.Effect<Response, unknown> => {
+      const exchange: Exchange = { response: undefined, arrayBuffer: undefined, upgrades, onRecorded: undefined }
+      const request = new ServerRequest(source, exchange)
+      const requestContext = Context.add(context, Request.HttpServerRequest, request)
+      // The app runs in a fiber of its own, so that the engine gets the
+      // response as soon as it is recorded while the app's fiber (its span,
+      // its log line) goes on until a streamed body has been sent.
+      const run = Effect.flatMap(
+        Effect.forkDetach(handled, { startImmediately: true, uninterruptible: "inherit" }),
+        (app) => {
+          const exit = app.pollUnsafe()
+          return exit !== undefined ? respond(exchange, exit) : awaitResponse(exchange, app)
+        }
+      )
+      return Effect.updateContext(run, (_: Context.Context<never>) => requestContext)
+    }
+  })
+
+/**
+ * The response once the app has ended. A response recorded is a response
+ * sent, whatever came after it (middleware failures are already reported
+ * by `toHandled`).
+ */
+const respond = (exchange: Exchange, exit: Exit.Exit<void, unknown>): Effect.Effect<Response, unknown> => {
+  const response = exchange.response
+  if (response !== undefined) return Effect.succeed(response)
+  if (Exit.isFailure(exit)) return Effect.failCause(exit.cause)
+  return Effect.die(new Error("effect-httpserver: the app completed without a response"))
+}
+
+/**
+ * Waits for the app's response (or its end), interruptibly: the engine
+ * interrupting the request (a client that went away, a server closing it)
+ * interrupts the app with the same annotations (`ClientAbort`), and waits
+ * for it to end.
+ */
+const awaitResponse = (exchange: Exchange, app: Fiber.Fiber<void, unknown>): Effect.Effect<Response, unknown> =>
+  Effect.onExit(
+    Effect.interruptible(Effect.callback<Response, unknown>((resume) => {
+      if (exchange.response !== undefined) return resume(Effect.succeed(exchange.response))
+      exchange.onRecorded = (response) => resume(Effect.succeed(response))
+      app.addObserver((exit) => resume(respond(exchange, exit)))
+    })),
+    (exit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) && app.pollUnsafe() === undefined
+        ? Effect.callback<void>((resume) => {
+          app.addObserver(() => resume(Effect.void))
+          app.interruptUnsafe(undefined, Cause.annotations(exit.cause))
+        })
+        : Effect.void
+  )
