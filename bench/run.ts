@@ -50,7 +50,17 @@ interface ServerDef {
   readonly tls?: boolean
   /** Compresses its responses: started with BENCH_COMPRESS=1. */
   readonly compress?: boolean
+  /** Runs this file (another checkout's server, see `--baseline`) as it is, not one of bench/servers/. */
+  readonly entry?: string
 }
+
+/**
+ * `--baseline DIR`: the same server from another checkout (a worktree of an
+ * earlier commit), measured in the same run, so that a change to the engine
+ * is judged against what it replaces: `ours` against `ours-baseline`.
+ */
+const baselineIndex = process.argv.indexOf("--baseline")
+const baselineDir = baselineIndex === -1 ? undefined : process.argv[baselineIndex + 1]
 
 const SERVERS: ReadonlyArray<ServerDef> = [
   { name: "node-http", label: "node:http", file: "node-http.ts" },
@@ -63,7 +73,13 @@ const SERVERS: ReadonlyArray<ServerDef> = [
   { name: "node-https", label: "node:https", file: "node-http.ts", tls: true },
   { name: "ours-tls", label: "ours (TLS)", file: "ours.ts", usesSrc: true, tls: true },
   { name: "fastify-compress", label: "fastify + @fastify/compress", file: "fastify.ts", compress: true },
-  { name: "ours-compress", label: "ours + ResponseCompression", file: "ours.ts", usesSrc: true, compress: true }
+  { name: "ours-compress", label: "ours + ResponseCompression", file: "ours.ts", usesSrc: true, compress: true },
+  ...(baselineDir === undefined ? [] : [{
+    name: "ours-baseline",
+    label: `ours (baseline: ${Path.basename(baselineDir)})`,
+    file: "ours.ts",
+    entry: Path.join(Path.resolve(baselineDir), "bench", "servers", "ours.ts")
+  }])
 ]
 
 /**
@@ -72,7 +88,7 @@ const SERVERS: ReadonlyArray<ServerDef> = [
  * app on NodeHttpServer, and against ours without effect/http.
  */
 const COMPARISONS: ReadonlyArray<{ readonly subject: string; readonly versus: ReadonlyArray<string> }> = [
-  { subject: "ours", versus: ["node-http", "effect-platform", "uws", "canned"] },
+  { subject: "ours", versus: ["node-http", "effect-platform", "uws", "canned", "ours-baseline"] },
   { subject: "ours-router", versus: ["effect-platform", "ours"] },
   { subject: "ours-tls", versus: ["node-https"] },
   { subject: "ours-compress", versus: ["fastify-compress"] }
@@ -199,6 +215,7 @@ const builtEntry = (dir: string, def: ServerDef): string =>
   Path.join(dir, "bench", "servers", def.file.replace(/\.ts$/, ".js"))
 
 const serverEntry = (def: ServerDef): string => {
+  if (def.entry !== undefined) return def.entry
   if (def.peer !== undefined && builtDir !== undefined) return builtEntry(builtDir, def)
   return buildDir === undefined ? Path.join(benchDir, "servers", def.file) : builtEntry(buildDir, def)
 }
@@ -244,6 +261,8 @@ const usage = `Usage: npm run bench -- [options]
   --idle-connections N    connections in the idle scenario (default 5000)
   --tool wrk|autocannon   load generator (default: wrk when on PATH, else autocannon)
   --no-build              run the servers' .ts files directly (Node's type stripper then adds ~17 MiB RSS to each)
+  --baseline DIR          also run ours from another checkout (DIR, e.g. a worktree of an earlier commit,
+                          with its own node_modules) as ours-baseline, compared with ours in the same run
   --no-json               do not write bench/results/<timestamp>.json
   --help`
 
@@ -260,6 +279,7 @@ const { values: args } = parseArgs({
     "no-json": { type: "boolean", default: false },
     "no-build": { type: "boolean", default: false },
     reuse: { type: "boolean", default: false },
+    baseline: { type: "string" },
     help: { type: "boolean", default: false }
   },
   strict: true
