@@ -54,7 +54,7 @@ export class ExchangeRunner {
   }
 
   /** Runs the handler of the request just opened (its head read at `now`). */
-  runHandler(now: number): void {
+  readonly runHandler = (now: number): void => {
     const request = this.request as HTTPServerRequest
     let effect: Effect.Effect<Response, unknown> | Exit.Exit<Response, unknown>
     try {
@@ -75,7 +75,7 @@ export class ExchangeRunner {
   }
 
   /** Runs a response body stream into the machine. */
-  runStream(stream: Stream.Stream<Uint8Array, unknown>): void {
+  readonly runStream = (stream: Stream.Stream<Uint8Array, unknown>): void => {
     const exchange = this.core.exchange
     const fiber = this.host.fork(Stream.runForEach(stream, this.writePiece))
     this.fiber = fiber

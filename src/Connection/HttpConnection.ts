@@ -24,7 +24,7 @@ import { DetachedSocketDuplex } from "./DetachedSocketDuplex.ts"
 import { ExchangeRunner } from "./ExchangeRunner.ts"
 import { Http1Protocol } from "./Http1Protocol.ts"
 import type { ProtocolIO } from "./ProtocolModel.ts"
-import { SocketOutput } from "./SocketOutput.ts"
+import { type OutputEvents, SocketOutput } from "./SocketOutput.ts"
 
 export type { ConnectionHost, ConnectionOptions } from "./ConnectionHost.ts"
 
@@ -35,7 +35,7 @@ const LINGER_MILLIS = 2_000
  * @since 0.1.0
  * @category models
  */
-export class HttpConnection implements ProtocolIO, BodyHost {
+export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
   private readonly socket: Net.Socket
   private readonly host: ConnectionHost<HttpConnection>
   private readonly core: Http1Protocol
@@ -57,10 +57,7 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     this.socket = socket
     this.host = host
     this.context = new ConnectionContext(socket, host.options, this.detach)
-    this.output = new SocketOutput(socket, {
-      blocked: () => this.core.outputBlocked(performance.now()),
-      drained: () => this.event(() => this.core.outputDrained(performance.now()))
-    })
+    this.output = new SocketOutput(socket, this)
     this.write = this.output.write
     if (!readsByCallback) socket.on("data", this.onData)
     socket.on("end", this.onEnd)
@@ -68,6 +65,8 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     socket.on("error", () => {}) // ECONNRESET, EPIPE and the like: "close" follows
     this.core = new Http1Protocol(host.options, this, performance.now())
     this.runner = new ExchangeRunner(host, this.core, this)
+    this.runHandler = this.runner.runHandler
+    this.runStream = this.runner.runStream
   }
 
   /** Bytes read; `transient` ones live in a read buffer the next read overwrites. */
@@ -125,7 +124,7 @@ export class HttpConnection implements ProtocolIO, BodyHost {
 
   readonly write: (data: Uint8Array) => void
 
-  readonly wakeBy = (at: number): void => {
+  wakeBy(at: number): void {
     if (this.timer !== undefined && at >= this.timerAt - 1) return
     if (this.timer !== undefined) clearTimeout(this.timer)
     // setTimeout takes at most 2^31-1 ms; a later deadline wakes early and is asked again.
@@ -135,14 +134,14 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     this.timer.unref()
   }
 
-  readonly wantInput = (wanted: boolean): void => {
+  wantInput(wanted: boolean): void {
     if (wanted === this.reading) return
     this.reading = wanted
     if (wanted) this.socket.resume()
     else this.socket.pause()
   }
 
-  readonly openExchange = (head: RequestHead, now: number): RequestBody => {
+  openExchange(head: RequestHead, now: number): RequestBody {
     const { bodyTimeoutMillis, chunkSize, decodedContentEncoding, maxBodySize, maxBufferSize } = this.host.options
     const limits = { maxBodySize, maxBufferSize, chunkSize, bodyTimeoutMillis }
     const body = new RequestBody(head.framing, limits, this, contentCodingOf(head, decodedContentEncoding))
@@ -150,11 +149,11 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     return body
   }
 
-  readonly runHandler = (now: number): void => this.runner.runHandler(now)
+  readonly runHandler: (now: number) => void
 
-  readonly runStream = (stream: Stream.Stream<Uint8Array, unknown>): void => this.runner.runStream(stream)
+  readonly runStream: (stream: Stream.Stream<Uint8Array, unknown>) => void
 
-  readonly close = (how: "AfterOutput" | "AtOnce"): void => {
+  close(how: "AfterOutput" | "AtOnce"): void {
     this.output.flush(false)
     this.output.handOver()
     const socket = this.socket
@@ -173,7 +172,7 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     socket.once("close", () => clearTimeout(linger))
   }
 
-  readonly ended = (clientGone: boolean): void => {
+  ended(clientGone: boolean): void {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
     this.output.release()
@@ -182,26 +181,40 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     this.runner.stop(clientGone, () => this.host.onClose(this))
   }
 
-  readonly detached = (): void => {
+  detached(): void {
     // What was gathered (and the switching head) leaves before the new protocol's bytes.
     this.output.flush(true)
     this.output.release()
     this.wantInput(true)
   }
 
-  readonly requestEnded = (response: Response | undefined, bodyBytes: number): void => {
+  requestEnded(response: Response | undefined, bodyBytes: number): void {
     const request = this.runner.request
     if (request !== undefined) this.host.onRequestEnd?.(request, response, bodyBytes)
   }
 
-  readonly engineError = (error: HttpError): void => this.host.onEngineError?.(error)
+  engineError(error: HttpError): void {
+    return this.host.onEngineError?.(error)
+  }
 
-  readonly logFailure = (cause: Cause.Cause<unknown>): void => this.host.logFailure(this.runner.request, cause)
+  logFailure(cause: Cause.Cause<unknown>): void {
+    return this.host.logFailure(this.runner.request, cause)
+  }
 
   // the driver's own mechanics
 
+  /** SocketOutput: written output waits for the peer. */
+  blocked(): void {
+    this.core.outputBlocked(performance.now())
+  }
+
+  /** SocketOutput: the peer read all that waited. */
+  drained(): void {
+    this.event(() => this.core.outputDrained(performance.now()))
+  }
+
   /** Runs one event into the machine: its output leaves in one write. */
-  readonly event = <A>(f: () => A): A => {
+  event<A>(f: () => A): A {
     this.output.enter()
     try {
       return f()
@@ -211,7 +224,9 @@ export class HttpConnection implements ProtocolIO, BodyHost {
   }
 
   /** Resolves once written output no longer waits for the peer; `undefined` when none waits. */
-  readonly outputDrained = (): Effect.Effect<void> | undefined => this.output.drained()
+  outputDrained(): Effect.Effect<void> | undefined {
+    return this.output.drained()
+  }
 
   private readonly onTimer = (): void => {
     this.timer = undefined

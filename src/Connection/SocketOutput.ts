@@ -127,7 +127,7 @@ export class SocketOutput {
    */
   handOver(): void {
     const socket = this.socket
-    if (socket.destroyed) return
+    if (this.backlog.length === 0 || socket.destroyed) return
     for (const data of this.backlog.splice(0)) socket.write(data)
   }
 
@@ -154,6 +154,7 @@ export class SocketOutput {
    * woken writer that writes and waits again waits for the next drain).
    */
   private wakeWaiters(): void {
+    if (this.drainWaiters.size === 0) return
     const waiters = [...this.drainWaiters]
     this.drainWaiters.clear()
     for (const wake of waiters) wake()
