@@ -80,20 +80,6 @@ const describeError = (error: HttpError): string =>
 const describeThrown = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ""}` : `non-Error thrown: ${String(error)}`
 
-/** Runs a stage of the parser: a tagged error it may throw is returned, anything else is a finding. */
-const guarded = <A>(stage: string, tags: ReadonlySet<string>, f: () => A): A | HttpError => {
-  try {
-    return f()
-  } catch (error) {
-    if (error instanceof Finding) throw error
-    if (!isHttpError(error)) throw new Finding("untagged-throw", `${stage} threw ${describeThrown(error)}`)
-    if (!tags.has(error._tag)) throw new Finding("unexpected-tag", `${stage} threw ${error._tag}`)
-    return error
-  }
-}
-
-const isErrorResult = (x: unknown): x is HttpError => isHttpError(x)
-
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /** What a parsed head must satisfy whatever the bytes were. */
