@@ -54,7 +54,7 @@ export class ExchangeRunner {
   }
 
   /** Runs the handler of the request just opened (its head read at `now`). */
-  readonly runHandler = (now: number): void => {
+  runHandler(now: number): void {
     const request = this.request as HTTPServerRequest
     let effect: Effect.Effect<Response, unknown> | Exit.Exit<Response, unknown>
     try {
@@ -75,9 +75,9 @@ export class ExchangeRunner {
   }
 
   /** Runs a response body stream into the machine. */
-  readonly runStream = (stream: Stream.Stream<Uint8Array, unknown>): void => {
+  runStream(stream: Stream.Stream<Uint8Array, unknown>): void {
     const exchange = this.core.exchange
-    const fiber = this.host.fork(Stream.runForEach(stream, this.writePiece))
+    const fiber = this.host.fork(Stream.runForEach(stream, (piece) => this.writePiece(piece)))
     this.fiber = fiber
     const done = (exit: Exit.Exit<void, unknown>) => {
       if (this.core.exchange !== exchange) return
@@ -126,7 +126,7 @@ export class ExchangeRunner {
     return this.host.onRequestEnd === undefined ? now : performance.now()
   }
 
-  private readonly writePiece = (piece: Uint8Array): Effect.Effect<void> => {
+  private writePiece(piece: Uint8Array): Effect.Effect<void> {
     if (piece.byteLength === 0) return Effect.void
     const more = this.driver.event(() => this.core.sendPiece(piece, performance.now()))
     if (!more) return Effect.interrupt

@@ -65,8 +65,6 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
     socket.on("error", () => {}) // ECONNRESET, EPIPE and the like: "close" follows
     this.core = new Http1Protocol(host.options, this, performance.now())
     this.runner = new ExchangeRunner(host, this.core, this)
-    this.runHandler = this.runner.runHandler
-    this.runStream = this.runner.runStream
   }
 
   /** Bytes read; `transient` ones live in a read buffer the next read overwrites. */
@@ -149,9 +147,13 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
     return body
   }
 
-  readonly runHandler: (now: number) => void
+  runHandler(now: number): void {
+    this.runner.runHandler(now)
+  }
 
-  readonly runStream: (stream: Stream.Stream<Uint8Array, unknown>) => void
+  runStream(stream: Stream.Stream<Uint8Array, unknown>): void {
+    this.runner.runStream(stream)
+  }
 
   close(how: "AfterOutput" | "AtOnce"): void {
     this.output.flush(false)
@@ -190,7 +192,10 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
 
   requestEnded(response: Response | undefined, bodyBytes: number): void {
     const request = this.runner.request
-    if (request !== undefined) this.host.onRequestEnd?.(request, response, bodyBytes)
+    if (request === undefined) return
+    this.host.onRequestEnd?.(request, response, bodyBytes)
+    // An idle connection holds no request (its head, body, arguments).
+    this.runner.request = undefined
   }
 
   engineError(error: HttpError): void {
