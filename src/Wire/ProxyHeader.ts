@@ -212,7 +212,7 @@ const parseV1 = (data: Buffer): ProxyHeaderStep => {
       if (i + 2 > MAX_V1_LENGTH) break
       if (i + 1 >= data.length) return NEED_MORE
       if (data[i + 1] !== 0x0a) return fail("Malformed", "v1 line: a CR not followed by LF")
-      return v1Line(data.latin1Slice(0, i), i + 2, data)
+      return v1Line(data.toString("latin1", 0, i), i + 2, data)
     }
     // The spec: "the receiver must not tolerate a single CR or LF character to end the line".
     if (byte === 0x0a) return fail("Malformed", "v1 line: a bare LF")
