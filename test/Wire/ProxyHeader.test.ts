@@ -3,7 +3,9 @@
  * each case read whole, then split at every byte offset and a byte at a
  * time, with the same outcome and the same bytes left over.
  */
+import { readdirSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import { checkProxyHeader } from "../../fuzz/driver.ts"
 import {
   MAX_V1_LENGTH,
   MAX_V2_PAYLOAD,
@@ -258,5 +260,24 @@ describe("neither", () => {
     const reader = new ProxyHeaderReader()
     expect(reader.push(v1("1.2.3.4", "5.6.7.8", 1, 2))._tag).toBe("Complete")
     expect(() => reader.push(REQUEST)).toThrow(/already read/)
+  })
+})
+
+describe("the fuzzer's seeds for the header (fuzz/corpus/proxy-*.http)", () => {
+  const directory = new URL("../../fuzz/corpus/", import.meta.url)
+  const seeds = readdirSync(directory).filter((name) => name.startsWith("proxy-")).sort()
+
+  it("pass the fuzz driver's checks (split agreement, bounds, the rest as HTTP)", () => {
+    expect(seeds.length).toBeGreaterThanOrEqual(10)
+    const outcomes = Object.fromEntries(
+      seeds.map((name) => [name, checkProxyHeader(readFileSync(new URL(name, directory)))])
+    )
+    expect(outcomes["proxy-v1-tcp4.http"]?.requests).toHaveLength(1)
+    expect(outcomes["proxy-v2-local.http"]?.requests).toHaveLength(1)
+    // A second header is the first request's bytes: a plain 400.
+    expect(outcomes["proxy-second-header.http"]).toMatchObject({ requests: [], status: 400 })
+    for (const refused of ["proxy-v1-truncated", "proxy-v1-too-long", "proxy-v2-over-long", "proxy-v2-wrong-family"]) {
+      expect(outcomes[`${refused}.http`], refused).toBeUndefined()
+    }
   })
 })
