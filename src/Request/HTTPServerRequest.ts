@@ -23,6 +23,23 @@ import { parseQueryArguments } from "./QueryArguments.ts"
 import { applyForwarded } from "./Forwarded.ts"
 import { applyXHeaders } from "./XHeaders.ts"
 
+export type {
+  /**
+   * The ends of a request's connection (`request.connection`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ConnectionInfo,
+  /**
+   * One end of a connection.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Endpoint
+} from "./ConnectionInfo.ts"
+
 /**
  * Arguments by name, each with every value received, in order.
  *
