@@ -9,13 +9,14 @@
  * The client connects from 127.0.0.2 and the balancers from 127.0.0.1:
  * `/echo` reporting 127.0.0.2 proves the header was read.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { type DemoProcess, startDemo } from "../support/DemoProcess.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { makeTlsMaterial } from "../support/TlsMaterial.ts"
 import { type HAProxy, serverStatus, startHAProxy } from "./support/HAProxy.ts"
 import { freePort, startNginx } from "./support/Nginx.ts"
+import { setUpOnce } from "./support/SetUpOnce.ts"
 
 const tls = makeTlsMaterial()
 afterAll(() => tls.cleanup())
@@ -75,32 +76,20 @@ interface Setup {
   readonly ports: { readonly v1: number; readonly v2: number; readonly tls: number; readonly nginx: number }
 }
 
-let setup: Setup | undefined
-const outer = Effect.runSync(Scope.make())
-
-beforeAll(async () => {
-  setup = await Effect.runPromise(
-    Effect.gen(function*() {
-      const trusted = ["--proxy-protocol", "--proxy-protocol-from", "127.0.0.1"]
-      const app = yield* startDemo([...trusted, "--access-log"])
-      const appTls = yield* startDemo([...trusted, "--ssl-cert", tls.certFile, "--ssl-key", tls.keyFile])
-      const ports = { v1: yield* freePort(), v2: yield* freePort(), tls: yield* freePort(), nginx: yield* freePort() }
-      const haproxy = yield* startHAProxy(
-        haproxyConfig({ app: app.port, appTls: appTls.port, ...ports }),
-        [ports.v1, ports.v2, ports.tls]
-      )
-      yield* startNginx("", [ports.nginx], nginxStream({ app: app.port, listen: ports.nginx }))
-      return { app, haproxy, ports }
-    }).pipe(Scope.provide(outer))
-  )
-}, 60_000)
-
-afterAll(() => Effect.runPromise(Scope.close(outer, Exit.void)), 30_000)
-
-const current = (): Setup => {
-  if (setup === undefined) throw new Error("setup failed")
-  return setup
-}
+const current = setUpOnce<Setup>(
+  Effect.gen(function*() {
+    const trusted = ["--proxy-protocol", "--proxy-protocol-from", "127.0.0.1"]
+    const app = yield* startDemo([...trusted, "--access-log"])
+    const appTls = yield* startDemo([...trusted, "--ssl-cert", tls.certFile, "--ssl-key", tls.keyFile])
+    const ports = { v1: yield* freePort(), v2: yield* freePort(), tls: yield* freePort(), nginx: yield* freePort() }
+    const haproxy = yield* startHAProxy(
+      haproxyConfig({ app: app.port, appTls: appTls.port, ...ports }),
+      [ports.v1, ports.v2, ports.tls]
+    )
+    yield* startNginx("", [ports.nginx], nginxStream({ app: app.port, listen: ports.nginx }))
+    return { app, haproxy, ports }
+  })
+)
 
 interface Echo {
   readonly remoteIp: string
