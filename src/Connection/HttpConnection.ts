@@ -18,6 +18,7 @@ import { type BodyHost, RequestBody } from "../Request/RequestBody.ts"
 import type { Response } from "../Response/Response.ts"
 import type { RequestHead } from "../Wire/HeadParser.ts"
 import type { HttpError } from "../Wire/HttpErrors.ts"
+import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
 import { ConnectionContext } from "./ConnectionContext.ts"
 import type { ConnectionHost } from "./ConnectionHost.ts"
 import { DetachedSocketDuplex } from "./DetachedSocketDuplex.ts"
@@ -52,11 +53,17 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
    * @param readsByCallback the server delivers the socket's bytes through
    *   {@link receive} (from a shared read buffer: see `HTTPServer`), rather
    *   than the socket's `data` events
+   * @param proxyHeader the PROXY protocol header the connection began with (`proxyProtocol`)
    */
-  constructor(socket: Net.Socket, host: ConnectionHost<HttpConnection>, readsByCallback = false) {
+  constructor(
+    socket: Net.Socket,
+    host: ConnectionHost<HttpConnection>,
+    readsByCallback = false,
+    proxyHeader?: ProxyHeader
+  ) {
     this.socket = socket
     this.host = host
-    this.context = new ConnectionContext(socket, host.options, this.detach)
+    this.context = new ConnectionContext(socket, host.options, this.detach, proxyHeader)
     this.output = new SocketOutput(socket, this)
     this.write = this.output.write
     if (!readsByCallback) socket.on("data", this.onData)
