@@ -73,7 +73,7 @@ describe("a rolling restart behind HAProxy (health checks, retries 0, no redispa
  */
 const nginxConfig = (front: number, backends: ReadonlyArray<number>) => `
   upstream app {
-    ${backends.map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`).join("\n    ")}
+    ${backends.map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=10s;`).join("\n    ")}
     keepalive 32;
   }
   server {
