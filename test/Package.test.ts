@@ -113,11 +113,16 @@ describe("the npm package", () => {
       const [info] = JSON.parse(packed.stdout) as Array<Packed>
       if (info === undefined) throw new Error(`npm pack said ${packed.stdout}`)
       const paths = info.files.map((file) => file.path)
-      for (const path of paths) expect(path).toMatch(/^(dist\/.+\.(js|d\.ts)|bin\/effect-httpserver\.js|README\.md|LICENSE|package\.json)$/)
+      // The build, the command, and the README with the files it names (read, not run).
+      for (const path of paths) {
+        expect(path).toMatch(
+          /^(dist\/.+\.(js|d\.ts)|bin\/effect-httpserver\.js|README\.md|LICENSE|package\.json|examples\/[\w-]+\.ts|docs\/ARCHITECTURE\.md|bench\/README\.md)$/
+        )
+      }
       expect(paths).toContain("dist/index.js")
       expect(paths).toContain("dist/index.d.ts")
       expect(paths).toContain("dist/cli/main.js")
-      expect(paths.filter((path) => /(^|\/)(test|bench|fuzz|examples)\//.test(path) || path.includes(".test."))).toEqual([])
+      expect(paths.filter((path) => /(^|\/)(test|fuzz)\//.test(path) || path.includes(".test."))).toEqual([])
       // A guard against shipping something big by mistake.
       expect(info.size).toBeLessThan(500_000)
       expect(info.unpackedSize).toBeLessThan(2_000_000)

@@ -91,12 +91,32 @@ describe("README snippets that are not examples", () => {
   }, 120_000)
 })
 
+/**
+ * The files the README names: quoted paths of the repository's folders
+ * (`examples/listen.ts`, `docs/ARCHITECTURE.md`, ...) and relative links.
+ */
+const cited = [
+  ...[...README.matchAll(/`((?:src|test|examples|docs|bench|fuzz|scripts)\/[\w./-]+\.(?:ts|js|md|json))`/g)].map(
+    (match) => match[1] ?? ""
+  ),
+  ...[...README.matchAll(/\]\(([^)#:\s]+)(?:#[^)]*)?\)/g)].map((match) => match[1] ?? "")
+]
+
 describe("README citations", () => {
   it("every file of the repository the README names exists", () => {
-    const cited = [...README.matchAll(/`((?:src|test|examples|docs|bench|fuzz|scripts)\/[\w./-]+\.(?:ts|md|json))`/g)].map(
-      (match) => match[1] ?? ""
-    )
     expect(cited.length).toBeGreaterThan(5)
     expect(cited.filter((path) => !Fs.existsSync(Path.join(ROOT, path)))).toEqual([])
   })
+
+  it("every file the README names is in the package, so that it resolves from the npm page", async () => {
+    // What `npm pack` would put in the tarball (scripts skipped: dist/ is not named).
+    const { stdout } = await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+      cwd: ROOT,
+      maxBuffer: 16 * 1024 * 1024
+    })
+    const [packed] = JSON.parse(stdout) as Array<{ readonly files: ReadonlyArray<{ readonly path: string }> }>
+    const shipped = new Set(packed?.files.map((file) => file.path))
+    expect(shipped.has("README.md")).toBe(true)
+    expect(cited.filter((path) => !shipped.has(path))).toEqual([])
+  }, 60_000)
 })

@@ -15,6 +15,7 @@ import * as HttpServer from "effect/http/HttpServer"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as EffectHttpAdapter from "../../src/Server/EffectHttpAdapter.ts"
+import type { WebSocketOptions } from "../../src/Server/EffectHttpUpgrade.ts"
 import * as RawClient from "../support/RawClient.ts"
 import * as EffectRoutes from "../support/EffectRoutes.ts"
 import * as WsClient from "../support/WsClient.ts"
@@ -93,7 +94,8 @@ const routes = (probe: Probe) =>
 
 /** How a server under test is made: the options both kinds understand. */
 interface ServerOptions {
-  readonly websocket?: { readonly perMessageDeflate?: boolean } | undefined
+  /** `ws`'s server options, given to both as they are. */
+  readonly websocket?: WebSocketOptions | undefined
   /** Default 10 s. */
   readonly shutdownTimeout?: Duration.Input | undefined
 }
@@ -303,6 +305,33 @@ const rows: ReadonlyArray<Row> = [
         const plain = yield* WsClient.connect(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false })
         expect(plain.extensions).toBe("")
         expect(yield* plain.roundTrip("plain")).toEqual({ data: "plain", binary: false })
+      })
+  },
+  {
+    name: "WebSocket maxPayload: a message over it closes the socket with 1009 Message Too Big",
+    options: { websocket: { maxPayload: 1024 } },
+    run: ({ port }) =>
+      Effect.gen(function*() {
+        const ws = yield* WsClient.connect(`ws://127.0.0.1:${port}/ws`)
+        const fits = "a".repeat(1024)
+        expect(yield* ws.roundTrip(fits)).toEqual({ data: fits, binary: false })
+        yield* ws.send("b".repeat(1025))
+        expect(yield* ws.closed(3000)).toBe(1009)
+      })
+  },
+  {
+    name: "WebSocket handleProtocols chooses the subprotocol among those offered",
+    options: {
+      // The newest version the client speaks.
+      websocket: { handleProtocols: (offered: Set<string>) => [...offered].sort().at(-1) ?? false }
+    },
+    run: ({ port }) =>
+      Effect.gen(function*() {
+        const ws = yield* WsClient.connect(`ws://127.0.0.1:${port}/ws`, { protocols: ["chat.v2", "chat.v3", "chat.v1"] })
+        expect(ws.protocol).toBe("chat.v3")
+        expect(yield* ws.roundTrip("hello")).toEqual({ data: "hello", binary: false })
+        const older = yield* WsClient.connect(`ws://127.0.0.1:${port}/ws`, { protocols: ["chat.v1"] })
+        expect(older.protocol).toBe("chat.v1")
       })
   },
   {

@@ -21,6 +21,8 @@ export interface Message {
 export interface ConnectOptions {
   /** Offer permessage-deflate (default: no). */
   readonly perMessageDeflate?: boolean
+  /** Subprotocols to offer (`Sec-WebSocket-Protocol`). */
+  readonly protocols?: ReadonlyArray<string>
   /** Give up (the Effect dies) after this long. Default 2000 ms. */
   readonly timeoutMillis?: number
 }
@@ -49,6 +51,11 @@ export class WsConnection {
   /** The extensions the server accepted (`Sec-WebSocket-Extensions`), `""` for none. */
   get extensions(): string {
     return this.socket.extensions
+  }
+
+  /** The subprotocol the server chose (`Sec-WebSocket-Protocol`), `""` for none. */
+  get protocol(): string {
+    return this.socket.protocol
   }
 
   private notify(): void {
@@ -116,7 +123,7 @@ export class WsConnection {
 export const connect = (url: string, options: ConnectOptions = {}): Effect.Effect<WsConnection, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.callback<WsConnection>((resume) => {
-      const socket = new WebSocket(url, {
+      const socket = new WebSocket(url, [...(options.protocols ?? [])], {
         perMessageDeflate: options.perMessageDeflate ?? false,
         rejectUnauthorized: false,
         handshakeTimeout: options.timeoutMillis ?? DEFAULT_TIMEOUT
