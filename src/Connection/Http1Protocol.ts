@@ -23,7 +23,8 @@
  */
 import { Cause, type Stream } from "effect"
 import { DetachError } from "../Request/Detach.ts"
-import { canKeepAlive, inputWanted, type KeepAliveFacts, switchHead } from "./ExchangeRules.ts"
+import { canKeepAlive, inputWanted, switchHead } from "./ExchangeRules.ts"
+import { FIRST_REQUEST_GRACE_MILLIS, ShutdownState } from "./ShutdownState.ts"
 import type { Response } from "../Response/Response.ts"
 import { errorResponse, writeErrorResponse } from "../Wire/ErrorResponse.ts"
 import type { RequestHead } from "../Wire/HeadParser.ts"
@@ -40,14 +41,13 @@ import {
   type PhaseTag,
   type ProtocolIO,
   type ProtocolOptions,
-  DRAINING,
-  SERVING,
-  type Shutdown,
   type Writing,
   moveWriting
 } from "./ProtocolModel.ts"
 
-const AWAITING_HEAD = { _tag: "AwaitingHead" } as const satisfies Phase
+const AWAITING_FIRST_HEAD = { _tag: "AwaitingHead", first: true } as const satisfies Phase
+const AWAITING_HEAD = { _tag: "AwaitingHead", first: false } as const satisfies Phase
+
 const CLOSED = { _tag: "Closed" } as const satisfies Phase
 const AWAITING = { _tag: "Awaiting" } as const satisfies Writing
 const CONTINUE_SENT = { _tag: "ContinueSent" } as const satisfies Writing
@@ -55,20 +55,19 @@ const WRITTEN = { _tag: "Written" } as const satisfies Writing
 const EMPTY_BYTES = new Uint8Array(0)
 /** The response sides an answer may start from. */
 const ANSWERABLE = ["Awaiting", "ContinueSent"] as const
-/** The facts of a connection that serves on, its client still sending (the common case: no object per response). */
-const SERVING_OPEN: KeepAliveFacts = { noKeepAlive: false, peerEnded: false, shuttingDown: false, nextCameBeforeShutdown: false }
+
 
 /**
  * @since 0.1.0
  * @category models
  */
 export class Http1Protocol {
-  private phase: Phase = AWAITING_HEAD
+  private phase: Phase = AWAITING_FIRST_HEAD
   /** The client's FIN came: what the input holds is all there will be. */
   private peer: "Open" | "Ended" = "Open"
   /** Whether written output waits for the peer to read it. */
   private output: "Flowing" | "Blocked" = "Flowing"
-  private shutdown: Shutdown = SERVING
+  private readonly shutdown: ShutdownState
   /** Re-entry guards: a handler that answers at once, or a reader that asks again while being fed. */
   private advancing = false
   private feeding = false
@@ -82,6 +81,7 @@ export class Http1Protocol {
     this.options = options
     this.io = io
     this.input = new ConnectionInput(options.maxHeaderSize, options.leniency, options.maxRequestLineSize)
+    this.shutdown = new ShutdownState(this.input)
     // A client that connects and stays silent is a slow head (RFC 9112
     // section 9.5 leaves the timeout to us): it gets the header deadline.
     this.setDeadline("header", now + options.headerTimeoutMillis)
@@ -278,10 +278,13 @@ export class Http1Protocol {
    * or holding only part of a head) closes at once. A detached connection
    * is its handler's.
    */
-  beginShutdown(): void {
-    if (this.phase._tag === "Closed" || this.phase._tag === "Detached" || this.shutdown._tag === "ShuttingDown") return
-    this.shutdown = { _tag: "ShuttingDown", inputEnd: this.input.received }
-    if (this.phase._tag === "AwaitingHead" && !this.holdsRequestFromBeforeShutdown()) this.close()
+  beginShutdown(now: number): void {
+    const phase = this.phase
+    if (phase._tag === "Closed" || phase._tag === "Detached" || this.shutdown.shuttingDown) return
+    const firstPending = phase._tag === "AwaitingHead" && phase.first && this.input.received === 0
+    if (this.shutdown.begin(phase._tag === "AwaitingHead", firstPending)) return this.close()
+    const grace = now + FIRST_REQUEST_GRACE_MILLIS
+    if (firstPending && grace < (this.deadlines.get("header") ?? grace + 1)) this.setDeadline("header", grace)
   }
 
   /**
@@ -290,7 +293,7 @@ export class Http1Protocol {
    * connection stays open for the request it may still bring.
    */
   disableKeepAlive(): void {
-    if (this.shutdown._tag === "Serving") this.shutdown = DRAINING
+    this.shutdown.drain()
   }
 
   /**
@@ -377,7 +380,7 @@ export class Http1Protocol {
 
   /** Reads the next head; `true` when a request was started. */
   private nextRequest(now: number): boolean {
-    if (this.shutdown._tag === "ShuttingDown" && !this.holdsRequestFromBeforeShutdown()) {
+    if (this.shutdown.shuttingDown && !this.shutdown.holdsRequestFromBefore()) {
       // Nothing left from before the shutdown: the connection is over (a
       // streamed response that began before it, and so could not say
       // `Connection: close`, ends here).
@@ -423,6 +426,7 @@ export class Http1Protocol {
       this.close()
       return
     }
+    this.shutdown.headRead()
     this.movePhase("AwaitingHead", "headRead", { _tag: "InFlight", head, body, writing: AWAITING, last: false, reported: false })
     this.io.runHandler(now)
   }
@@ -455,7 +459,7 @@ export class Http1Protocol {
       head.method === "HEAD",
       head.version === "HTTP/1.1"
     )
-    exchange.last = forceClose || !framingAllowsReuse(framing) || !canKeepAlive(exchange, this.keepAliveFacts())
+    exchange.last = forceClose || !framingAllowsReuse(framing) || !canKeepAlive(exchange, this.shutdown.keepAliveFacts(this.options.noKeepAlive, this.peer === "Ended"))
     const connection: ConnectionField = exchange.last ? "close" : head.version === "HTTP/1.0" ? "keep-alive" : "none"
     if (streamed && framing.sendsBody) {
       this.startStream(exchange, response, body.stream, framing, body.contentLength ?? 0, connection, now)
@@ -517,7 +521,7 @@ export class Http1Protocol {
     const body = exchange.body
     // Draining or shutting down, an unread body is not worth reading past:
     // what follows it cannot be a request from before the shutdown we know of.
-    if (exchange.last || body.state._tag === "Failed" || (this.shutdown._tag !== "Serving" && !body.framingComplete)) {
+    if (exchange.last || body.state._tag === "Failed" || (!this.shutdown.serving && !body.framingComplete)) {
       this.close()
     } else if (body.framingComplete) {
       this.finishExchange(exchange, now)
@@ -572,26 +576,6 @@ export class Http1Protocol {
     if (phase._tag === "InFlight" || phase._tag === "AwaitingHead") {
       this.io.wantInput(inputWanted(phase, this.output === "Blocked", this.input.size))
     }
-  }
-
-  /** What keep-alive depends on besides the exchange (see `ExchangeRules.canKeepAlive`). */
-  private keepAliveFacts(): KeepAliveFacts {
-    const shutdown = this.shutdown._tag
-    if (shutdown === "Serving" && !this.options.noKeepAlive && this.peer === "Open") return SERVING_OPEN
-    return {
-      noKeepAlive: this.options.noKeepAlive || shutdown === "Draining",
-      peerEnded: this.peer === "Ended",
-      // Shutting down: this response is the last unless another request
-      // came whole before the shutdown, past this one's body.
-      shuttingDown: shutdown === "ShuttingDown",
-      nextCameBeforeShutdown: this.holdsRequestFromBeforeShutdown()
-    }
-  }
-
-  /** Shutting down: whether the input holds a whole head that came before the shutdown. */
-  private holdsRequestFromBeforeShutdown(): boolean {
-    const shutdown = this.shutdown
-    return shutdown._tag === "ShuttingDown" && this.input.holdsHeadEndBy(shutdown.inputEnd)
   }
 
   /** Answers a protocol error that ends the connection, then closes. */

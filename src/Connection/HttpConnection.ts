@@ -84,7 +84,7 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
 
   /** The server is shutting down (see `Http1Protocol.beginShutdown`). */
   beginShutdown(): void {
-    this.event(() => this.core.beginShutdown())
+    this.event(() => this.core.beginShutdown(performance.now()))
   }
 
   /** The server drains: every response from now on ends its connection (see `Http1Protocol.disableKeepAlive`). */

@@ -121,7 +121,8 @@ export interface Exchange {
 
 /**
  * The connection:
- * - `AwaitingHead`: nothing in flight; the next head may be arriving;
+ * - `AwaitingHead`: nothing in flight; the next head may be arriving
+ *   (`first`: the connection's first, nothing served on it yet);
  * - `InFlight`: an exchange; once its response is written and its body
  *   unread, the rest of the body is drained;
  * - `Detached`: the handler took the connection away from HTTP;
@@ -131,7 +132,7 @@ export interface Exchange {
  * @category models
  */
 export type Phase =
-  | { readonly _tag: "AwaitingHead" }
+  | { readonly _tag: "AwaitingHead"; readonly first: boolean }
   | Exchange
   | { readonly _tag: "Detached"; readonly exchange: Exchange }
   | { readonly _tag: "Closed" }

@@ -175,7 +175,7 @@ describe("Http1Protocol: any run", () => {
           case 4:
             return h.advanceTo(h.now + random.below(1000))
           case 5:
-            if (random.chance(0.2)) h.core.beginShutdown()
+            if (random.chance(0.2)) h.core.beginShutdown(h.now)
         }
       }
       let from = 0

@@ -258,12 +258,39 @@ describe("Http1Protocol: pairs of events that bit", () => {
     const h = new ProtocolHarness()
     h.receive(POST("0123456789").slice(0, -5))
     respondStream(h)
-    h.core.beginShutdown()
+    h.core.beginShutdown(h.now)
     expect(h.core.state._tag).toBe("InFlight")
     h.core.sendPiece(Buffer.from("xyz"), 0)
     h.core.endStream(0)
     expect(h.output).toMatch(/3\r\nxyz\r\n0\r\n\r\n$/)
     expect(h.closed).toBe("AfterOutput")
+  })
+
+  it("shutdown: a connection that has received nothing yet gets its first request served (within a grace), then closes; a kept-alive idle one, or one holding part of a head, closes at once", () => {
+    const fresh = new ProtocolHarness({}, { onHandler: (x) => respondText(x, "served") })
+    fresh.now = 100
+    fresh.core.beginShutdown(100)
+    expect(fresh.closed).toBeUndefined()
+    expect(fresh.core.deadlines.get("header")).toBe(100 + 1000)
+    fresh.receive(GET("/1") + GET("/2"))
+    expect(fresh.exchanges.map((e) => e.head.target)).toEqual(["/1"])
+    expect(fresh.output).toMatch(/Connection: close\r\n\r\nserved$/)
+    expect(fresh.closed).toBe("AfterOutput")
+    // Nothing comes within the grace: closed without an answer.
+    const silent = new ProtocolHarness()
+    silent.core.beginShutdown(0)
+    silent.advanceTo(1000)
+    expect(silent.closed).toBe("AfterOutput")
+    expect(silent.output).toBe("")
+    const slow = new ProtocolHarness()
+    slow.receive("GET / HT")
+    slow.core.beginShutdown(0)
+    expect(slow.closed).toBe("AfterOutput")
+    // A connection that served a request and waits for the next closes at once.
+    const kept = new ProtocolHarness({}, { onHandler: (x) => respondText(x, "a") })
+    kept.receive(GET())
+    kept.core.beginShutdown(0)
+    expect(kept.closed).toBe("AfterOutput")
   })
 
   it("Expect: 100-continue answered before reading: no 100, and the connection ends after the answer", () => {
