@@ -88,20 +88,25 @@ export const WEBSOCKET_MESSAGE_SIZE = 64
 export const idleTitle = (connections: number): string =>
   `${connections.toLocaleString("en-US")} idle keep-alive connections`
 
+/** What a keep-alive GET scenario driven by wrk's get.lua has (the others say what differs). */
+const KEEP_ALIVE_GET = {
+  kind: "load",
+  method: "GET",
+  pipeline: 1,
+  bodySize: 0,
+  close: false,
+  wrkScript: "get.lua",
+  wrkArgs: []
+} as const
+
 export const scenarios: ReadonlyArray<Scenario> = [
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "hello",
     title: `GET /hello, keep-alive, ${CONNECTIONS} connections`,
     measures: "per-request overhead of parsing, routing and writing a tiny response",
-    method: "GET",
     path: "/hello",
-    connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    connections: CONNECTIONS
   },
   {
     kind: "load",
@@ -132,33 +137,21 @@ export const scenarios: ReadonlyArray<Scenario> = [
     wrkArgs: [String(UPLOAD_SIZE)]
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "large",
     title: `GET /large (1 MiB response), keep-alive, ${CONNECTIONS} connections`,
     measures: "writing large bodies: back-pressure and copies",
-    method: "GET",
     path: "/large",
-    connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    connections: CONNECTIONS
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "websocket",
     title: `WebSocket echo of ${WEBSOCKET_MESSAGE_SIZE}-byte messages, one in flight per connection, ${CONNECTIONS} connections`,
     measures: "messages per second through request.upgrade (ws framing) on each server's own upgrade path",
     servers: ["effect-platform", "ours-router"],
-    method: "GET",
     path: "/ws",
     connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
-    wrkScript: "get.lua",
-    wrkArgs: [],
     websocket: { messageSize: WEBSOCKET_MESSAGE_SIZE }
   },
   {
@@ -183,34 +176,22 @@ export const scenarios: ReadonlyArray<Scenario> = [
     wrkArgs: []
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "json-gzip",
     title: `GET /json (10 KiB of JSON, servers/common.ts) with Accept-Encoding: gzip, keep-alive, ${CONNECTIONS} connections`,
     measures: "serializing and gzip-compressing a JSON response per request (ResponseCompression vs @fastify/compress)",
-    method: "GET",
     path: "/json",
     connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
     headers: { "Accept-Encoding": "gzip" },
-    servers: COMPRESS_SERVERS,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    servers: COMPRESS_SERVERS
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "json",
     title: `GET /json-small (a ${SMALL_JSON_SIZE}-byte JSON object serialized per request), keep-alive, ${CONNECTIONS} connections`,
     measures: "per-request cost of the most common API answer: a small object serialized to JSON",
-    method: "GET",
     path: "/json-small",
-    connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    connections: CONNECTIONS
   },
   {
     kind: "load",
@@ -228,33 +209,21 @@ export const scenarios: ReadonlyArray<Scenario> = [
     wrkArgs: ["application/json", ECHO_JSON_BODY]
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "few",
     title: `GET /hello, keep-alive, ${FEW_CONNECTIONS} connections`,
     measures: "per-request cost when few connections carry the load (fewer requests per read, more event-loop turns per request)",
-    method: "GET",
     path: "/hello",
-    connections: FEW_CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    connections: FEW_CONNECTIONS
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "hello-proxy",
     title: `GET /hello, keep-alive, ${CONNECTIONS} connections, by clients/proxy.ts: ours-proxy's connections begin with a PROXY v1 header, ours's without`,
     measures: "what reading a PROXY header per connection costs (proxyProtocol on) against the same load with it off",
     servers: ["ours", ...PROXY_SERVERS],
-    method: "GET",
     path: "/hello",
     connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
-    wrkScript: "get.lua",
-    wrkArgs: [],
     proxyClient: true
   },
   {
@@ -274,20 +243,14 @@ export const scenarios: ReadonlyArray<Scenario> = [
     proxyClient: true
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "tls-hello",
     title: `GET /hello over TLS, keep-alive, ${CONNECTIONS} connections`,
     measures: "per-request cost with TLS record encryption (handshakes amortized)",
-    method: "GET",
     path: "/hello",
     connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
     tls: true,
-    servers: TLS_SERVERS,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    servers: TLS_SERVERS
   },
   {
     kind: "load",

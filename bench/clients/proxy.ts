@@ -16,7 +16,7 @@
  * `PROXY_RESULT {LoadResult}`.
  */
 import * as Net from "node:net"
-import { loadResult } from "./result.ts"
+import { loadResult, measureWindow } from "./result.ts"
 
 export interface ProxyJob {
   readonly port: number
@@ -122,13 +122,12 @@ const open = (): void => {
 }
 
 for (let i = 0; i < job.connections; i++) open()
-await new Promise((resolve) => setTimeout(resolve, job.warmupSeconds * 1000))
-measuring = true
-const started = performance.now()
-await new Promise((resolve) => setTimeout(resolve, job.seconds * 1000))
-measuring = false
-stopped = true
-const seconds = (performance.now() - started) / 1000
+const seconds = await measureWindow(job.warmupSeconds, job.seconds, () => {
+  measuring = true
+}, () => {
+  measuring = false
+  stopped = true
+})
 for (const socket of sockets) socket.destroy()
 
 const result = loadResult("proxy", responses, seconds, latenciesUs, errorDetail)

@@ -1,4 +1,4 @@
-/** What the Node load clients (websocket.ts, proxy.ts) print: a {@link LoadResult} from their counts. */
+/** What the Node load clients (websocket.ts, proxy.ts) share: their timing and their {@link LoadResult}. */
 import type { LoadResult } from "../lib/load.ts"
 
 /**
@@ -26,4 +26,25 @@ export const loadResult = (
     errors: Object.values(errorDetail).reduce((a, b) => a + b, 0),
     errorDetail
   }
+}
+
+const sleep = (seconds: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+
+/**
+ * The measurement window of a client whose connections are already busy:
+ * waits out the warm-up, calls `start`, waits `seconds`, calls `stop`, and
+ * returns the seconds measured.
+ */
+export const measureWindow = async (
+  warmupSeconds: number,
+  seconds: number,
+  start: () => void,
+  stop: () => void
+): Promise<number> => {
+  await sleep(warmupSeconds)
+  start()
+  const started = performance.now()
+  await sleep(seconds)
+  stop()
+  return (performance.now() - started) / 1000
 }

@@ -8,7 +8,7 @@
  * percentiles, errors.
  */
 import WebSocket from "ws"
-import { loadResult } from "./result.ts"
+import { loadResult, measureWindow } from "./result.ts"
 
 export interface WebSocketJob {
   readonly url: string
@@ -57,13 +57,12 @@ const session = (): Promise<WebSocket | undefined> =>
   })
 
 const sockets = (await Promise.all(Array.from({ length: job.connections }, session)))
-await new Promise((resolve) => setTimeout(resolve, job.warmupSeconds * 1000))
-measuring = true
-const started = performance.now()
-await new Promise((resolve) => setTimeout(resolve, job.seconds * 1000))
-measuring = false
-stopped = true
-const seconds = (performance.now() - started) / 1000
+const seconds = await measureWindow(job.warmupSeconds, job.seconds, () => {
+  measuring = true
+}, () => {
+  measuring = false
+  stopped = true
+})
 for (const ws of sockets) ws?.terminate()
 
 const result = loadResult("ws", echoes, seconds, latenciesUs, errorDetail)
