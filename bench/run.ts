@@ -30,7 +30,15 @@ import {
   spawnPinned,
   waitForExit
 } from "./lib/proc.ts"
-import { idleTitle, type IdleScenario, type LoadScenario, type Scenario, scenarios as allScenarios, takesPart } from "./scenarios.ts"
+import {
+  idleTitle,
+  type IdleScenario,
+  type LoadScenario,
+  PROXY_HEADER,
+  type Scenario,
+  scenarios as allScenarios,
+  takesPart
+} from "./scenarios.ts"
 
 // ---------------------------------------------------------------------------
 // Servers
@@ -50,6 +58,11 @@ interface ServerDef {
   readonly tls?: boolean
   /** Compresses its responses: started with BENCH_COMPRESS=1. */
   readonly compress?: boolean
+  /**
+   * Requires a PROXY header on each connection (`proxyProtocol`): started
+   * with BENCH_PROXY_PROTOCOL=1; its checks and its load send PROXY_HEADER first.
+   */
+  readonly proxyProtocol?: boolean
   /** Runs this file (another checkout's server, see `--baseline`) as it is, not one of bench/servers/. */
   readonly entry?: string
 }
@@ -74,6 +87,7 @@ const SERVERS: ReadonlyArray<ServerDef> = [
   { name: "ours-tls", label: "ours (TLS)", file: "ours.ts", usesSrc: true, tls: true },
   { name: "fastify-compress", label: "fastify + @fastify/compress", file: "fastify.ts", compress: true },
   { name: "ours-compress", label: "ours + ResponseCompression", file: "ours.ts", usesSrc: true, compress: true },
+  { name: "ours-proxy", label: "ours + proxyProtocol", file: "ours.ts", usesSrc: true, proxyProtocol: true },
   ...(baselineDir === undefined ? [] : [{
     name: "ours-baseline",
     label: `ours (baseline: ${Path.basename(baselineDir)})`,
@@ -91,7 +105,9 @@ const COMPARISONS: ReadonlyArray<{ readonly subject: string; readonly versus: Re
   { subject: "ours", versus: ["node-http", "effect-platform", "uws", "canned", "ours-baseline"] },
   { subject: "ours-router", versus: ["effect-platform", "ours"] },
   { subject: "ours-tls", versus: ["node-https"] },
-  { subject: "ours-compress", versus: ["fastify-compress"] }
+  { subject: "ours-compress", versus: ["fastify-compress"] },
+  // The same engine and load, the PROXY header read on each connection or not (issue 21: within 3%).
+  { subject: "ours-proxy", versus: ["ours"] }
 ]
 
 let tlsEnv: NodeJS.ProcessEnv | undefined
@@ -226,7 +242,9 @@ const startServer = async (def: ServerDef, cpu: string | undefined): Promise<Run
   const child = track(
     spawnPinned(cpu, runtime?.node ?? process.execPath, [serverEntry(def), "0"], {
       ...(runtime === undefined ? {} : { cwd: runtime.dir }),
-      ...(def.tls === true ? { env: tlsFiles() } : def.compress === true ? { env: { ...process.env, BENCH_COMPRESS: "1" } } : {})
+      ...(def.tls === true ? { env: tlsFiles() } : {}),
+      ...(def.compress === true ? { env: { ...process.env, BENCH_COMPRESS: "1" } } : {}),
+      ...(def.proxyProtocol === true ? { env: { ...process.env, BENCH_PROXY_PROTOCOL: "1" } } : {})
     })
   )
   child.stdin?.end()
@@ -382,11 +400,14 @@ const cpuCount = Os.availableParallelism()
 const placement = getPlacement()
 pinProcess(process.pid, placement.client)
 
+/** What each connection to `def` begins with: the PROXY header when it requires one. */
+const preambleOf = (def: ServerDef): string | undefined => def.proxyProtocol === true ? PROXY_HEADER : undefined
+
 /** Starts a server and checks its answers. */
 const startChecked = async (def: ServerDef): Promise<RunningServer> => {
   const server = await startServer(def, placement.server)
   const problems = [
-    ...await checkRoutes(server.port, def.tls === true),
+    ...await checkRoutes(server.port, def.tls === true, preambleOf(def)),
     ...def.compress === true ? await checkCompressedJson(server.port) : []
   ]
   if (problems.length > 0) {
@@ -397,15 +418,18 @@ const startChecked = async (def: ServerDef): Promise<RunningServer> => {
 }
 
 /** Warms `server` up for `scenario`, then measures it. */
-const measureOn = async (server: RunningServer, scenario: LoadScenario, round: number): Promise<LoadRun> => {
+const measureOn = async (def: ServerDef, server: RunningServer, scenario: LoadScenario, round: number): Promise<LoadRun> => {
   // A reused server's peak so far belongs to the previous scenarios: start this one's afresh.
   const peakReset = server.measurements === 0 || resetPeak(server.pid)
   server.measurements++
-  // The WebSocket client warms up over its own connections.
-  if (scenario.websocket === undefined) await warmUp(server.port, scenario, scenario.connections, options.warmup * 1000)
+  // The WebSocket and PROXY clients warm up over their own connections.
+  if (scenario.websocket === undefined && scenario.proxyClient !== true) {
+    await warmUp(server.port, scenario, scenario.connections, options.warmup * 1000)
+  }
   const sampler = sampleRss(server.pid)
   const cpuBefore = readCpuSeconds(server.pid)
-  const load = await runLoad(tool, scenario, server.port, options.duration, placement.client)
+  const client = { preamble: preambleOf(def) ?? "", warmupSeconds: options.warmup }
+  const load = await runLoad(tool, scenario, server.port, options.duration, placement.client, client)
   const cpuAfter = readCpuSeconds(server.pid)
   const sampled = sampler.stop()
   const memory = readMemory(server.pid)
@@ -427,7 +451,7 @@ const measureOn = async (server: RunningServer, scenario: LoadScenario, round: n
 const measureLoad = async (def: ServerDef, scenario: LoadScenario, round: number): Promise<LoadRun> => {
   const server = await startChecked(def)
   try {
-    return await measureOn(server, scenario, round)
+    return await measureOn(def, server, scenario, round)
   } finally {
     await kill(server.child)
   }
@@ -451,7 +475,7 @@ const measureLoadSeries = async (
         if (server === undefined || server.child.exitCode !== null || server.child.signalCode !== null) {
           server = await startChecked(def)
         }
-        run = await measureOn(server, scenario, round)
+        run = await measureOn(def, server, scenario, round)
       } catch (error) {
         run = { round, ok: false, error: error instanceof Error ? error.message : String(error) }
       }
@@ -631,7 +655,7 @@ const oneLine = (message: string): string => {
 }
 
 const progressLine = (round: number, scenario: Scenario, def: ServerDef, run: Run): string => {
-  const head = `  round ${round}/${options.rounds}  ${scenario.name.padEnd(9)}  ${labelOf(def).padEnd(29)}`
+  const head = `  round ${round}/${options.rounds}  ${scenario.name.padEnd(11)}  ${labelOf(def).padEnd(29)}`
   if (!run.ok) return `${head}  FAILED: ${oneLine(run.error)}`
   if ("load" in run) {
     const errors = run.load.errors > 0 ? `  errors ${fmtInt(run.load.errors)}` : ""

@@ -1,4 +1,7 @@
 /** The benchmark scenarios: what each one sends, and how. */
+import { ECHO_JSON_BODY, makeSmallJsonValue } from "./servers/common.ts"
+
+const SMALL_JSON_SIZE = Buffer.byteLength(JSON.stringify(makeSmallJsonValue()))
 
 /** What every scenario has. */
 interface ScenarioBase {
@@ -21,8 +24,10 @@ export interface LoadScenario extends ScenarioBase {
   readonly connections: number
   /** Requests written back to back per connection before reading the responses. */
   readonly pipeline: number
-  /** Request body size in bytes (0: no body). */
+  /** Request body size in bytes (0: no body); `x` bytes as `application/octet-stream` unless `body` says otherwise. */
   readonly bodySize: number
+  /** The request body, when it is not `bodySize` bytes of `x` (its byte length is `bodySize`). */
+  readonly body?: { readonly contentType: string; readonly text: string } | undefined
   /** Send `Connection: close`, so every request opens a new connection. */
   readonly close: boolean
   /** More request header fields, sent with every request (warm-up and load). */
@@ -34,6 +39,13 @@ export interface LoadScenario extends ScenarioBase {
   readonly wrkArgs: ReadonlyArray<string>
   /** A WebSocket echo scenario: `path` is upgraded, messages of this size go back and forth. */
   readonly websocket?: { readonly messageSize: number } | undefined
+  /**
+   * Driven by bench/clients/proxy.ts, not wrk (which cannot write before a
+   * connection's first request): to a server run with `proxyProtocol`, each
+   * connection begins with {@link PROXY_HEADER}; to the others, with the
+   * request. The client warms up over its own connections.
+   */
+  readonly proxyClient?: true | undefined
 }
 
 /** The idle-connection scenario: memory held per open, idle keep-alive connection. */
@@ -50,13 +62,24 @@ export const TLS_SERVERS: ReadonlyArray<string> = ["node-https", "ours-tls"]
 /** The servers that compress their responses: they too take part only in the scenarios that name them. */
 export const COMPRESS_SERVERS: ReadonlyArray<string> = ["ours-compress", "fastify-compress"]
 
-const DEDICATED_SERVERS: ReadonlyArray<string> = [...TLS_SERVERS, ...COMPRESS_SERVERS]
+/** The servers that require a PROXY protocol header on each connection: wrk cannot drive them. */
+export const PROXY_SERVERS: ReadonlyArray<string> = ["ours-proxy"]
+
+/**
+ * The PROXY protocol v1 header (HAProxy's spec, section 2.1) that every
+ * connection to a PROXY server begins with: what a layer-4 balancer sends.
+ */
+export const PROXY_HEADER = "PROXY TCP4 127.0.0.2 127.0.0.1 40000 8080\r\n"
+
+const DEDICATED_SERVERS: ReadonlyArray<string> = [...TLS_SERVERS, ...COMPRESS_SERVERS, ...PROXY_SERVERS]
 
 /** Whether the server named `server` takes part in `scenario`. */
 export const takesPart = (scenario: Scenario, server: string): boolean =>
   scenario.servers === undefined ? !DEDICATED_SERVERS.includes(server) : scenario.servers.includes(server)
 
 export const CONNECTIONS = 50
+/** The `few` scenario: a service behind a pool of a few keep-alive connections (a proxy, an API gateway). */
+export const FEW_CONNECTIONS = 4
 export const PIPELINE_DEPTH = 16
 export const UPLOAD_SIZE = 64 * 1024
 export const IDLE_CONNECTIONS = 5_000
@@ -65,20 +88,25 @@ export const WEBSOCKET_MESSAGE_SIZE = 64
 export const idleTitle = (connections: number): string =>
   `${connections.toLocaleString("en-US")} idle keep-alive connections`
 
+/** What a keep-alive GET scenario driven by wrk's get.lua has (the others say what differs). */
+const KEEP_ALIVE_GET = {
+  kind: "load",
+  method: "GET",
+  pipeline: 1,
+  bodySize: 0,
+  close: false,
+  wrkScript: "get.lua",
+  wrkArgs: []
+} as const
+
 export const scenarios: ReadonlyArray<Scenario> = [
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "hello",
     title: `GET /hello, keep-alive, ${CONNECTIONS} connections`,
     measures: "per-request overhead of parsing, routing and writing a tiny response",
-    method: "GET",
     path: "/hello",
-    connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    connections: CONNECTIONS
   },
   {
     kind: "load",
@@ -109,33 +137,21 @@ export const scenarios: ReadonlyArray<Scenario> = [
     wrkArgs: [String(UPLOAD_SIZE)]
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "large",
     title: `GET /large (1 MiB response), keep-alive, ${CONNECTIONS} connections`,
     measures: "writing large bodies: back-pressure and copies",
-    method: "GET",
     path: "/large",
-    connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    connections: CONNECTIONS
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "websocket",
     title: `WebSocket echo of ${WEBSOCKET_MESSAGE_SIZE}-byte messages, one in flight per connection, ${CONNECTIONS} connections`,
     measures: "messages per second through request.upgrade (ws framing) on each server's own upgrade path",
     servers: ["effect-platform", "ours-router"],
-    method: "GET",
     path: "/ws",
     connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
-    wrkScript: "get.lua",
-    wrkArgs: [],
     websocket: { messageSize: WEBSOCKET_MESSAGE_SIZE }
   },
   {
@@ -160,36 +176,81 @@ export const scenarios: ReadonlyArray<Scenario> = [
     wrkArgs: []
   },
   {
-    kind: "load",
+    ...KEEP_ALIVE_GET,
     name: "json-gzip",
     title: `GET /json (10 KiB of JSON, servers/common.ts) with Accept-Encoding: gzip, keep-alive, ${CONNECTIONS} connections`,
     measures: "serializing and gzip-compressing a JSON response per request (ResponseCompression vs @fastify/compress)",
-    method: "GET",
     path: "/json",
     connections: CONNECTIONS,
-    pipeline: 1,
-    bodySize: 0,
-    close: false,
     headers: { "Accept-Encoding": "gzip" },
-    servers: COMPRESS_SERVERS,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    servers: COMPRESS_SERVERS
+  },
+  {
+    ...KEEP_ALIVE_GET,
+    name: "json",
+    title: `GET /json-small (a ${SMALL_JSON_SIZE}-byte JSON object serialized per request), keep-alive, ${CONNECTIONS} connections`,
+    measures: "per-request cost of the most common API answer: a small object serialized to JSON",
+    path: "/json-small",
+    connections: CONNECTIONS
   },
   {
     kind: "load",
-    name: "tls-hello",
-    title: `GET /hello over TLS, keep-alive, ${CONNECTIONS} connections`,
-    measures: "per-request cost with TLS record encryption (handshakes amortized)",
+    name: "json-post",
+    title: `POST /echo-json of a ${Buffer.byteLength(ECHO_JSON_BODY)}-byte JSON body, parsed and echoed as JSON, keep-alive, ${CONNECTIONS} connections`,
+    measures: "reading a small request body, parsing it as JSON and serializing the answer",
+    method: "POST",
+    path: "/echo-json",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: Buffer.byteLength(ECHO_JSON_BODY),
+    body: { contentType: "application/json", text: ECHO_JSON_BODY },
+    close: false,
+    wrkScript: "post.lua",
+    wrkArgs: ["application/json", ECHO_JSON_BODY]
+  },
+  {
+    ...KEEP_ALIVE_GET,
+    name: "few",
+    title: `GET /hello, keep-alive, ${FEW_CONNECTIONS} connections`,
+    measures: "per-request cost when few connections carry the load (fewer requests per read, more event-loop turns per request)",
+    path: "/hello",
+    connections: FEW_CONNECTIONS
+  },
+  {
+    ...KEEP_ALIVE_GET,
+    name: "hello-proxy",
+    title: `GET /hello, keep-alive, ${CONNECTIONS} connections, by clients/proxy.ts: ours-proxy's connections begin with a PROXY v1 header, ours's without`,
+    measures: "what reading a PROXY header per connection costs (proxyProtocol on) against the same load with it off",
+    servers: ["ours", ...PROXY_SERVERS],
+    path: "/hello",
+    connections: CONNECTIONS,
+    proxyClient: true
+  },
+  {
+    kind: "load",
+    name: "close-proxy",
+    title: `GET /hello with Connection: close, ${CONNECTIONS} connections, by clients/proxy.ts: ours-proxy's connections begin with a PROXY v1 header, ours's without`,
+    measures: "the PROXY header's cost when every request comes on a new connection (one header per request)",
+    servers: ["ours", ...PROXY_SERVERS],
     method: "GET",
     path: "/hello",
     connections: CONNECTIONS,
     pipeline: 1,
     bodySize: 0,
-    close: false,
+    close: true,
+    wrkScript: "close.lua",
+    wrkArgs: [],
+    proxyClient: true
+  },
+  {
+    ...KEEP_ALIVE_GET,
+    name: "tls-hello",
+    title: `GET /hello over TLS, keep-alive, ${CONNECTIONS} connections`,
+    measures: "per-request cost with TLS record encryption (handshakes amortized)",
+    path: "/hello",
+    connections: CONNECTIONS,
     tls: true,
-    servers: TLS_SERVERS,
-    wrkScript: "get.lua",
-    wrkArgs: []
+    servers: TLS_SERVERS
   },
   {
     kind: "load",

@@ -38,7 +38,7 @@ const job = JSON.parse(raw) as AutocannonJob
 
 const headers: Record<string, string> = { ...job.headers }
 if (job.close) headers["connection"] = "close"
-if (job.bodySize > 0) headers["content-type"] = "application/octet-stream"
+if (job.bodySize > 0) headers["content-type"] = job.body?.contentType ?? "application/octet-stream"
 
 const result = await autocannon({
   url: job.url,
@@ -47,7 +47,7 @@ const result = await autocannon({
   pipelining: job.pipelining,
   method: job.method,
   headers,
-  ...(job.bodySize > 0 ? { body: "x".repeat(job.bodySize) } : {}),
+  ...(job.body !== undefined ? { body: job.body.text } : job.bodySize > 0 ? { body: "x".repeat(job.bodySize) } : {}),
   timeout: 10
 })
 

@@ -8,7 +8,7 @@
  * percentiles, errors.
  */
 import WebSocket from "ws"
-import type { LoadResult } from "../lib/load.ts"
+import { loadResult, measureWindow } from "./result.ts"
 
 export interface WebSocketJob {
   readonly url: string
@@ -57,28 +57,14 @@ const session = (): Promise<WebSocket | undefined> =>
   })
 
 const sockets = (await Promise.all(Array.from({ length: job.connections }, session)))
-await new Promise((resolve) => setTimeout(resolve, job.warmupSeconds * 1000))
-measuring = true
-const started = performance.now()
-await new Promise((resolve) => setTimeout(resolve, job.seconds * 1000))
-measuring = false
-stopped = true
-const seconds = (performance.now() - started) / 1000
+const seconds = await measureWindow(job.warmupSeconds, job.seconds, () => {
+  measuring = true
+}, () => {
+  measuring = false
+  stopped = true
+})
 for (const ws of sockets) ws?.terminate()
 
-latenciesUs.sort((a, b) => a - b)
-const percentile = (p: number): number | null =>
-  latenciesUs.length === 0 ? null : (latenciesUs[Math.min(latenciesUs.length - 1, Math.floor(latenciesUs.length * p))] as number) / 1000
-const result: LoadResult = {
-  tool: "ws",
-  requests: echoes,
-  seconds,
-  rps: seconds > 0 ? echoes / seconds : 0,
-  p50Ms: percentile(0.5),
-  p99Ms: percentile(0.99),
-  maxMs: percentile(1),
-  errors: Object.values(errorDetail).reduce((a, b) => a + b, 0),
-  errorDetail
-}
+const result = loadResult("ws", echoes, seconds, latenciesUs, errorDetail)
 process.stdout.write(`WS_RESULT ${JSON.stringify(result)}\n`)
 process.exit(0)

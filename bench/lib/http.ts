@@ -1,10 +1,11 @@
 /** A small node:http client for the runner: checking a server's answers, and warming it up. */
 import * as Http from "node:http"
 import * as Https from "node:https"
+import * as Net from "node:net"
 import * as Zlib from "node:zlib"
 import { UPLOAD_SIZE } from "../scenarios.ts"
 import type { LoadScenario } from "../scenarios.ts"
-import { HELLO, LARGE_SIZE, makeJsonValue } from "../servers/common.ts"
+import { ECHO_JSON_BODY, HELLO, LARGE_SIZE, makeJsonValue, makeSmallJsonValue } from "../servers/common.ts"
 
 interface Reply {
   readonly status: number
@@ -16,21 +17,36 @@ interface RequestSpec {
   readonly method: string
   readonly path: string
   readonly body?: Buffer | undefined
+  /** The body's Content-Type (default `application/octet-stream`). */
+  readonly contentType?: string | undefined
   readonly close?: boolean | undefined
   /** Over TLS (the servers' throwaway certificate is accepted). */
   readonly tls?: boolean | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
-/** A keep-alive agent, for HTTPS when `tls`. */
-const keepAliveAgent = (tls: boolean, maxSockets: number): Http.Agent =>
-  tls ? new Https.Agent({ keepAlive: true, maxSockets, rejectUnauthorized: false }) : new Http.Agent({ keepAlive: true, maxSockets })
+/**
+ * A keep-alive agent, for HTTPS when `tls`; with `preamble` (plain HTTP only),
+ * each of its connections begins with those bytes (a PROXY header).
+ */
+const keepAliveAgent = (tls: boolean, maxSockets: number, preamble?: string): Http.Agent => {
+  if (tls) return new Https.Agent({ keepAlive: true, maxSockets, rejectUnauthorized: false })
+  const agent = new Http.Agent({ keepAlive: true, maxSockets })
+  if (preamble !== undefined) {
+    agent.createConnection = (options) => {
+      const socket = Net.connect({ host: options.host ?? "127.0.0.1", port: Number(options.port) })
+      socket.write(preamble, "latin1")
+      return socket
+    }
+  }
+  return agent
+}
 
 const send = (port: number, agent: Http.Agent | false, spec: RequestSpec, timeoutMs = 10_000): Promise<Reply> =>
   new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...spec.headers }
     if (spec.body !== undefined) {
-      headers["content-type"] = "application/octet-stream"
+      headers["content-type"] = spec.contentType ?? "application/octet-stream"
       headers["content-length"] = String(spec.body.length)
     }
     if (spec.close === true) headers["connection"] = "close"
@@ -58,12 +74,13 @@ const send = (port: number, agent: Http.Agent | false, spec: RequestSpec, timeou
   })
 
 /**
- * Checks that a server answers the three routes as every peer must. Returns
- * the problems found (empty when all is well).
+ * Checks that a server answers the routes as every peer must, each connection
+ * beginning with `preamble` when given (a PROXY header). Returns the problems
+ * found (empty when all is well).
  */
-export const checkRoutes = async (port: number, tls = false): Promise<Array<string>> => {
+export const checkRoutes = async (port: number, tls = false, preamble?: string): Promise<Array<string>> => {
   const problems: Array<string> = []
-  const agent = keepAliveAgent(tls, 1)
+  const agent = keepAliveAgent(tls, 1, preamble)
   try {
     const hello = await send(port, agent, { method: "GET", path: "/hello", tls })
     if (hello.status !== 200) problems.push(`GET /hello: status ${hello.status}`)
@@ -84,6 +101,13 @@ export const checkRoutes = async (port: number, tls = false): Promise<Array<stri
     if (large.headers["content-length"] !== String(LARGE_SIZE)) {
       problems.push(`GET /large: content-length ${String(large.headers["content-length"])}, expected ${LARGE_SIZE}`)
     }
+
+    const small = await send(port, agent, { method: "GET", path: "/json-small", tls })
+    problems.push(...jsonProblems("GET /json-small", small, JSON.stringify(makeSmallJsonValue())))
+
+    const echoBody = Buffer.from(ECHO_JSON_BODY)
+    const echo = await send(port, agent, { method: "POST", path: "/echo-json", body: echoBody, contentType: "application/json", tls })
+    problems.push(...jsonProblems("POST /echo-json", echo, ECHO_JSON_BODY))
   } catch (error) {
     problems.push(error instanceof Error ? error.message : String(error))
   } finally {
@@ -91,6 +115,15 @@ export const checkRoutes = async (port: number, tls = false): Promise<Array<stri
   }
   return problems
 }
+
+/** What is wrong with `reply` as a 200 JSON answer of `expected`. */
+const jsonProblems = (what: string, reply: Reply, expected: string): Array<string> => [
+  ...reply.status === 200 ? [] : [`${what}: status ${reply.status}`],
+  ...String(reply.headers["content-type"]).startsWith("application/json") ? [] : [
+    `${what}: content-type ${String(reply.headers["content-type"])}`
+  ],
+  ...reply.body.toString("utf8") === expected ? [] : [`${what}: body ${JSON.stringify(reply.body.toString("utf8").slice(0, 60))}`]
+]
 
 /**
  * Checks that a compressing server answers `GET /json` with
@@ -120,7 +153,7 @@ export const checkCompressedJson = async (port: number): Promise<Array<string>> 
  */
 export const warmUp = async (
   port: number,
-  scenario: Pick<LoadScenario, "method" | "path" | "bodySize" | "close" | "tls" | "headers">,
+  scenario: Pick<LoadScenario, "method" | "path" | "bodySize" | "body" | "close" | "tls" | "headers">,
   connections: number,
   ms: number
 ): Promise<number> => {
@@ -130,7 +163,12 @@ export const warmUp = async (
   const spec: RequestSpec = {
     method: scenario.method,
     path: scenario.path,
-    body: scenario.bodySize > 0 ? Buffer.alloc(scenario.bodySize, 0x78) : undefined,
+    body: scenario.body !== undefined
+      ? Buffer.from(scenario.body.text)
+      : scenario.bodySize > 0
+      ? Buffer.alloc(scenario.bodySize, 0x78)
+      : undefined,
+    contentType: scenario.body?.contentType,
     close: scenario.close,
     tls,
     headers: scenario.headers

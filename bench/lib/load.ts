@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import type { ProxyJob } from "../clients/proxy.ts"
 import type { WebSocketJob } from "../clients/websocket.ts"
 import type { LoadScenario } from "../scenarios.ts"
 import { collect, spawnPinned, waitForExit } from "./proc.ts"
@@ -12,8 +13,8 @@ export type Tool = "wrk" | "autocannon"
 
 /** What one measurement found, whichever tool produced it. */
 export interface LoadResult {
-  /** `ws`: the WebSocket echo client (bench/clients/websocket.ts). */
-  readonly tool: Tool | "ws"
+  /** `ws`: the WebSocket echo client (bench/clients/websocket.ts); `proxy`: bench/clients/proxy.ts. */
+  readonly tool: Tool | "ws" | "proxy"
   readonly requests: number
   readonly seconds: number
   /** Responses per second. */
@@ -103,6 +104,7 @@ export interface AutocannonJob {
   readonly pipelining: number
   readonly method: string
   readonly bodySize: number
+  readonly body: LoadScenario["body"]
   readonly close: boolean
   readonly headers: Readonly<Record<string, string>>
 }
@@ -120,6 +122,7 @@ const runAutocannon = async (
     pipelining: scenario.pipeline,
     method: scenario.method,
     bodySize: scenario.bodySize,
+    body: scenario.body,
     close: scenario.close,
     headers: scenario.headers ?? {}
   }
@@ -146,15 +149,67 @@ const runWebSocket = async (
   return (await run(cpu, process.execPath, [script, JSON.stringify(job)], "WS_RESULT", (seconds + 30) * 1000)) as LoadResult
 }
 
+/** The scenario's request as bytes on the wire (latin1), for a client that writes it as it is. */
+const requestText = (scenario: LoadScenario, port: number): string => {
+  const body = scenario.body?.text ?? "x".repeat(scenario.bodySize)
+  const fields = [
+    `Host: 127.0.0.1:${port}`,
+    ...Object.entries(scenario.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+    ...scenario.close ? ["Connection: close"] : [],
+    ...scenario.bodySize > 0
+      ? [`Content-Type: ${scenario.body?.contentType ?? "application/octet-stream"}`, `Content-Length: ${Buffer.byteLength(body)}`]
+      : []
+  ]
+  return `${scenario.method} ${scenario.path} HTTP/1.1\r\n${fields.map((f) => `${f}\r\n`).join("")}\r\n${
+    Buffer.from(body).toString("latin1")
+  }`
+}
+
+/**
+ * A PROXY scenario, by bench/clients/proxy.ts: each connection begins with
+ * `preamble` (the PROXY header for a server that requires one, else ""). It
+ * warms up over its own connections for `warmupSeconds` first.
+ */
+const runProxyClient = async (
+  scenario: LoadScenario,
+  preamble: string,
+  port: number,
+  seconds: number,
+  warmupSeconds: number,
+  cpu: string | undefined
+): Promise<LoadResult> => {
+  const job: ProxyJob = {
+    port,
+    connections: scenario.connections,
+    seconds,
+    warmupSeconds,
+    preamble,
+    request: requestText(scenario, port),
+    close: scenario.close
+  }
+  const script = Path.join(benchDir, "clients", "proxy.ts")
+  const timeoutMs = (warmupSeconds + seconds + 30) * 1000
+  return (await run(cpu, process.execPath, [script, JSON.stringify(job)], "PROXY_RESULT", timeoutMs)) as LoadResult
+}
+
+/**
+ * Drives the server at `port` with the scenario's load for `seconds`:
+ * wrk or autocannon (`tool`), or the scenario's own client. `preamble` is
+ * what each connection of a PROXY scenario begins with, `warmupSeconds` how
+ * long that client warms up over its own connections.
+ */
 export const runLoad = (
   tool: Tool,
   scenario: LoadScenario,
   port: number,
   seconds: number,
-  cpu: string | undefined
+  cpu: string | undefined,
+  client: { readonly preamble: string; readonly warmupSeconds: number }
 ): Promise<LoadResult> =>
   scenario.websocket !== undefined
     ? runWebSocket(scenario, scenario.websocket.messageSize, port, seconds, cpu)
+    : scenario.proxyClient === true
+    ? runProxyClient(scenario, client.preamble, port, seconds, client.warmupSeconds, cpu)
     : tool === "wrk"
     ? runWrk(scenario, port, seconds, cpu)
     : runAutocannon(scenario, port, seconds, cpu)

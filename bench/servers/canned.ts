@@ -2,8 +2,10 @@
  * The "physical limit" row: a canned responder on the same I/O path as ours
  * (accepted paused, read into the shared buffer of src/Server/SharedReadBuffer.ts,
  * one socket write per read) that does no HTTP work. It finds request ends
- * (`\r\n\r\n`), tells the three routes apart by a byte or two, skips a
- * POST's `Content-Length` bytes, and answers with ready-made responses. What
+ * (`\r\n\r\n`), tells the routes apart by a byte or two, skips a POST's
+ * `Content-Length` bytes, and answers with ready-made responses (for
+ * `/json-small` and `/echo-json`, the bytes the other servers serialize per
+ * request). What
  * it costs is what the socket I/O and the event loop cost; what ours costs
  * on top of it is HTTP work (parsing, the request object, the handler, the
  * serializer).
@@ -12,7 +14,7 @@
  */
 import * as Net from "node:net"
 import { readIntoSharedBuffer } from "../../src/Server/SharedReadBuffer.ts"
-import { announce, HELLO, makeLargeBody, portFromArgs } from "./common.ts"
+import { announce, ECHO_JSON_BODY, HELLO, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1")
 // As wrk and curl write it, and as the runner's node:http client does.
@@ -21,12 +23,15 @@ const CONNECTION_CLOSE = Buffer.from("onnection: close", "latin1")
 const MAX_BATCH = 64
 
 const large = makeLargeBody()
+const smallJson = JSON.stringify(makeSmallJsonValue())
 
 let date = new Date().toUTCString()
 setInterval(() => {
   date = new Date().toUTCString()
   helloBatches.length = 0
   largeHead = makeLargeHead()
+  jsonSmallResponse = makeJsonResponse(smallJson)
+  echoJsonResponse = makeJsonResponse(ECHO_JSON_BODY)
 }, 1000).unref()
 
 const response = (contentType: string, body: string | number, close = false): string =>
@@ -45,6 +50,9 @@ const helloBatch = (n: number): Buffer => {
 }
 const makeLargeHead = (): Buffer => Buffer.from(response("application/octet-stream", large.length), "latin1")
 let largeHead = makeLargeHead()
+const makeJsonResponse = (json: string): Buffer => Buffer.from(response("application/json", json), "utf8")
+let jsonSmallResponse = makeJsonResponse(smallJson)
+let echoJsonResponse = makeJsonResponse(ECHO_JSON_BODY)
 
 /** The digits after `Content-Length: ` in `head`, or 0. */
 const contentLength = (head: Buffer): number => {
@@ -72,6 +80,8 @@ const serve = (accepted: Net.Socket): void => {
   /** Body bytes of the current POST still to come. */
   let skip = 0
   let uploadLength = 0
+  /** The current POST is to `/echo-json` (else `/upload`). */
+  let echo = false
   let closing = false
   const out: Array<Buffer> = []
   let hellos = 0
@@ -82,6 +92,12 @@ const serve = (accepted: Net.Socket): void => {
       out.push(helloBatch(n))
       hellos -= n
     }
+  }
+
+  /** A POST's body has all come: its answer (the echo is the one body every client sends). */
+  const postAnswered = (): void => {
+    flushHellos()
+    out.push(echo ? echoJsonResponse : Buffer.from(response("text/plain", String(uploadLength)), "latin1"))
   }
 
   const onRead = (bytes: Buffer): void => {
@@ -97,10 +113,7 @@ const serve = (accepted: Net.Socket): void => {
         const n = Math.min(skip, data.length - pos)
         skip -= n
         pos += n
-        if (skip === 0) {
-          flushHellos()
-          out.push(Buffer.from(response("text/plain", String(uploadLength)), "latin1"))
-        }
+        if (skip === 0) postAnswered()
         continue
       }
       const end = data.indexOf(HEAD_END, pos)
@@ -110,13 +123,14 @@ const serve = (accepted: Net.Socket): void => {
       }
       // Searches look at this head only, never at what follows it.
       const head = data.subarray(pos, end)
-      if (data[pos] === 0x50) { // "POST /upload"
+      if (data[pos] === 0x50) { // "POST /upload" or "POST /echo-json"
+        echo = data[pos + 6] === 0x65
         uploadLength = contentLength(head)
         skip = uploadLength
-        if (skip === 0) {
-          flushHellos()
-          out.push(Buffer.from(response("text/plain", "0"), "latin1"))
-        }
+        if (skip === 0) postAnswered()
+      } else if (data[pos + 5] === 0x6a) { // "GET /json-small"
+        flushHellos()
+        out.push(jsonSmallResponse)
       } else if (data[pos + 5] === 0x6c) { // "GET /large"
         flushHellos()
         out.push(largeHead, large)

@@ -27,6 +27,26 @@ export const makeJsonValue = (): ReadonlyArray<Record<string, unknown>> =>
   }))
 
 /**
+ * `GET /json-small` answers this value serialized per request, as
+ * `application/json`: a small object (99 bytes of JSON), the kind of answer
+ * most API calls give.
+ */
+export const makeSmallJsonValue = (): Record<string, unknown> => ({
+  id: 42,
+  name: "effect-httpserver",
+  message: "Hello, World!",
+  active: true,
+  tags: ["http", "json"]
+})
+
+/**
+ * What the `json-post` scenario sends to `POST /echo-json` (as
+ * `application/json`): each server parses it and answers it serialized
+ * again, which gives these same bytes back.
+ */
+export const ECHO_JSON_BODY = JSON.stringify({ user: "alice", action: "update", count: 3, items: [1, 2, 3], done: false })
+
+/**
  * Idle keep-alive connections must survive the idle-connection scenario, so
  * servers whose default is short (node:http closes after 5 s) are given this.
  */

@@ -5,9 +5,10 @@
  */
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
-import { announce, HELLO, makeLargeBody } from "./common.ts"
+import { announce, HELLO, makeLargeBody, makeSmallJsonValue } from "./common.ts"
 
 const large = makeLargeBody()
+const smallJson = makeSmallJsonValue()
 
 export const Routes = Layer.mergeAll(
   HttpRouter.add("GET", "/hello", HttpServerResponse.text(HELLO)),
@@ -17,6 +18,9 @@ export const Routes = Layer.mergeAll(
     (request) => Effect.map(request.arrayBuffer, (body) => HttpServerResponse.text(String(body.byteLength)))
   ),
   HttpRouter.add("GET", "/large", HttpServerResponse.uint8Array(large)),
+  // Serialized per request, as the other servers do.
+  HttpRouter.add("GET", "/json-small", () => HttpServerResponse.json(smallJson)),
+  HttpRouter.add("POST", "/echo-json", (request) => Effect.flatMap(request.json, (value) => HttpServerResponse.json(value))),
   HttpRouter.add(
     "GET",
     "/ws",

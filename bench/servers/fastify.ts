@@ -4,10 +4,11 @@
  */
 import FastifyCompress from "@fastify/compress"
 import Fastify from "fastify"
-import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeJsonValue, makeLargeBody, portFromArgs } from "./common.ts"
+import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeJsonValue, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 const large = makeLargeBody()
 const json = makeJsonValue()
+const smallJson = makeSmallJsonValue()
 
 const app = Fastify({ logger: false, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS })
 
@@ -34,6 +35,15 @@ app.get("/large", (_request, reply) => {
 
 app.get("/json", (_request, reply) => {
   reply.send(json)
+})
+
+app.get("/json-small", (_request, reply) => {
+  reply.send(smallJson)
+})
+
+// Fastify's own parser reads `application/json` bodies (the catch-all parser above leaves them to it).
+app.post("/echo-json", (request, reply) => {
+  reply.send(request.body)
 })
 
 const port = portFromArgs()

@@ -2,11 +2,18 @@
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
-import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeLargeBody, portFromArgs } from "./common.ts"
+import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 const large = makeLargeBody()
+const smallJson = makeSmallJsonValue()
 const helloLength = String(Buffer.byteLength(HELLO))
 const largeLength = String(large.length)
+
+const sendJson = (res: Http.ServerResponse, value: unknown): void => {
+  const body = JSON.stringify(value)
+  res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) })
+  res.end(body)
+}
 
 const handler: Http.RequestListener = (req, res) => {
   if (req.method === "GET" && req.url === "/hello") {
@@ -19,6 +26,22 @@ const handler: Http.RequestListener = (req, res) => {
       const body = String(Buffer.concat(chunks).length)
       res.writeHead(200, { "content-type": "text/plain", "content-length": String(Buffer.byteLength(body)) })
       res.end(body)
+    })
+  } else if (req.method === "GET" && req.url === "/json-small") {
+    sendJson(res, smallJson)
+  } else if (req.method === "POST" && req.url === "/echo-json") {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => {
+      let value: unknown
+      try {
+        value = JSON.parse(Buffer.concat(chunks).toString("utf8"))
+      } catch {
+        res.writeHead(400, { "content-type": "text/plain", "content-length": "12" })
+        res.end("invalid JSON")
+        return
+      }
+      sendJson(res, value)
     })
   } else if (req.method === "GET" && req.url === "/large") {
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": largeLength })

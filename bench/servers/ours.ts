@@ -2,16 +2,21 @@
  * Our server, through the public API of src/index.ts, with its default
  * config; serving TLS with BENCH_TLS_CERT / BENCH_TLS_KEY (the TLS scenarios),
  * its handler wrapped in `ResponseCompression.middleware` with BENCH_COMPRESS
- * (the compressed-JSON scenario).
+ * (the compressed-JSON scenario), with `proxyProtocol` on with
+ * BENCH_PROXY_PROTOCOL (every connection begins with a PROXY header: the
+ * PROXY scenarios).
  */
 import { Cause, Effect } from "effect"
 import { HTTPServer, Response, ResponseCompression } from "../../src/index.ts"
-import { announce, HELLO, makeJsonValue, makeLargeBody, portFromArgs } from "./common.ts"
+import { announce, HELLO, makeJsonValue, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 const large = makeLargeBody()
 const json = makeJsonValue()
+const smallJson = makeSmallJsonValue()
 // The same Content-Type as the peers send (ours would add `; charset=utf-8` by default).
 const textPlain = { "content-type": "text/plain" }
+// As node:http, uWebSockets.js and NodeHttpServer send it (ours would add `; charset=utf-8`).
+const applicationJson = { "content-type": "application/json" }
 
 const handler = (request: HTTPServer.Request): Effect.Effect<Response.Response, unknown> => {
   if (request.method === "GET" && request.path === "/hello") {
@@ -26,6 +31,15 @@ const handler = (request: HTTPServer.Request): Effect.Effect<Response.Response, 
   if (request.method === "GET" && request.path === "/json") {
     return Effect.succeed(Response.json(json))
   }
+  if (request.method === "GET" && request.path === "/json-small") {
+    return Effect.succeed(Response.json(smallJson, { headers: applicationJson }))
+  }
+  if (request.method === "POST" && request.path === "/echo-json") {
+    return request.json.pipe(
+      Effect.map((value) => Response.json(value, { headers: applicationJson })),
+      Effect.orElseSucceed(() => Response.text("invalid JSON", { status: 400, headers: textPlain }))
+    )
+  }
   return Effect.succeed(Response.text("Not Found", { status: 404 }))
 }
 
@@ -36,7 +50,8 @@ Effect.runFork(Effect.scoped(Effect.gen(function*() {
   const key = process.env["BENCH_TLS_KEY"]
   const ssl = cert !== undefined && key !== undefined ? { ssl: { cert, key } } : {}
   const served = process.env["BENCH_COMPRESS"] === undefined ? handler : ResponseCompression.middleware()(handler)
-  const server = yield* HTTPServer.listen(served, { host: "127.0.0.1", port, ...ssl })
+  const proxyProtocol = process.env["BENCH_PROXY_PROTOCOL"] !== undefined
+  const server = yield* HTTPServer.listen(served, { host: "127.0.0.1", port, ...ssl, ...(proxyProtocol ? { proxyProtocol } : {}) })
   if (server.address._tag !== "TcpAddress") {
     return yield* Effect.die(new Error("unexpected unix socket address"))
   }

@@ -11,7 +11,7 @@
  */
 import { createRequire } from "node:module"
 import * as Path from "node:path"
-import { announce, HELLO, makeLargeBody, portFromArgs } from "./common.ts"
+import { announce, HELLO, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 interface HttpResponse {
   writeStatus(status: string): HttpResponse
@@ -39,24 +39,49 @@ interface UWS {
 const uws = createRequire(Path.join(process.cwd(), "package.json"))("uwebsockets") as UWS
 
 const large = makeLargeBody()
+const smallJson = makeSmallJsonValue()
+
+/** Calls `done` with the whole request body, once its last chunk has come (and the client has not gone). */
+const readBody = (res: HttpResponse, done: (body: Buffer) => void): void => {
+  // The body arrives in chunks valid only during the callback: keep copies, join them at the end.
+  const chunks: Array<Buffer> = []
+  let aborted = false
+  res.onAborted(() => {
+    aborted = true
+  })
+  res.onData((chunk, isLast) => {
+    chunks.push(Buffer.from(new Uint8Array(chunk)))
+    if (isLast && !aborted) done(Buffer.concat(chunks))
+  })
+}
 
 uws.App()
   .get("/hello", (res) => {
     res.writeStatus("200 OK").writeHeader("Content-Type", "text/plain").end(HELLO)
   })
   .post("/upload", (res) => {
-    // The body arrives in chunks valid only during the callback: keep copies, join them at the end.
-    const chunks: Array<Buffer> = []
-    let aborted = false
-    res.onAborted(() => {
-      aborted = true
-    })
-    res.onData((chunk, isLast) => {
-      chunks.push(Buffer.from(new Uint8Array(chunk)))
-      if (!isLast || aborted) return
-      const body = String(Buffer.concat(chunks).length)
+    readBody(res, (body) => {
       res.cork(() => {
-        res.writeStatus("200 OK").writeHeader("Content-Type", "text/plain").end(body)
+        res.writeStatus("200 OK").writeHeader("Content-Type", "text/plain").end(String(body.length))
+      })
+    })
+  })
+  .get("/json-small", (res) => {
+    res.writeStatus("200 OK").writeHeader("Content-Type", "application/json").end(JSON.stringify(smallJson))
+  })
+  .post("/echo-json", (res) => {
+    readBody(res, (body) => {
+      let value: unknown
+      try {
+        value = JSON.parse(body.toString("utf8"))
+      } catch {
+        res.cork(() => {
+          res.writeStatus("400 Bad Request").writeHeader("Content-Type", "text/plain").end("invalid JSON")
+        })
+        return
+      }
+      res.cork(() => {
+        res.writeStatus("200 OK").writeHeader("Content-Type", "application/json").end(JSON.stringify(value))
       })
     })
   })
