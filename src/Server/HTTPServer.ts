@@ -43,7 +43,9 @@ import {
 import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
 import type { TlsConfigInput } from "../Config/TlsConfig.ts"
 import { defaultLeniency } from "../Wire/HeadParser.ts"
+import type { ServedConnection } from "../Connection/ConnectionHost.ts"
 import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
+import { ALPN_WITH_HTTP2, Http2Accept } from "../Http2/Http2Accept.ts"
 import type { ListenError } from "./ListenError.ts"
 import { describeAddress, type ListeningSocket, type ServerAddress } from "./ListeningSocket.ts"
 import { observeRequests } from "./RequestObservation.ts"
@@ -301,7 +303,7 @@ export const listenWith = <E, R>(
   Effect.gen(function*() {
     const context = yield* Effect.context<Exclude<R, HTTPServer>>()
     const scope = yield* Effect.scope
-    const connections = new Set<HttpConnection>()
+    const connections = new Set<ServedConnection>()
     let shuttingDown = false
     let onAllClosed: (() => void) | undefined
     const draining = Deferred.makeUnsafe<void>()
@@ -326,6 +328,7 @@ export const listenWith = <E, R>(
       Effect.callback<void>((resume) => {
         if (destroyFirst) {
           handshakes?.closeAll()
+          http2?.closeAll()
           for (const connection of [...connections]) connection.destroy()
         }
         if (connections.size === 0) {
@@ -358,7 +361,7 @@ export const listenWith = <E, R>(
       addresses,
       scheme,
       url,
-      connectionCount: () => connections.size + (handshakes?.size ?? 0),
+      connectionCount: () => connections.size + (handshakes?.size ?? 0) + (http2?.size ?? 0),
       stop: stopAccepting,
       closeAllConnections: waitForConnections(true),
       reloadTls,
@@ -378,7 +381,7 @@ export const listenWith = <E, R>(
     const served = config.compressResponse ? ResponseCompression.middleware()(handler) : handler
     const runHandler = served as ConnectionHost["runHandler"]
 
-    const host: ConnectionHost<HttpConnection> = {
+    const host: ConnectionHost<ServedConnection> = {
       options: connectionOptions(config),
       runHandler: observation === undefined ? runHandler : observation.wrap(runHandler),
       fork: (effect) => runFork(effect),
@@ -404,11 +407,20 @@ export const listenWith = <E, R>(
       }
     }
 
-    const addConnection = (connection: HttpConnection) => {
+    const addConnection = (connection: ServedConnection) => {
       observation?.connectionOpened()
       connections.add(connection)
       if (running.isDraining()) connection.disableKeepAlive()
     }
+
+    // HTTP/2: the protocol of each connection is picked before any HTTP is
+    // read (ALPN, or the preface in clear); see Http2Accept.ts.
+    const http2 = !config.http2 ? undefined : new Http2Accept({
+      host,
+      maxConcurrentStreams: config.maxConcurrentStreams,
+      maxHeaderSize: config.maxHeaderSize,
+      onConnection: addConnection
+    })
 
     // TLS: accepted sockets handshake first, tracked (limits, deadline,
     // shutdown) until they are secure; see TlsHandshakes.ts.
@@ -418,8 +430,10 @@ export const listenWith = <E, R>(
         Duration.toMillis(config.headerTimeout),
         Duration.toMillis(config.idleConnectionTimeout)
       ),
+      alpnProtocols: http2 === undefined ? undefined : ALPN_WITH_HTTP2,
       onSecure: (socket) => {
         if (shuttingDown) socket.destroy()
+        else if (http2 !== undefined) http2.secure(socket)
         else addConnection(new HttpConnection(socket, host))
       },
       onClientError: (error, remoteAddress) =>
@@ -443,6 +457,7 @@ export const listenWith = <E, R>(
         handshakes.start(socket)
         return
       }
+      if (http2 !== undefined) return http2.sniff(socket)
       // Plain sockets are accepted paused and moved to the shared read buffer.
       let connection: HttpConnection | undefined
       const reader = readIntoSharedBuffer(socket, true, (bytes) => connection?.receive(bytes, true))
@@ -473,6 +488,7 @@ export const listenWith = <E, R>(
         yield* stopAccepting
         // A handshake has no request in flight: nothing to wait for.
         handshakes?.closeAll()
+        http2?.closeAll()
         for (const connection of [...connections]) connection.beginShutdown()
         const graceful = yield* Effect.timeoutOption(waitForConnections(false), config.shutdownTimeout)
         if (graceful._tag === "None") yield* running.closeAllConnections
