@@ -51,6 +51,8 @@ export class Http2Exchange implements BodyHost {
   /** Body bytes the body did not take yet (it was not reading, or is behind). */
   private pending: Uint8Array | undefined = undefined
   private inputEnded = false
+  /** The answer is out: what the client still sends is read and dropped. */
+  private discarding = false
   private reading = false
   private bodyTimer: ReturnType<typeof setTimeout> | undefined = undefined
   /** The response given to the stream (headers sent), if any. */
@@ -126,6 +128,7 @@ export class Http2Exchange implements BodyHost {
 
   /** Feeds what is pending, then lets the stream flow while the body wants input. */
   private pump(): void {
+    if (this.discarding) return
     const body = this.body
     const pending = this.pending
     if (pending !== undefined) {
@@ -144,6 +147,8 @@ export class Http2Exchange implements BodyHost {
 
   private readonly onData = (chunk: Buffer): void => {
     this.take(chunk)
+    // Taking may have ended the exchange (a limit answered): its input is discarded then.
+    if (this.discarding) return
     if (this.pending !== undefined || !this.body.wantsInput) this.stream.pause()
   }
 
@@ -274,11 +279,24 @@ export class Http2Exchange implements BodyHost {
 
   /** The response is all given to the stream; a body the client is still sending is refused (RFC 9113 section 8.1). */
   private responseSent(): void {
-    if (!this.inputEnded && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR)
+    if (this.inputEnded || this.stream.destroyed) return
+    this.discardInput()
+    this.stream.close(NGHTTP2_NO_ERROR)
+  }
+
+  /** What the client sent and nobody reads is dropped: Node closes a stream only once its input is consumed. */
+  private discardInput(): void {
+    this.discarding = true
+    this.pending = undefined
+    this.stream.off("data", this.onData)
+    this.stream.on("data", ignore)
+    this.stream.resume()
   }
 
   private reset(code: number): void {
-    if (!this.stream.destroyed) this.stream.close(code)
+    if (this.stream.destroyed) return
+    this.stream.close(code)
+    this.discardInput()
   }
 
   /** The stream closed: whatever still runs for it stops, then the request is over. */
