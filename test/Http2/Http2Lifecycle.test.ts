@@ -1,0 +1,125 @@
+/**
+ * An HTTP/2 session's life in the server: graceful shutdown (GOAWAY with the
+ * last stream id, streams in flight finishing, then the session closing),
+ * `shutdownTimeout` cutting the rest, `maxConnections` counting sessions,
+ * the idle timeout, and the client going away.
+ */
+import * as Http2 from "node:http2"
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import * as Response from "../../src/Response/Response.ts"
+import * as Http2Client from "../support/Http2Client.ts"
+import * as RawClient from "../support/RawClient.ts"
+import { serve, serveDemo } from "../support/TestServer.ts"
+
+/** The first GOAWAY a client session receives: its last stream id. */
+const goawayOf = (session: Http2.ClientHttp2Session) =>
+  Effect.callback<number>((resume) => {
+    session.once("goaway", (_code, lastStreamId) => resume(Effect.succeed(lastStreamId)))
+  })
+
+describe("HTTP/2 graceful shutdown", () => {
+  it.live("GOAWAY with the last stream id; the stream in flight finishes; then the session closes", () =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const scope = yield* Scope.make()
+      const { port, server } = yield* Scope.provide(scope)(
+        serve(
+          (request) =>
+            request.path === "/wait"
+              ? Effect.andThen(Deferred.succeed(started, undefined), Effect.as(Deferred.await(release), Response.text("finished")))
+              : Effect.succeed(Response.text("hello")),
+          { http2: true, shutdownTimeout: 5000 }
+        )
+      )
+      const session = yield* Http2Client.connect(port)
+      expect((yield* Http2Client.request(session)).text).toBe("hello") // stream 1
+      const waiting = yield* Effect.forkChild(Http2Client.request(session, { path: "/wait" })) // stream 3
+      yield* Deferred.await(started)
+      const goaway = yield* Effect.forkChild(goawayOf(session))
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      expect(yield* Fiber.join(goaway)).toBe(3)
+      expect(server.connectionCount()).toBe(1)
+      yield* Deferred.succeed(release, undefined)
+      const answer = yield* Fiber.join(waiting)
+      expect([answer.status, answer.text]).toEqual([200, "finished"])
+      yield* Fiber.join(closing)
+      expect(server.connectionCount()).toBe(0)
+    }))
+
+  it.live("streams still running at shutdownTimeout are cut, their handlers interrupted", () =>
+    Effect.gen(function*() {
+      const interrupted = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const scope = yield* Scope.make()
+      const { port, server } = yield* Scope.provide(scope)(
+        serve(
+          () =>
+            Effect.andThen(Deferred.succeed(started, undefined), Effect.never).pipe(
+              Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+            ),
+          { http2: true, shutdownTimeout: 200 }
+        )
+      )
+      const session = yield* Http2Client.connect(port)
+      const hanging = yield* Effect.forkChild(Http2Client.request(session))
+      yield* Deferred.await(started)
+      yield* Scope.close(scope, Exit.void)
+      yield* Deferred.await(interrupted)
+      const answer = yield* Fiber.join(hanging)
+      expect(answer.status).toBe(0) // reset, no response
+      expect(server.connectionCount()).toBe(0)
+    }))
+})
+
+describe("HTTP/2 sessions as connections", () => {
+  it.live("maxConnections counts sessions: past it a new connection (either protocol) is closed", () =>
+    Effect.gen(function*() {
+      const { port, server } = yield* serveDemo({ http2: true, maxConnections: 1 })
+      const session = yield* Http2Client.connect(port)
+      expect((yield* Http2Client.request(session)).text).toBe("Hello world")
+      expect(server.connectionCount()).toBe(1)
+      const refused = yield* RawClient.connect(port)
+      expect((yield* refused.readUntilClose(1000)).length).toBe(0)
+      expect((yield* Http2Client.request(session)).text).toBe("Hello world")
+    }))
+
+  it.live("a session the client closes is no longer counted", () =>
+    Effect.gen(function*() {
+      const { port, server } = yield* serveDemo({ http2: true })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const session = yield* Http2Client.connect(port)
+        // A body the handler refuses while the client still sends.
+        const answer = yield* Http2Client.request(session, {
+          method: "POST",
+          path: "/stream?max_body_size=100",
+          body: Buffer.alloc(200_000)
+        })
+        expect(answer.status).toBe(413)
+        expect(server.connectionCount()).toBe(1)
+      }))
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0)).toBe(true)
+    }))
+
+  it.live("an idle session is closed after idleConnectionTimeout (GOAWAY first)", () =>
+    Effect.gen(function*() {
+      const { port, server } = yield* serveDemo({ http2: true, idleConnectionTimeout: "300 millis" })
+      const session = yield* Http2Client.connect(port)
+      expect((yield* Http2Client.request(session)).text).toBe("Hello world")
+      const goaway = yield* goawayOf(session)
+      expect(goaway).toBe(1)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0)).toBe(true)
+    }))
+
+  it.live("a connection that sends part of the preface and stalls is closed at the header timeout", () =>
+    Effect.gen(function*() {
+      const { port, server } = yield* serveDemo({ http2: true, headerTimeout: "300 millis" })
+      const client = yield* RawClient.connect(port)
+      yield* client.write("PRI * HTTP/2.0\r\n")
+      yield* RawClient.sleepReal(50)
+      expect(server.connectionCount()).toBe(1)
+      expect((yield* client.readUntilClose(2000)).length).toBe(0)
+      expect(server.connectionCount()).toBe(0)
+    }))
+})
