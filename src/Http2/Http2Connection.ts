@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import * as Http2 from "node:http2"
+import { Effect } from "effect"
 import type * as Net from "node:net"
 import { ConnectionContext } from "../Connection/ConnectionContext.ts"
 import type { ConnectionHost, ServedConnection } from "../Connection/ConnectionHost.ts"
@@ -47,7 +48,12 @@ export class Http2Connection implements ServedConnection {
     const tls = socket as { secureConnecting?: boolean }
     if (tls.secureConnecting === true) tls.secureConnecting = false
     this.session = Http2.performServerHandshake(socket, sessionOptions(options))
-    this.session.on("error", ignore) // a protocol error, a flood cut off: "close" follows
+    // A protocol error, a flood cut off by nghttp2: "close" follows; the log says why (at debug level).
+    this.session.on("error", (error: Error & { code?: string }) =>
+      host.fork(Effect.annotateLogs(Effect.logDebug("HTTP/2 session closed on an error"), {
+        remoteIp: this.context.remoteIp,
+        reason: error.message
+      })))
     this.session.on("stream", this.onStream)
     this.session.once("close", this.onSessionClose)
     // Until its first request a session has the header timeout, then the idle one.

@@ -26,13 +26,14 @@ import { errorResponse } from "../Wire/ErrorResponse.ts"
 import {
   answerOf,
   BodyTimeout,
+  HeaderTooLarge,
   isHttpError,
   NotAResponse,
   ResponseLengthMismatch
 } from "../Wire/HttpErrors.ts"
 import { statusHasNoBody } from "../Wire/ResponseFraming.ts"
 import { responseHeaderBlock } from "./Http2ResponseHead.ts"
-import { requestHeadOf } from "./Http2RequestHead.ts"
+import { headerListSize, requestHeadOf } from "./Http2RequestHead.ts"
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = Http2.constants
 
@@ -60,6 +61,8 @@ export class Http2Exchange implements BodyHost {
   private bodyBytes = 0
   /** The stream is closed (sent, reset or gone): nothing more is written. */
   private over = false
+  /** The header list passed `maxHeaderSize`: answered 431 without running the handler. */
+  private readonly headerTooLarge: boolean
 
   constructor(
     stream: Http2.ServerHttp2Stream,
@@ -77,6 +80,7 @@ export class Http2Exchange implements BodyHost {
     this.body = new RequestBody(head.framing, limits, this, contentCodingOf(head, decodedContentEncoding))
     this.request = new HTTPServerRequest(head, this.body, context, performance.now())
     this.inputEnded = stream.endAfterHeaders
+    this.headerTooLarge = headerListSize(rawBlock) > host.options.maxHeaderSize
     stream.on("error", ignore) // a reset by the peer, a session torn down: "close" follows
     stream.on("end", this.onInputEnd)
     stream.once("close", this.onStreamClose)
@@ -84,6 +88,13 @@ export class Http2Exchange implements BodyHost {
 
   /** Runs the handler (at once when it is an `Exit`). */
   start(): void {
+    // Node resets a stream past SETTINGS_MAX_HEADER_LIST_SIZE only once the
+    // client has acknowledged the SETTINGS; before, it is answered here
+    // (RFC 9113 section 10.5.1: 431).
+    if (this.headerTooLarge) {
+      const error = new HeaderTooLarge({ limit: this.host.options.maxHeaderSize })
+      return this.respondWithFailure(error, Cause.fail(error))
+    }
     let effect: Effect.Effect<Response, unknown> | Exit.Exit<Response, unknown>
     try {
       effect = this.host.runHandler(this.request)

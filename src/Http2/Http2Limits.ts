@@ -3,18 +3,20 @@
  * 9113 section 6.5.2) and nghttp2's own defences, which Node exposes. The
  * abusive patterns each end with the session closed and the others served:
  *
- * - streams past `maxConcurrentStreams` are refused (`REFUSED_STREAM`), and a
- *   client that goes on opening them is cut off after
- *   `maxSessionRejectedStreams`;
+ * - streams past `maxConcurrentStreams` are refused by nghttp2 with
+ *   `RST_STREAM` and leave nothing behind (no state, no handler); nghttp2
+ *   does not tell Node of them, so such a session is not closed for it
+ *   (`maxSessionRejectedStreams` counts only the streams Node itself refuses);
  * - the 2023 "rapid reset" (CVE-2023-44487: streams opened and reset at
  *   once) meets nghttp2's reset rate limit (`streamResetBurst`,
- *   `streamResetRate`), then GOAWAY;
- * - `SETTINGS` and `PING` floods meet `maxSettings` and
- *   `maxOutstandingPings` (unacknowledged frames the peer does not read), and
- *   `maxSessionMemory` bounds what a session may hold;
- * - an endless `CONTINUATION` sequence (CVE-2024-27983 and kin) meets the
- *   header list limit, `maxHeaderListPairs` and nghttp2's cap on
- *   CONTINUATION frames per header block;
+ *   `streamResetRate`): GOAWAY, then the session closes;
+ * - `SETTINGS` and `PING` floods from a client that reads none of the ACKs
+ *   meet nghttp2's cap on queued ACKs ("flooding was detected"), and
+ *   `maxSessionMemory` bounds what a session may hold (`maxSettings` bounds
+ *   the entries of one SETTINGS frame, `maxOutstandingPings` the server's own
+ *   unanswered PINGs);
+ * - an endless `CONTINUATION` sequence (CVE-2024-28182) meets nghttp2's cap
+ *   on CONTINUATION frames per header block, and `maxHeaderListPairs`;
  * - frames nghttp2 finds invalid are counted to `maxSessionInvalidFrames`.
  *
  * @since 0.1.0

@@ -63,3 +63,18 @@ export const requestHeadOf = (rawBlock: ReadonlyArray<string>, endAfterHeaders: 
     upgrade: undefined
   }
 }
+
+/**
+ * The size of a header list as RFC 9113 section 6.5.2 counts it for
+ * `SETTINGS_MAX_HEADER_LIST_SIZE`: each field's name and value, plus 32.
+ *
+ * @since 0.1.0
+ * @category decoders
+ */
+export const headerListSize = (rawBlock: ReadonlyArray<string>): number => {
+  let size = 0
+  for (let i = 0; i + 1 < rawBlock.length; i += 2) {
+    size += (rawBlock[i] as string).length + (rawBlock[i + 1] as string).length + 32
+  }
+  return size
+}

@@ -10,7 +10,9 @@ import * as Http2 from "node:http2"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
 import * as Response from "../../src/Response/Response.ts"
+import * as Frames from "../support/Http2Frames.ts"
 import * as Http2Client from "../support/Http2Client.ts"
+import * as RawClient from "../support/RawClient.ts"
 import { serve, serveDemo } from "../support/TestServer.ts"
 
 const { NGHTTP2_NO_ERROR } = Http2.constants
@@ -82,6 +84,38 @@ describe("HTTP/2 request bodies", () => {
       })
       expect(answer.status).toBe(200)
       expect(answer.json().bodyArguments).toEqual({ a: ["1"], b: ["hello"] })
+    }))
+})
+
+describe("HTTP/2 request heads", () => {
+  it.live("maxHeaderSize is SETTINGS_MAX_HEADER_LIST_SIZE: a larger header list is refused on its stream; the session goes on", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ http2: true, maxHeaderSize: 2000 })
+      const session = yield* Http2Client.connect(port)
+      expect(session.remoteSettings.maxHeaderListSize).toBe(2000)
+      // Node holds a client that acknowledged the SETTINGS to them: RST_STREAM ENHANCE_YOUR_CALM.
+      const big = yield* Http2Client.request(session, { path: "/echo", headers: { "x-big": "a".repeat(2000) } })
+      expect([big.status, big.rstCode]).toEqual([0, Http2.constants.NGHTTP2_ENHANCE_YOUR_CALM])
+      const fits = yield* Http2Client.request(session, { path: "/echo", headers: { "x-fits": "a".repeat(1500) } })
+      expect(fits.status).toBe(200)
+    }))
+
+  it.live("before the client acknowledged the SETTINGS, a header list past maxHeaderSize is answered 431, without the handler", () =>
+    Effect.gen(function*() {
+      let handlers = 0
+      const { port } = yield* serve(() => {
+        handlers++
+        return Effect.succeed(Response.text("ok"))
+      }, { http2: true, maxHeaderSize: 2000 })
+      // Raw frames: this client never sends a SETTINGS ACK.
+      const raw = yield* Frames.open(port)
+      const block = Buffer.concat([Frames.GET_ROOT, Frames.literal("x-big", "a".repeat(3000))])
+      raw.socket.write(Frames.frame(Frames.FRAME.HEADERS, Frames.FLAG.END_HEADERS | Frames.FLAG.END_STREAM, 1, block))
+      raw.socket.write(Frames.frame(Frames.FRAME.HEADERS, Frames.FLAG.END_HEADERS | Frames.FLAG.END_STREAM, 3, Frames.GET_ROOT))
+      expect(yield* RawClient.eventually(() => Frames.responseStreams(raw.received()).includes(3), 5000)).toBe(true)
+      // `:status: 431` is a literal with an indexed name: its value is sent as is (Huffman would not be shorter).
+      expect(Frames.responseBlock(raw.received(), 1)?.includes("431")).toBe(true)
+      expect(handlers).toBe(1)
     }))
 })
 

@@ -23,7 +23,7 @@ export interface Http2RequestOptions {
   readonly body?: string | Uint8Array
 }
 
-/** A session to `127.0.0.1:port`, closed (destroyed) with the Scope. */
+/** A session to `127.0.0.1:port` that has the server's SETTINGS, closed (destroyed) with the Scope. */
 export const connect = (
   port: number,
   options: { readonly tls?: boolean; readonly settings?: Http2.Settings } = {}
@@ -34,7 +34,8 @@ export const connect = (
         rejectUnauthorized: false,
         settings: options.settings
       })
-      session.once("connect", () => resume(Effect.succeed(session)))
+      // Once the server's SETTINGS are in (its maxConcurrentStreams, ...).
+      session.once("remoteSettings", () => resume(Effect.succeed(session)))
       session.once("error", (error) => resume(Effect.fail(error)))
     }),
     (session) => Effect.sync(() => session.destroy())
