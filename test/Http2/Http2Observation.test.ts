@@ -13,7 +13,7 @@ import { makeLogCapture, portOf } from "../support/TestServer.ts"
 
 const encoder = new TextEncoder()
 
-const app: HTTPServer.Handler<never> = (request) =>
+const app: HTTPServer.Handler<unknown> = (request) =>
   request.path === "/stream"
     ? Effect.succeed(Response.stream(Stream.make(encoder.encode("ab"), encoder.encode("cde"))))
     : Effect.map(request.body, (body) => Response.text(`got ${body.byteLength}`))
