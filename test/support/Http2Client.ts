@@ -17,10 +17,10 @@ export interface Http2Answer {
 }
 
 export interface Http2RequestOptions {
-  readonly method?: string
-  readonly path?: string
-  readonly headers?: Http2.OutgoingHttpHeaders
-  readonly body?: string | Uint8Array
+  readonly method?: string | undefined
+  readonly path?: string | undefined
+  readonly headers?: Http2.OutgoingHttpHeaders | undefined
+  readonly body?: string | Uint8Array | undefined
 }
 
 /** A session to `127.0.0.1:port` that has the server's SETTINGS, closed (destroyed) with the Scope. */
