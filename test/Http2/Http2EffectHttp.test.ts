@@ -16,22 +16,9 @@ import * as EffectRoutes from "../support/EffectRoutes.ts"
 import * as Http2Client from "../support/Http2Client.ts"
 
 const routes = Layer.mergeAll(
-  HttpRouter.add("GET", "/hello", HttpServerResponse.text("Hello world")),
-  HttpRouter.add(
-    "GET",
-    "/users/:id",
-    Effect.map(HttpRouter.params, (params) => HttpServerResponse.jsonUnsafe({ id: params["id"] }))
-  ),
-  HttpRouter.add(
-    "GET",
-    "/whoami",
-    Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-      HttpServerResponse.jsonUnsafe({
-        remoteAddress: request.remoteAddress._tag === "Some" ? request.remoteAddress.value : null,
-        cookies: request.cookies,
-        url: request.url
-      }))
-  ),
+  EffectRoutes.hello,
+  EffectRoutes.userById,
+  EffectRoutes.whoami,
   EffectRoutes.people,
   EffectRoutes.form,
   EffectRoutes.stream,

@@ -6,10 +6,10 @@
  */
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { serveDemo } from "../support/TestServer.ts"
-import { makeTlsMaterial, type TlsMaterial } from "../support/TlsMaterial.ts"
+import { suiteTlsMaterial } from "../support/TlsMaterial.ts"
 
 const run = promisify(execFile)
 
@@ -19,15 +19,7 @@ const client = (command: string, args: ReadonlyArray<string>) =>
     Effect.map((result) => result.stdout)
   )
 
-let material: TlsMaterial | undefined
-let ssl = { cert: "", key: "" }
-
-beforeAll(() => {
-  material = makeTlsMaterial()
-  ssl = { cert: material.cert, key: material.key }
-})
-
-afterAll(() => material?.cleanup())
+const tls = suiteTlsMaterial()
 
 /** curl's body, then its HTTP version on the last line. */
 const curl = (...args: Array<string>) =>
@@ -39,7 +31,7 @@ const curl = (...args: Array<string>) =>
 describe("curl", () => {
   it.live("--http2 over TLS gets HTTP/2 by ALPN; --http1.1 on the same port gets HTTP/1.1", () =>
     Effect.gen(function*() {
-      const { port } = yield* serveDemo({ http2: true, ssl })
+      const { port } = yield* serveDemo({ http2: true, ssl: tls.ssl() })
       const h2 = yield* curl("--http2", `https://127.0.0.1:${port}/echo?a=1`)
       expect(h2.httpVersion).toBe("2")
       expect(JSON.parse(h2.body)).toMatchObject({ version: "HTTP/2.0", protocol: "https", query: "a=1" })
@@ -60,7 +52,7 @@ describe("curl", () => {
 
   it.live("without http2, --http2 over TLS falls back to HTTP/1.1 (ALPN offers only http/1.1)", () =>
     Effect.gen(function*() {
-      const { port } = yield* serveDemo({ ssl })
+      const { port } = yield* serveDemo({ ssl: tls.ssl() })
       const answer = yield* curl("--http2", `https://127.0.0.1:${port}/`)
       expect(answer.httpVersion).toBe("1.1")
       expect(answer.body).toBe("Hello world")
@@ -81,14 +73,14 @@ describe("nghttp", () => {
 })
 
 describe("h2load", () => {
-  for (const tls of [false, true]) {
-    it.live(`${tls ? "TLS" : "clear"}: 400 requests, 4 connections x 10 streams, all 200`, () =>
+  for (const secure of [false, true]) {
+    it.live(`${secure ? "TLS" : "clear"}: 400 requests, 4 connections x 10 streams, all 200`, () =>
       Effect.gen(function*() {
-        const { port } = yield* serveDemo(tls ? { http2: true, ssl } : { http2: true })
-        const out = yield* client("h2load", ["-n", "400", "-c", "4", "-m", "10", `${tls ? "https" : "http"}://127.0.0.1:${port}/`])
+        const { port } = yield* serveDemo(secure ? { http2: true, ssl: tls.ssl() } : { http2: true })
+        const out = yield* client("h2load", ["-n", "400", "-c", "4", "-m", "10", `${secure ? "https" : "http"}://127.0.0.1:${port}/`])
         expect(out).toContain("400 succeeded, 0 failed, 0 errored")
         expect(out).toContain("status codes: 400 2xx")
-        if (tls) expect(out).toContain("Application protocol: h2")
+        if (secure) expect(out).toContain("Application protocol: h2")
       }))
   }
 })

@@ -3,22 +3,14 @@
  * knowledge) and over TLS (ALPN `h2`), against the demo app; HTTP/1.1 on
  * the same port goes on.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Http2Client from "../support/Http2Client.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { serveDemo } from "../support/TestServer.ts"
-import { makeTlsMaterial, type TlsMaterial } from "../support/TlsMaterial.ts"
+import { suiteTlsMaterial } from "../support/TlsMaterial.ts"
 
-let material: TlsMaterial | undefined
-let ssl = { cert: "", key: "" }
-
-beforeAll(() => {
-  material = makeTlsMaterial()
-  ssl = { cert: material.cert, key: material.key }
-})
-
-afterAll(() => material?.cleanup())
+const tls = suiteTlsMaterial()
 
 describe("HTTP/2 in clear, prior knowledge", () => {
   it.live("serves the demo's routes, the request model says HTTP/2.0", () =>
@@ -50,7 +42,7 @@ describe("HTTP/2 in clear, prior knowledge", () => {
 describe("HTTP/2 over TLS", () => {
   it.live("ALPN h2 serves HTTP/2; protocol is https", () =>
     Effect.gen(function*() {
-      const { port } = yield* serveDemo({ http2: true, ssl })
+      const { port } = yield* serveDemo({ http2: true, ssl: tls.ssl() })
       const session = yield* Http2Client.connect(port, { tls: true })
       expect(session.alpnProtocol).toBe("h2")
       const echo = yield* Http2Client.request(session, { path: "/echo" })
