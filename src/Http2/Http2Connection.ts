@@ -33,6 +33,8 @@ export class Http2Connection implements ServedConnection {
   private readonly context: ConnectionContext
   private readonly exchanges = new Set<Http2Exchange>()
   private lastStreamId = 0
+  /** When its last stream ended (performance.now()). */
+  private idleSince = performance.now()
   private closing = false
   private closed = false
 
@@ -56,8 +58,8 @@ export class Http2Connection implements ServedConnection {
       })))
     this.session.on("stream", this.onStream)
     this.session.once("close", this.onSessionClose)
-    // Until its first request a session has the header timeout, then the idle one.
-    this.session.setTimeout(host.options.headerTimeoutMillis, this.onIdle)
+    // Until its first request a session has the header timeout; then see onQuiet.
+    this.session.setTimeout(host.options.headerTimeoutMillis, this.onQuiet)
   }
 
   /** Shutdown: GOAWAY with the last stream id; the streams in flight finish, then the session closes. */
@@ -87,8 +89,9 @@ export class Http2Connection implements ServedConnection {
     _flags: number,
     rawBlock: Array<string>
   ): void => {
+    const first = this.lastStreamId === 0
     this.lastStreamId = Math.max(this.lastStreamId, stream.id ?? 0)
-    if (this.exchanges.size === 0) this.session.setTimeout(this.host.options.idleTimeoutMillis, this.onIdle)
+    if (first) this.armQuietTimer(this.quietMillis())
     const exchange = new Http2Exchange(stream, rawBlock, this.context, this.host, this.onExchangeEnd)
     this.exchanges.add(exchange)
     exchange.start()
@@ -96,12 +99,42 @@ export class Http2Connection implements ServedConnection {
 
   private readonly onExchangeEnd = (exchange: Http2Exchange): void => {
     this.exchanges.delete(exchange)
+    if (this.exchanges.size === 0) this.idleSince = performance.now()
     if (this.closed && this.exchanges.size === 0) this.host.onClose(this)
   }
 
-  /** No frame for the timeout: an idle session closes; one with streams in flight is theirs to end. */
-  private readonly onIdle = (): void => {
-    if (this.exchanges.size === 0) this.beginShutdown()
+  /** How long a session may go without a frame before {@link onQuiet} looks at it. */
+  private quietMillis(): number {
+    return Math.min(this.host.options.idleTimeoutMillis, this.host.options.writeTimeoutMillis)
+  }
+
+  private armQuietTimer(millis: number): void {
+    if (!this.session.destroyed) this.session.setTimeout(Math.max(1, millis), this.onQuiet)
+  }
+
+  /**
+   * No frame either way for a while. Before its first request: the header
+   * timeout, close. With no stream: idle; closed once `idleTimeoutMillis`
+   * have passed since its last stream ended (else looked at again then).
+   * With a response waiting for a client that reads nothing (its window or
+   * the socket full): the write timeout, the session is cut off. Streams
+   * that only wait for their handlers are theirs to end.
+   */
+  private readonly onQuiet = (): void => {
+    if (this.lastStreamId === 0) return this.beginShutdown()
+    if (this.exchanges.size === 0) {
+      const idleFor = performance.now() - this.idleSince
+      const left = this.host.options.idleTimeoutMillis - idleFor
+      if (left <= 1) return this.beginShutdown()
+      return this.armQuietTimer(Math.min(left, this.quietMillis()))
+    }
+    for (const exchange of this.exchanges) {
+      if (exchange.waitingForPeer) {
+        this.destroy()
+        return
+      }
+    }
+    this.armQuietTimer(this.quietMillis())
   }
 
   private readonly onSessionClose = (): void => {

@@ -61,6 +61,8 @@ export class Http2Exchange implements BodyHost {
   private bodyBytes = 0
   /** The stream is closed (sent, reset or gone): nothing more is written. */
   private over = false
+  /** A streamed piece waits for `drain`. */
+  private waitingForDrain = false
   /** The header list passed `maxHeaderSize`: answered 431 without running the handler. */
   private readonly headerTooLarge: boolean
 
@@ -84,6 +86,11 @@ export class Http2Exchange implements BodyHost {
     stream.on("error", ignore) // a reset by the peer, a session torn down: "close" follows
     stream.on("end", this.onInputEnd)
     stream.once("close", this.onStreamClose)
+  }
+
+  /** Response bytes wait for the client to read (its flow-control window, or the socket, full). */
+  get waitingForPeer(): boolean {
+    return this.waitingForDrain || (!this.over && this.stream.writableLength > 0)
   }
 
   /** Runs the handler (at once when it is an `Exit`). */
@@ -256,11 +263,16 @@ export class Http2Exchange implements BodyHost {
       if (declared !== undefined && this.bodyBytes > declared) return Effect.interrupt
       if (stream.write(piece)) return Effect.void
       // Backpressure: the peer's flow-control window, or the socket, is full.
+      this.waitingForDrain = true
       return Effect.callback<void>((resume) => {
-        const wake = () => resume(Effect.void)
+        const wake = () => {
+          this.waitingForDrain = false
+          resume(Effect.void)
+        }
         stream.once("drain", wake)
         stream.once("close", wake)
         return Effect.sync(() => {
+          this.waitingForDrain = false
           stream.off("drain", wake)
           stream.off("close", wake)
         })

@@ -6,7 +6,7 @@
  */
 import * as Http2 from "node:http2"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import * as Response from "../../src/Response/Response.ts"
 import * as Http2Client from "../support/Http2Client.ts"
 import * as RawClient from "../support/RawClient.ts"
@@ -121,5 +121,45 @@ describe("HTTP/2 sessions as connections", () => {
       expect(server.connectionCount()).toBe(1)
       expect((yield* client.readUntilClose(2000)).length).toBe(0)
       expect(server.connectionCount()).toBe(0)
+    }))
+})
+
+describe("HTTP/2 write timeout", () => {
+  for (const [name, path] of [["a whole body", "/large?size=8000000"], ["a streamed body", "/big-stream"]] as const) {
+    it.live(`${name} to a client that reads nothing: the session is cut off after writeTimeout; others are served`, () =>
+      Effect.gen(function*() {
+        const piece = new Uint8Array(64 * 1024)
+        const { port, server } = yield* serve(
+          (request) =>
+            Effect.succeed(
+              request.path === "/big-stream"
+                ? Response.stream(Stream.range(1, 200, 1).pipe(Stream.map(() => piece)))
+                : request.path.startsWith("/large")
+                ? Response.bytes(new Uint8Array(8_000_000))
+                : Response.text("hello")
+            ),
+          { http2: true, writeTimeout: "300 millis" }
+        )
+        const stalled = yield* Http2Client.connect(port)
+        const stream = stalled.request({ ":path": path })
+        stream.pause()
+        stream.on("error", () => {})
+        const closed = yield* Effect.callback<number>((resume) => {
+          const started = Date.now()
+          stalled.once("close", () => resume(Effect.succeed(Date.now() - started)))
+        })
+        expect(closed).toBeGreaterThanOrEqual(250)
+        const other = yield* Http2Client.connect(port)
+        expect((yield* Http2Client.request(other)).text).toBe("hello")
+        expect(yield* RawClient.eventually(() => server.connectionCount() === 1)).toBe(true)
+      }))
+  }
+
+  it.live("a stream whose handler is slow is not cut by the write timeout (nothing waits for the client)", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ http2: true, writeTimeout: "200 millis" })
+      const session = yield* Http2Client.connect(port)
+      const answer = yield* Http2Client.request(session, { path: "/slow?ms=700" })
+      expect(answer.text).toBe("done")
     }))
 })
