@@ -14,7 +14,7 @@ import * as Readline from "node:readline"
 import { parseArgs } from "node:util"
 import { fmtCpu, fmtInt, fmtKiB, fmtMiB, fmtMs, fmtPct, fmtRatio, fmtSeconds, median, ratio, spread, table } from "./lib/format.ts"
 import { buildServers } from "./lib/build.ts"
-import { checkCompressedJson, checkRoutes, warmUp } from "./lib/http.ts"
+import { checkCompressedJson, checkHttp2Hello, checkRoutes, warmUp } from "./lib/http.ts"
 import { benchDir, type LoadResult, runLoad, type Tool, wrkVersion } from "./lib/load.ts"
 import { type PeerRuntime, preparePeer } from "./lib/peers.ts"
 import {
@@ -50,6 +50,8 @@ interface ServerDef {
   readonly tls?: boolean
   /** Compresses its responses: started with BENCH_COMPRESS=1. */
   readonly compress?: boolean
+  /** Serves HTTP/2 (`ours` started with BENCH_HTTP2=1); checked with an HTTP/2 client. */
+  readonly http2?: boolean
   /** Runs this file (another checkout's server, see `--baseline`) as it is, not one of bench/servers/. */
   readonly entry?: string
 }
@@ -74,6 +76,10 @@ const SERVERS: ReadonlyArray<ServerDef> = [
   { name: "ours-tls", label: "ours (TLS)", file: "ours.ts", usesSrc: true, tls: true },
   { name: "fastify-compress", label: "fastify + @fastify/compress", file: "fastify.ts", compress: true },
   { name: "ours-compress", label: "ours + ResponseCompression", file: "ours.ts", usesSrc: true, compress: true },
+  { name: "node-http2", label: "node:http2", file: "node-http2.ts", http2: true },
+  { name: "ours-http2", label: "ours (HTTP/2)", file: "ours.ts", usesSrc: true, http2: true },
+  { name: "node-http2-tls", label: "node:http2 (TLS)", file: "node-http2.ts", http2: true, tls: true },
+  { name: "ours-http2-tls", label: "ours (HTTP/2, TLS)", file: "ours.ts", usesSrc: true, http2: true, tls: true },
   ...(baselineDir === undefined ? [] : [{
     name: "ours-baseline",
     label: `ours (baseline: ${Path.basename(baselineDir)})`,
@@ -91,7 +97,9 @@ const COMPARISONS: ReadonlyArray<{ readonly subject: string; readonly versus: Re
   { subject: "ours", versus: ["node-http", "effect-platform", "uws", "canned", "ours-baseline"] },
   { subject: "ours-router", versus: ["effect-platform", "ours"] },
   { subject: "ours-tls", versus: ["node-https"] },
-  { subject: "ours-compress", versus: ["fastify-compress"] }
+  { subject: "ours-compress", versus: ["fastify-compress"] },
+  { subject: "ours-http2", versus: ["node-http2"] },
+  { subject: "ours-http2-tls", versus: ["node-http2-tls"] }
 ]
 
 let tlsEnv: NodeJS.ProcessEnv | undefined
@@ -226,7 +234,11 @@ const startServer = async (def: ServerDef, cpu: string | undefined): Promise<Run
   const child = track(
     spawnPinned(cpu, runtime?.node ?? process.execPath, [serverEntry(def), "0"], {
       ...(runtime === undefined ? {} : { cwd: runtime.dir }),
-      ...(def.tls === true ? { env: tlsFiles() } : def.compress === true ? { env: { ...process.env, BENCH_COMPRESS: "1" } } : {})
+      env: {
+        ...(def.tls === true ? tlsFiles() : process.env),
+        ...(def.compress === true ? { BENCH_COMPRESS: "1" } : {}),
+        ...(def.http2 === true ? { BENCH_HTTP2: "1" } : {})
+      }
     })
   )
   child.stdin?.end()
@@ -386,7 +398,7 @@ pinProcess(process.pid, placement.client)
 const startChecked = async (def: ServerDef): Promise<RunningServer> => {
   const server = await startServer(def, placement.server)
   const problems = [
-    ...await checkRoutes(server.port, def.tls === true),
+    ...def.http2 === true ? await checkHttp2Hello(server.port, def.tls === true) : await checkRoutes(server.port, def.tls === true),
     ...def.compress === true ? await checkCompressedJson(server.port) : []
   ]
   if (problems.length > 0) {
@@ -402,7 +414,8 @@ const measureOn = async (server: RunningServer, scenario: LoadScenario, round: n
   const peakReset = server.measurements === 0 || resetPeak(server.pid)
   server.measurements++
   // The WebSocket client warms up over its own connections.
-  if (scenario.websocket === undefined) await warmUp(server.port, scenario, scenario.connections, options.warmup * 1000)
+  // h2load warms up by itself (--warm-up-time).
+  if (scenario.websocket === undefined && scenario.http2 === undefined) await warmUp(server.port, scenario, scenario.connections, options.warmup * 1000)
   const sampler = sampleRss(server.pid)
   const cpuBefore = readCpuSeconds(server.pid)
   const load = await runLoad(tool, scenario, server.port, options.duration, placement.client)

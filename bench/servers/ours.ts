@@ -2,7 +2,8 @@
  * Our server, through the public API of src/index.ts, with its default
  * config; serving TLS with BENCH_TLS_CERT / BENCH_TLS_KEY (the TLS scenarios),
  * its handler wrapped in `ResponseCompression.middleware` with BENCH_COMPRESS
- * (the compressed-JSON scenario).
+ * (the compressed-JSON scenario), with `http2` on given BENCH_HTTP2 (the
+ * HTTP/2 scenarios).
  */
 import { Cause, Effect } from "effect"
 import { HTTPServer, Response, ResponseCompression } from "../../src/index.ts"
@@ -36,7 +37,8 @@ Effect.runFork(Effect.scoped(Effect.gen(function*() {
   const key = process.env["BENCH_TLS_KEY"]
   const ssl = cert !== undefined && key !== undefined ? { ssl: { cert, key } } : {}
   const served = process.env["BENCH_COMPRESS"] === undefined ? handler : ResponseCompression.middleware()(handler)
-  const server = yield* HTTPServer.listen(served, { host: "127.0.0.1", port, ...ssl })
+  const http2 = process.env["BENCH_HTTP2"] === undefined ? {} : { http2: true }
+  const server = yield* HTTPServer.listen(served, { host: "127.0.0.1", port, ...ssl, ...http2 })
   if (server.address._tag !== "TcpAddress") {
     return yield* Effect.die(new Error("unexpected unix socket address"))
   }
