@@ -36,6 +36,7 @@ export class Http2Connection implements ServedConnection {
   /** When its last stream ended (performance.now()). */
   private idleSince = performance.now()
   private closing = false
+  private draining = false
   private closed = false
 
   /** Takes over `socket` (any bytes already read pushed back onto it with `unshift`). */
@@ -71,9 +72,14 @@ export class Http2Connection implements ServedConnection {
     this.session.close()
   }
 
-  /** Draining: no new streams on this session (GOAWAY), the ones open go on; the client reconnects. */
+  /**
+   * Draining: no new streams on this session (GOAWAY), the ones open go on;
+   * the client reconnects. A session that has had no stream yet serves its
+   * first one first (as a new HTTP/1.1 connection is answered, then closed).
+   */
   disableKeepAlive(): void {
-    this.beginShutdown()
+    this.draining = true
+    if (this.lastStreamId > 0) this.beginShutdown()
   }
 
   /** Closes the session at once, resetting its streams and interrupting their handlers. */
@@ -95,6 +101,7 @@ export class Http2Connection implements ServedConnection {
     const exchange = new Http2Exchange(stream, rawBlock, this.context, this.host, this.onExchangeEnd)
     this.exchanges.add(exchange)
     exchange.start()
+    if (this.draining) this.beginShutdown()
   }
 
   private readonly onExchangeEnd = (exchange: Http2Exchange): void => {

@@ -163,3 +163,22 @@ describe("HTTP/2 write timeout", () => {
       expect(answer.text).toBe("done")
     }))
 })
+
+describe("HTTP/2 while draining (drainDelay)", () => {
+  it.live("an open session gets GOAWAY; a session opened while draining is served its first stream, then GOAWAY", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { port, server } = yield* Scope.provide(scope)(serveDemo({ http2: true, drainDelay: "400 millis" }))
+      const before = yield* Http2Client.connect(port)
+      expect((yield* Http2Client.request(before)).text).toBe("Hello world")
+      const goaway = yield* Effect.forkChild(goawayOf(before))
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      expect(yield* Fiber.join(goaway)).toBe(1)
+      expect(server.isDraining()).toBe(true)
+      const during = yield* Http2Client.connect(port)
+      const late = yield* Effect.forkChild(goawayOf(during))
+      expect((yield* Http2Client.request(during)).text).toBe("Hello world")
+      expect(yield* Fiber.join(late)).toBe(1)
+      yield* Fiber.join(closing)
+    }))
+})
