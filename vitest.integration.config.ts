@@ -2,9 +2,10 @@ import { defineConfig } from "vitest/config"
 
 /**
  * The integration suite (`npm run test:integration`, in CI): the demo
- * command behind a real nginx (Debian package `nginx`), started by the tests
- * on loopback. Not part of `npm test`: it needs nginx, and its rolling
- * restart takes several seconds. One file at a time.
+ * command behind a real nginx (Debian packages `nginx` and, for its
+ * `stream` module, `libnginx-mod-stream`) and a real HAProxy (`haproxy`),
+ * started by the tests on loopback. Not part of `npm test`: it needs them,
+ * and its rolling restart takes several seconds. One file at a time.
  */
 export default defineConfig({
   test: {

@@ -22,6 +22,14 @@
 import { defaultLeniency, type ParserLeniency, type RequestHead } from "../src/Wire/HeadParser.ts"
 import { DEFAULT_MAX_REQUEST_LINE_SIZE } from "../src/Wire/HeadReader.ts"
 import { type BodyError, type HttpError, isHttpError, statusOf } from "../src/Wire/HttpErrors.ts"
+import {
+  MAX_V1_LENGTH,
+  MAX_V2_PAYLOAD,
+  parseProxyHeader,
+  ProxyHeaderError,
+  ProxyHeaderReader,
+  type ProxyHeaderStep
+} from "../src/Wire/ProxyHeader.ts"
 import { FramedBody, type ProtocolHarness, type ReadResult, readRequests } from "./ProtocolHarness.ts"
 
 /** A contract of the parser broken: what the fuzzer reports as a crash. */
@@ -79,20 +87,6 @@ const describeError = (error: HttpError): string =>
 
 const describeThrown = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ""}` : `non-Error thrown: ${String(error)}`
-
-/** Runs a stage of the parser: a tagged error it may throw is returned, anything else is a finding. */
-const guarded = <A>(stage: string, tags: ReadonlySet<string>, f: () => A): A | HttpError => {
-  try {
-    return f()
-  } catch (error) {
-    if (error instanceof Finding) throw error
-    if (!isHttpError(error)) throw new Finding("untagged-throw", `${stage} threw ${describeThrown(error)}`)
-    if (!tags.has(error._tag)) throw new Finding("unexpected-tag", `${stage} threw ${error._tag}`)
-    return error
-  }
-}
-
-const isErrorResult = (x: unknown): x is HttpError => isHttpError(x)
 
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
@@ -292,6 +286,61 @@ const serialize = (requests: Outcome["requests"]): Buffer =>
 
 /** Byte-by-byte feeding is quadratic (the partial head is copied each read): only for inputs up to this. */
 export const BYTE_BY_BYTE_MAX = 1024
+
+/** What reading a PROXY header off `pieces` comes to, comparable (the rest as the pieces after it too). */
+const readProxyHeader = (pieces: ReadonlyArray<Buffer>): string => {
+  const reader = new ProxyHeaderReader()
+  let step: ProxyHeaderStep = { _tag: "NeedMore" }
+  let i = 0
+  try {
+    while (i < pieces.length && step._tag === "NeedMore") step = reader.push(pieces[i++] as Buffer)
+  } catch (error) {
+    throw new Finding("untagged-throw", `ProxyHeaderReader.push threw ${describeThrown(error)}`)
+  }
+  if (step._tag === "Failed" && !(step.error instanceof ProxyHeaderError)) {
+    throw new Finding("unexpected-tag", "a PROXY header failure that is not a ProxyHeaderError")
+  }
+  return JSON.stringify(
+    step._tag === "Complete"
+      ? { ...step, rest: Buffer.concat([step.rest, ...pieces.slice(i)]).toString("latin1") }
+      : step._tag === "Failed"
+      ? { _tag: "Failed", kind: step.error.kind, detail: step.error.detail }
+      : step
+  )
+}
+
+/**
+ * The input as the first bytes of a connection to a `proxyProtocol` server:
+ * the header read whole, cut where the input's hash says and a byte at a
+ * time must agree; a complete header is within its bounds; the bytes past it
+ * go through {@link check} (HTTP) as that connection's first input, where a
+ * second PROXY header is a bad request (400, once its head is whole), never
+ * a request or an address.
+ * Returns the rest's HTTP outcome, or `undefined` when no header completes.
+ */
+export const checkProxyHeader = (data: Buffer): Outcome | undefined => {
+  const whole = readProxyHeader([data])
+  const ways: Array<[string, ReadonlyArray<Buffer>]> = [["cut", cutAt(data, cutsOf(data))]]
+  if (data.length <= BYTE_BY_BYTE_MAX) ways.push(["byte-by-byte", cutAt(data, Array.from(data.keys()))])
+  for (const [name, pieces] of ways) {
+    const actual = readProxyHeader(pieces)
+    if (actual !== whole) throw new Finding("proxy-split-mismatch", `${name} read ${actual}\nwhole read ${whole}`)
+  }
+  const step = parseProxyHeader(data)
+  if (step._tag !== "Complete") return undefined
+  const { header, rest } = step
+  const bound = header.version === 1 ? MAX_V1_LENGTH : 16 + MAX_V2_PAYLOAD
+  if (header.length > bound || header.length + rest.length !== data.length) {
+    throw new Finding("proxy-contract", `a header of ${header.length} bytes, ${rest.length} left of ${data.length}`)
+  }
+  const outcome = check(Buffer.from(rest))
+  // A head is judged once whole: until then the connection waits (then 408 or 400).
+  const answered = outcome.status === 400 || (outcome.error === undefined && outcome.waiting === "head")
+  if (parseProxyHeader(rest)._tag === "Complete" && (outcome.requests.length > 0 || !answered)) {
+    throw new Finding("proxy-second-header", `a second PROXY header read as ${JSON.stringify(outcome)}`)
+  }
+  return outcome
+}
 
 /**
  * One fuzz input through every way the server may meet it: whole, cut where

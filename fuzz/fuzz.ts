@@ -1,7 +1,9 @@
 /**
  * A coverage-guided fuzzer for the request parser (`HeadReader` and
  * `HeadParser`, `BodyFramer` and `ChunkedDecoder`, driven as `HttpConnection`
- * drives them: `driver.ts`).
+ * drives them: `driver.ts`), and for the PROXY protocol header reader
+ * (`ProxyHeader`: every input is also a `proxyProtocol` connection's first
+ * bytes, its rest read as HTTP: `checkProxyHeader`).
  *
  * ```sh
  * npm run fuzz                        # 60 s
@@ -132,7 +134,10 @@ const replay = (files: ReadonlyArray<string>): number => {
   let failures = 0
   for (const file of files) {
     try {
-      print(`${file}: ${JSON.stringify(Driver.check(Fs.readFileSync(file)), null, 1)}`)
+      const data = Fs.readFileSync(file)
+      const outcome = Driver.check(data)
+      const afterProxyHeader = Driver.checkProxyHeader(data)
+      print(`${file}: ${JSON.stringify(afterProxyHeader === undefined ? outcome : { outcome, afterProxyHeader }, null, 1)}`)
     } catch (error) {
       failures++
       print(`${file}: FINDING ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
@@ -170,7 +175,8 @@ const fuzz = async (options: Options): Promise<number> => {
     "/src/Wire/HeadReader.ts",
     "/src/Wire/HeadParser.ts",
     "/src/Wire/BodyFramer.ts",
-    "/src/Wire/ChunkedDecoder.ts"
+    "/src/Wire/ChunkedDecoder.ts",
+    "/src/Wire/ProxyHeader.ts"
   ]
   const coverage = new Coverage((url) => targets.some((t) => url.endsWith(t)))
   const random = new Random(options.seed)
@@ -187,6 +193,7 @@ const fuzz = async (options: Options): Promise<number> => {
     let finding: { kind: string; message: string } | undefined
     try {
       Driver.check(data)
+      Driver.checkProxyHeader(data)
     } catch (error) {
       finding = error instanceof Driver.Finding
         ? { kind: error.kind, message: error.message }

@@ -20,6 +20,9 @@ export * as Detach from "./Request/Detach.ts"
 /** Ordered, case-insensitive, multi-valued header fields. @since 0.1.0 */
 export * as HTTPHeaders from "./Request/HTTPHeaders.ts"
 
+/** The PROXY protocol header (v1, v2) layer-4 balancers send: `request.connection.proxyHeader`, its TLVs. @since 0.1.0 */
+export * as ProxyHeader from "./Wire/ProxyHeader.ts"
+
 /** The engine's typed errors and their statuses. @since 0.1.0 */
 export * as HttpErrors from "./Wire/HttpErrors.ts"
 

@@ -175,8 +175,24 @@ const PARSE_OPTIONS = { errors: "all", onExcessProperty: "error", reportInput: t
  */
 export const decodeServerConfig = (input: unknown): Effect.Effect<ServerConfig, ConfigError> =>
   Schema.decodeUnknownEffect(ServerConfig)(input, PARSE_OPTIONS).pipe(
-    Effect.mapError((error) => new ConfigError({ issues: toConfigIssues(error.issue) }))
+    Effect.mapError((error) => new ConfigError({ issues: toConfigIssues(error.issue) })),
+    Effect.flatMap((config) => {
+      const issues = crossIssues(config)
+      return issues.length === 0 ? Effect.succeed(config) : Effect.fail(new ConfigError({ issues }))
+    })
   )
+
+/**
+ * Options that decode alone but not together.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const crossIssues = (config: ServerConfig): ReadonlyArray<ConfigIssue> =>
+  // A list of balancers says who may send PROXY headers: without them it would be silently ignored.
+  config.proxyProtocolFrom.length > 0 && !config.proxyProtocol
+    ? [{ option: "proxyProtocolFrom", message: "needs proxyProtocol" }]
+    : []
 
 /**
  * Decodes the `ssl` option alone (for `RunningServer.reloadTls`): the same

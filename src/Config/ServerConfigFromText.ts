@@ -178,7 +178,7 @@ export const decodeOptionTexts = (
     message: namesIn(issue.message)
   })
 
-  const { ruleIssues, reported } = crossChecks(given, defaults, nameOf)
+  const { ruleIssues, reported } = crossChecks(given, defaults, input, nameOf)
   issues.push(...ruleIssues)
 
   // `ssl` first: its files are read and checked before the other values.
@@ -208,6 +208,7 @@ export const decodeOptionTexts = (
 const crossChecks = (
   given: ReadonlyMap<string, Given>,
   defaults: ServerConfigInput | undefined,
+  input: Readonly<Record<string, unknown>>,
   nameOf: (option: string, place?: OptionTexts) => string
 ): { readonly ruleIssues: ReadonlyArray<PlacedIssue>; readonly reported: ReadonlySet<string> } => {
   const ruleIssues: Array<PlacedIssue> = []
@@ -246,6 +247,12 @@ const crossChecks = (
       })
       reported.add(required).add("ssl")
     }
+  }
+  // The library's rule (`crossIssues` in ServerConfig.ts), named as the user wrote the options.
+  const from = given.get("proxyProtocolFrom")
+  if (from !== undefined && input["proxyProtocol"] !== true) {
+    ruleIssues.push({ at: from.at, option: nameOf("proxyProtocolFrom"), message: `needs ${nameOf("proxyProtocol", from.place)}` })
+    reported.add("proxyProtocolFrom")
   }
   return { ruleIssues, reported }
 }

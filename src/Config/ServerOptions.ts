@@ -158,6 +158,29 @@ export const SERVER_OPTIONS = {
     default: [],
     help: "comma-separated IPs or CIDR ranges skipped in X-Forwarded-For (and `Forwarded`)"
   }),
+  /**
+   * Every connection must begin with a PROXY protocol header, version 1 or 2
+   * (HAProxy's spec), read before anything else, TLS included; its source
+   * address is the request's `remoteIp`. A connection without one, or with a
+   * malformed one, is closed without an answer; v2 `LOCAL` and v1 `UNKNOWN`
+   * keep the socket's own address. Default `false`.
+   */
+  proxyProtocol: option(Switch, {
+    default: false,
+    help:
+      "every connection must begin with a PROXY protocol header, version 1 or 2 (HAProxy's spec), read before anything else, TLS included; its source address is the request's `remoteIp`. A connection without one, or with a malformed one, is closed without an answer. v2 `LOCAL` and v1 `UNKNOWN` keep the socket's own address"
+  }),
+  /**
+   * With `proxyProtocol`: the IPs / CIDR ranges (the balancers) allowed to
+   * connect; a connection from elsewhere is closed before a byte is read.
+   * Default: any.
+   */
+  proxyProtocolFrom: option(Addresses, {
+    default: [],
+    none: "any",
+    help:
+      "with `--proxy-protocol`: comma-separated IPs or CIDR ranges allowed to connect; a connection from elsewhere is closed before a byte is read"
+  }),
   /** Override the request protocol. Default: from the socket. */
   protocol: option(OneOf(["http", "https"]), { help: "override the request protocol", none: "from the socket" }),
   /** Decode gzip (and deflate) request bodies. Default `false`. */

@@ -50,12 +50,27 @@ export class Deadlines {
 
   /** Sets `kind` to `at`, leaving the other kinds as they are. */
   set(kind: DeadlineKind, at: number): void {
-    this[kind] = at
+    // A switch, not `this[kind]`: each slot a field of its own (the hot path
+    // sets and clears these once or twice per request).
+    switch (kind) {
+      case "header":
+        this.header = at
+        return
+      case "body":
+        this.body = at
+        return
+      case "idle":
+        this.idle = at
+        return
+      case "write":
+        this.write = at
+        return
+    }
   }
 
   /** Clears `kind`, leaving the other kinds as they are. */
   clear(kind: DeadlineKind): void {
-    this[kind] = NONE
+    this.set(kind, NONE)
   }
 
   /** Clears every kind (the connection is over, or no longer HTTP). */

@@ -29,7 +29,7 @@ export const inputWanted = (
   inputSize: number
 ): boolean => {
   if (phase._tag === "AwaitingHead") return !outputBlocked
-  const exchange = phase.exchange
+  const exchange = phase
   const handlerReads = exchange.writing._tag !== "Written"
   if (outputBlocked && !handlerReads) return false
   return exchange.body.wantsInput || inputSize <= INPUT_HIGH_WATER

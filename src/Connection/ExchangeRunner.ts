@@ -77,7 +77,7 @@ export class ExchangeRunner {
   /** Runs a response body stream into the machine. */
   runStream(stream: Stream.Stream<Uint8Array, unknown>): void {
     const exchange = this.core.exchange
-    const fiber = this.host.fork(Stream.runForEach(stream, this.writePiece))
+    const fiber = this.host.fork(Stream.runForEach(stream, (piece) => this.writePiece(piece)))
     this.fiber = fiber
     const done = (exit: Exit.Exit<void, unknown>) => {
       if (this.core.exchange !== exchange) return
@@ -126,7 +126,7 @@ export class ExchangeRunner {
     return this.host.onRequestEnd === undefined ? now : performance.now()
   }
 
-  private readonly writePiece = (piece: Uint8Array): Effect.Effect<void> => {
+  private writePiece(piece: Uint8Array): Effect.Effect<void> {
     if (piece.byteLength === 0) return Effect.void
     const more = this.driver.event(() => this.core.sendPiece(piece, performance.now()))
     if (!more) return Effect.interrupt

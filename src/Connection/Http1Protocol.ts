@@ -10,24 +10,20 @@
  * them; the request corpus, the fuzzer and the socket-free tests drive this
  * same machine.
  *
- * Its state is a `Phase`, a tagged union that holds its data; the request
- * in flight is an `Exchange`, whose response side is a `Writing` (all in
- * `ProtocolModel.ts`). Every change of either goes through `PHASE_MOVES` or
- * `WRITING_MOVES`, the transition tables (the diagram in
- * `docs/ARCHITECTURE.md` is checked against them by a test): a move not in a
- * table throws, so a combination that must not happen cannot be reached.
- *
- * Deadlines have a slot per kind ({@link Deadlines}): the first request's
- * header deadline runs from the accept; between requests the idle deadline
- * runs from the end of the previous response, and a head's own from its
- * first byte; the body deadline from the first read of a body; the write
- * deadline while output waits for the peer.
+ * Its state is a `Phase` (the request in flight an `Exchange`, its response
+ * side a `Writing`: tagged unions in `ProtocolModel.ts`); every move is held
+ * to the transition tables `PHASE_MOVES` and `WRITING_MOVES` by the compiler
+ * (the diagram in `docs/ARCHITECTURE.md` is checked against them by a test).
+ * Deadlines have a slot per kind ({@link Deadlines}): the first head's runs
+ * from the accept; between requests the idle one runs, then a head's own
+ * from its first byte; the body's from its first read; the write one while
+ * output waits for the peer.
  *
  * @since 0.1.0
  */
 import { Cause, type Stream } from "effect"
 import { DetachError } from "../Request/Detach.ts"
-import { canKeepAlive, inputWanted, switchHead } from "./ExchangeRules.ts"
+import { canKeepAlive, inputWanted, type KeepAliveFacts, switchHead } from "./ExchangeRules.ts"
 import type { Response } from "../Response/Response.ts"
 import { errorResponse, writeErrorResponse } from "../Wire/ErrorResponse.ts"
 import type { RequestHead } from "../Wire/HeadParser.ts"
@@ -40,24 +36,27 @@ import {
   type Exchange,
   type ExchangeBody,
   type Phase,
-  PHASE_MOVES,
-  type PhaseEvent,
+  type PhaseMoves,
+  type PhaseTag,
   type ProtocolIO,
   type ProtocolOptions,
   DRAINING,
   SERVING,
   type Shutdown,
   type Writing,
-  WRITING_MOVES,
-  type WritingEvent
+  moveWriting
 } from "./ProtocolModel.ts"
 
-const AWAITING_HEAD: Phase = { _tag: "AwaitingHead" }
-const CLOSED: Phase = { _tag: "Closed" }
-const AWAITING: Writing = { _tag: "Awaiting" }
-const CONTINUE_SENT: Writing = { _tag: "ContinueSent" }
-const WRITTEN: Writing = { _tag: "Written" }
+const AWAITING_HEAD = { _tag: "AwaitingHead" } as const satisfies Phase
+const CLOSED = { _tag: "Closed" } as const satisfies Phase
+const AWAITING = { _tag: "Awaiting" } as const satisfies Writing
+const CONTINUE_SENT = { _tag: "ContinueSent" } as const satisfies Writing
+const WRITTEN = { _tag: "Written" } as const satisfies Writing
 const EMPTY_BYTES = new Uint8Array(0)
+/** The response sides an answer may start from. */
+const ANSWERABLE = ["Awaiting", "ContinueSent"] as const
+/** The facts of a connection that serves on, its client still sending (the common case: no object per response). */
+const SERVING_OPEN: KeepAliveFacts = { noKeepAlive: false, peerEnded: false, shuttingDown: false, nextCameBeforeShutdown: false }
 
 /**
  * @since 0.1.0
@@ -107,14 +106,10 @@ export class Http1Protocol {
   /** The exchange in flight (also while detached). */
   get exchange(): Exchange | undefined {
     const phase = this.phase
-    return phase._tag === "InFlight" || phase._tag === "Detached" ? phase.exchange : undefined
+    return phase._tag === "InFlight" ? phase : phase._tag === "Detached" ? phase.exchange : undefined
   }
 
-  /**
-   * Bytes read. `transient` bytes live in a read buffer that the next read
-   * overwrites: whatever of them outlives this call is copied (see
-   * {@link ConnectionInput}).
-   */
+  /** Bytes read; `transient` ones live in a read buffer the next read overwrites (see {@link ConnectionInput}). */
   receive(chunk: Buffer, transient: boolean, now: number): void {
     if (this.phase._tag === "Closed" || this.phase._tag === "Detached") return
     this.input.receive(chunk, transient)
@@ -150,7 +145,7 @@ export class Http1Protocol {
     if (exchange === undefined) return
     // 100 Continue only while no response has begun (RFC 9110 section 10.1.1).
     if (exchange.head.expectContinue && exchange.writing._tag === "Awaiting") {
-      this.moveWriting(exchange, "continue", CONTINUE_SENT)
+      moveWriting(exchange, "Awaiting", "continue", CONTINUE_SENT)
       this.io.write(CONTINUE)
     }
     const timeout = body.limits.bodyTimeoutMillis
@@ -233,7 +228,7 @@ export class Http1Protocol {
       this.io.logFailure(Cause.fail(mismatch))
       exchange.last = true
     }
-    this.moveWriting(exchange, "streamEnd", WRITTEN)
+    moveWriting(exchange, "Streaming", "streamEnd", WRITTEN)
     this.afterResponse(exchange, writing.response, writing.encoder.sent, now)
     this.advance(now)
   }
@@ -309,10 +304,10 @@ export class Http1Protocol {
     if (phase._tag !== "InFlight") {
       return new DetachError({ reason: "Closed", description: "the connection is closed or serves another request" })
     }
-    const exchange = phase.exchange
+    const exchange = phase
     const head = switchHead(exchange, response)
     if (head instanceof DetachError) return head
-    this.movePhase("detach", { _tag: "Detached", exchange })
+    this.movePhase("InFlight", "detach", { _tag: "Detached", exchange })
     exchange.last = true
     exchange.reported = true
     this.deadlines.clearAll()
@@ -335,7 +330,7 @@ export class Http1Protocol {
       for (;;) {
         const phase = this.phase
         if (phase._tag === "InFlight") {
-          if (!this.feedExchange(phase.exchange, now)) break
+          if (!this.feedExchange(phase, now)) break
         } else if (phase._tag === "AwaitingHead") {
           // Responses waiting for the peer to read them: take no more
           // requests until it does (a pipelining client that never reads
@@ -428,22 +423,22 @@ export class Http1Protocol {
       this.close()
       return
     }
-    this.movePhase("headRead", { _tag: "InFlight", exchange: { head, body, writing: AWAITING, last: false, reported: false } })
+    this.movePhase("AwaitingHead", "headRead", { _tag: "InFlight", head, body, writing: AWAITING, last: false, reported: false })
     this.io.runHandler(now)
   }
 
   /** The exchange whose body streams now. */
   private streaming(): Exchange | undefined {
     const phase = this.phase
-    return phase._tag === "InFlight" && phase.exchange.writing._tag === "Streaming" ? phase.exchange : undefined
+    return phase._tag === "InFlight" && phase.writing._tag === "Streaming" ? phase : undefined
   }
 
   /** The exchange a response may answer now: in flight, nothing written yet. */
   private answerable(): Exchange | undefined {
     const phase = this.phase
     if (phase._tag !== "InFlight") return undefined
-    const writing = phase.exchange.writing._tag
-    return writing === "Awaiting" || writing === "ContinueSent" ? phase.exchange : undefined
+    const writing = phase.writing._tag
+    return writing === "Awaiting" || writing === "ContinueSent" ? phase : undefined
   }
 
   /**
@@ -460,14 +455,7 @@ export class Http1Protocol {
       head.method === "HEAD",
       head.version === "HTTP/1.1"
     )
-    exchange.last = forceClose || !framingAllowsReuse(framing) || !canKeepAlive(exchange, {
-      noKeepAlive: this.options.noKeepAlive || this.shutdown._tag === "Draining",
-      peerEnded: this.peer === "Ended",
-      // Shutting down: this response is the last unless another request
-      // came whole before the shutdown, past this one's body.
-      shuttingDown: this.shutdown._tag === "ShuttingDown",
-      nextCameBeforeShutdown: this.holdsRequestFromBeforeShutdown()
-    })
+    exchange.last = forceClose || !framingAllowsReuse(framing) || !canKeepAlive(exchange, this.keepAliveFacts())
     const connection: ConnectionField = exchange.last ? "close" : head.version === "HTTP/1.0" ? "keep-alive" : "none"
     if (streamed && framing.sendsBody) {
       this.startStream(exchange, response, body.stream, framing, body.contentLength ?? 0, connection, now)
@@ -481,7 +469,7 @@ export class Http1Protocol {
     } catch (error) {
       response = this.answerDefect(exchange, error)
     }
-    this.moveWriting(exchange, "whole", WRITTEN)
+    moveWriting(exchange, ANSWERABLE, "whole", WRITTEN)
     this.afterResponse(exchange, response, sent, now)
   }
 
@@ -499,11 +487,11 @@ export class Http1Protocol {
       head = serializeStreamHead(response, framing, declared, connection)
     } catch (error) {
       const failed = this.answerDefect(exchange, error)
-      this.moveWriting(exchange, "whole", WRITTEN)
+      moveWriting(exchange, ANSWERABLE, "whole", WRITTEN)
       this.afterResponse(exchange, failed, 0, now)
       return
     }
-    this.moveWriting(exchange, "streamHead", { _tag: "Streaming", response, encoder: new StreamEncoder(framing, declared) })
+    moveWriting(exchange, ANSWERABLE, "streamHead", { _tag: "Streaming", response, encoder: new StreamEncoder(framing, declared) })
     this.io.write(head)
     this.io.runStream(stream)
   }
@@ -543,9 +531,9 @@ export class Http1Protocol {
 
   /** The exchange is over and the connection stays: wait for the next head. */
   private finishExchange(exchange: Exchange, now: number): void {
-    if (this.exchange !== exchange) return
+    if (this.phase !== exchange) return
     this.deadlines.clear("body")
-    this.movePhase("exchangeDone", AWAITING_HEAD)
+    this.movePhase("InFlight", "exchangeDone", AWAITING_HEAD)
     this.setDeadline("idle", now + this.options.idleTimeoutMillis)
   }
 
@@ -586,6 +574,20 @@ export class Http1Protocol {
     }
   }
 
+  /** What keep-alive depends on besides the exchange (see `ExchangeRules.canKeepAlive`). */
+  private keepAliveFacts(): KeepAliveFacts {
+    const shutdown = this.shutdown._tag
+    if (shutdown === "Serving" && !this.options.noKeepAlive && this.peer === "Open") return SERVING_OPEN
+    return {
+      noKeepAlive: this.options.noKeepAlive || shutdown === "Draining",
+      peerEnded: this.peer === "Ended",
+      // Shutting down: this response is the last unless another request
+      // came whole before the shutdown, past this one's body.
+      shuttingDown: shutdown === "ShuttingDown",
+      nextCameBeforeShutdown: this.holdsRequestFromBeforeShutdown()
+    }
+  }
+
   /** Shutting down: whether the input holds a whole head that came before the shutdown. */
   private holdsRequestFromBeforeShutdown(): boolean {
     const shutdown = this.shutdown
@@ -614,7 +616,9 @@ export class Http1Protocol {
    */
   private enterClosed(reason: string, clientGone: boolean): void {
     const exchange = this.exchange
-    this.movePhase("close", CLOSED)
+    const from = this.phase._tag
+    if (from === "Closed") throw new Error("no move Closed --close-->")
+    this.movePhase(from, "close", CLOSED)
     this.deadlines.clearAll()
     if (exchange !== undefined) {
       exchange.body.closed(reason)
@@ -628,18 +632,16 @@ export class Http1Protocol {
 
   private exchangeOf(body: ExchangeBody): Exchange | undefined {
     const phase = this.phase
-    return phase._tag === "InFlight" && phase.exchange.body === body ? phase.exchange : undefined
+    return phase._tag === "InFlight" && phase.body === body ? phase : undefined
   }
 
-  private movePhase(event: PhaseEvent, next: Phase): void {
-    const moves: Readonly<Record<string, string>> = PHASE_MOVES[this.phase._tag]
-    if (moves[event] !== next._tag) throw new Error(`no move ${this.phase._tag} --${event}--> ${next._tag}`)
+  /** A move of the phase, held to `PHASE_MOVES` by the compiler (as `moveWriting` to `WRITING_MOVES`). */
+  private movePhase<From extends PhaseTag, Event extends keyof PhaseMoves[From] & string>(
+    from: From,
+    event: Event,
+    next: Extract<Phase, { readonly _tag: PhaseMoves[From][Event] }>
+  ): void {
+    if (this.phase._tag !== from) throw new Error(`no move ${this.phase._tag} --${event}-->`)
     this.phase = next
-  }
-
-  private moveWriting(exchange: Exchange, event: WritingEvent, next: Writing): void {
-    const moves: Readonly<Record<string, string>> = WRITING_MOVES[exchange.writing._tag]
-    if (moves[event] !== next._tag) throw new Error(`no move ${exchange.writing._tag} --${event}--> ${next._tag}`)
-    exchange.writing = next
   }
 }

@@ -18,13 +18,14 @@ import { type BodyHost, RequestBody } from "../Request/RequestBody.ts"
 import type { Response } from "../Response/Response.ts"
 import type { RequestHead } from "../Wire/HeadParser.ts"
 import type { HttpError } from "../Wire/HttpErrors.ts"
+import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
 import { ConnectionContext } from "./ConnectionContext.ts"
 import type { ConnectionHost } from "./ConnectionHost.ts"
 import { DetachedSocketDuplex } from "./DetachedSocketDuplex.ts"
 import { ExchangeRunner } from "./ExchangeRunner.ts"
 import { Http1Protocol } from "./Http1Protocol.ts"
 import type { ProtocolIO } from "./ProtocolModel.ts"
-import { SocketOutput } from "./SocketOutput.ts"
+import { type OutputEvents, SocketOutput } from "./SocketOutput.ts"
 
 export type { ConnectionHost, ConnectionOptions } from "./ConnectionHost.ts"
 
@@ -35,7 +36,7 @@ const LINGER_MILLIS = 2_000
  * @since 0.1.0
  * @category models
  */
-export class HttpConnection implements ProtocolIO, BodyHost {
+export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
   private readonly socket: Net.Socket
   private readonly host: ConnectionHost<HttpConnection>
   private readonly core: Http1Protocol
@@ -52,15 +53,18 @@ export class HttpConnection implements ProtocolIO, BodyHost {
    * @param readsByCallback the server delivers the socket's bytes through
    *   {@link receive} (from a shared read buffer: see `HTTPServer`), rather
    *   than the socket's `data` events
+   * @param proxyHeader the PROXY protocol header the connection began with (`proxyProtocol`)
    */
-  constructor(socket: Net.Socket, host: ConnectionHost<HttpConnection>, readsByCallback = false) {
+  constructor(
+    socket: Net.Socket,
+    host: ConnectionHost<HttpConnection>,
+    readsByCallback = false,
+    proxyHeader?: ProxyHeader
+  ) {
     this.socket = socket
     this.host = host
-    this.context = new ConnectionContext(socket, host.options, this.detach)
-    this.output = new SocketOutput(socket, {
-      blocked: () => this.core.outputBlocked(performance.now()),
-      drained: () => this.event(() => this.core.outputDrained(performance.now()))
-    })
+    this.context = new ConnectionContext(socket, host.options, this.detach, proxyHeader)
+    this.output = new SocketOutput(socket, this)
     this.write = this.output.write
     if (!readsByCallback) socket.on("data", this.onData)
     socket.on("end", this.onEnd)
@@ -125,7 +129,7 @@ export class HttpConnection implements ProtocolIO, BodyHost {
 
   readonly write: (data: Uint8Array) => void
 
-  readonly wakeBy = (at: number): void => {
+  wakeBy(at: number): void {
     if (this.timer !== undefined && at >= this.timerAt - 1) return
     if (this.timer !== undefined) clearTimeout(this.timer)
     // setTimeout takes at most 2^31-1 ms; a later deadline wakes early and is asked again.
@@ -135,14 +139,14 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     this.timer.unref()
   }
 
-  readonly wantInput = (wanted: boolean): void => {
+  wantInput(wanted: boolean): void {
     if (wanted === this.reading) return
     this.reading = wanted
     if (wanted) this.socket.resume()
     else this.socket.pause()
   }
 
-  readonly openExchange = (head: RequestHead, now: number): RequestBody => {
+  openExchange(head: RequestHead, now: number): RequestBody {
     const { bodyTimeoutMillis, chunkSize, decodedContentEncoding, maxBodySize, maxBufferSize } = this.host.options
     const limits = { maxBodySize, maxBufferSize, chunkSize, bodyTimeoutMillis }
     const body = new RequestBody(head.framing, limits, this, contentCodingOf(head, decodedContentEncoding))
@@ -150,11 +154,15 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     return body
   }
 
-  readonly runHandler = (now: number): void => this.runner.runHandler(now)
+  runHandler(now: number): void {
+    this.runner.runHandler(now)
+  }
 
-  readonly runStream = (stream: Stream.Stream<Uint8Array, unknown>): void => this.runner.runStream(stream)
+  runStream(stream: Stream.Stream<Uint8Array, unknown>): void {
+    this.runner.runStream(stream)
+  }
 
-  readonly close = (how: "AfterOutput" | "AtOnce"): void => {
+  close(how: "AfterOutput" | "AtOnce"): void {
     this.output.flush(false)
     this.output.handOver()
     const socket = this.socket
@@ -173,7 +181,7 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     socket.once("close", () => clearTimeout(linger))
   }
 
-  readonly ended = (clientGone: boolean): void => {
+  ended(clientGone: boolean): void {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
     this.output.release()
@@ -182,26 +190,43 @@ export class HttpConnection implements ProtocolIO, BodyHost {
     this.runner.stop(clientGone, () => this.host.onClose(this))
   }
 
-  readonly detached = (): void => {
+  detached(): void {
     // What was gathered (and the switching head) leaves before the new protocol's bytes.
     this.output.flush(true)
     this.output.release()
     this.wantInput(true)
   }
 
-  readonly requestEnded = (response: Response | undefined, bodyBytes: number): void => {
+  requestEnded(response: Response | undefined, bodyBytes: number): void {
     const request = this.runner.request
-    if (request !== undefined) this.host.onRequestEnd?.(request, response, bodyBytes)
+    if (request === undefined) return
+    this.host.onRequestEnd?.(request, response, bodyBytes)
+    // An idle connection holds no request (its head, body, arguments).
+    this.runner.request = undefined
   }
 
-  readonly engineError = (error: HttpError): void => this.host.onEngineError?.(error)
+  engineError(error: HttpError): void {
+    return this.host.onEngineError?.(error)
+  }
 
-  readonly logFailure = (cause: Cause.Cause<unknown>): void => this.host.logFailure(this.runner.request, cause)
+  logFailure(cause: Cause.Cause<unknown>): void {
+    return this.host.logFailure(this.runner.request, cause)
+  }
 
   // the driver's own mechanics
 
+  /** SocketOutput: written output waits for the peer. */
+  blocked(): void {
+    this.core.outputBlocked(performance.now())
+  }
+
+  /** SocketOutput: the peer read all that waited. */
+  drained(): void {
+    this.event(() => this.core.outputDrained(performance.now()))
+  }
+
   /** Runs one event into the machine: its output leaves in one write. */
-  readonly event = <A>(f: () => A): A => {
+  event<A>(f: () => A): A {
     this.output.enter()
     try {
       return f()
@@ -211,7 +236,9 @@ export class HttpConnection implements ProtocolIO, BodyHost {
   }
 
   /** Resolves once written output no longer waits for the peer; `undefined` when none waits. */
-  readonly outputDrained = (): Effect.Effect<void> | undefined => this.output.drained()
+  outputDrained(): Effect.Effect<void> | undefined {
+    return this.output.drained()
+  }
 
   private readonly onTimer = (): void => {
     this.timer = undefined

@@ -103,12 +103,13 @@ export type Writing =
 
 /**
  * A request in flight, from its head to the end of its response and of its
- * body on the wire.
+ * body on the wire: the `InFlight` phase itself (one object per request).
  *
  * @since 0.1.0
  * @category models
  */
 export interface Exchange {
+  readonly _tag: "InFlight"
   readonly head: RequestHead
   readonly body: ExchangeBody
   writing: Writing
@@ -131,7 +132,7 @@ export interface Exchange {
  */
 export type Phase =
   | { readonly _tag: "AwaitingHead" }
-  | { readonly _tag: "InFlight"; readonly exchange: Exchange }
+  | Exchange
   | { readonly _tag: "Detached"; readonly exchange: Exchange }
   | { readonly _tag: "Closed" }
 
@@ -177,5 +178,35 @@ export const WRITING_MOVES = {
   Written: {}
 } as const satisfies { readonly [From in Writing["_tag"]]: Readonly<Record<string, Writing["_tag"]>> }
 
+/** @since 0.1.0 */
+export type PhaseTag = Phase["_tag"]
+/** @since 0.1.0 */
+export type WritingTag = Writing["_tag"]
+/** @since 0.1.0 */
+export type PhaseMoves = typeof PHASE_MOVES
+/** @since 0.1.0 */
+export type WritingMoves = typeof WRITING_MOVES
+/** @since 0.1.0 */
 export type PhaseEvent = { [F in keyof typeof PHASE_MOVES]: keyof (typeof PHASE_MOVES)[F] }[keyof typeof PHASE_MOVES]
+/** @since 0.1.0 */
 export type WritingEvent = { [F in keyof typeof WRITING_MOVES]: keyof (typeof WRITING_MOVES)[F] }[keyof typeof WRITING_MOVES]
+
+/**
+ * A move of an exchange's response side, held to {@link WRITING_MOVES} by the
+ * compiler: from a state (or one of several), by one of its events, to the
+ * state the table names (at run time, only that the side is in `from`).
+ *
+ * @since 0.1.0
+ */
+export const moveWriting = <From extends WritingTag, Event extends keyof WritingMoves[From] & string>(
+  exchange: Exchange,
+  from: From | ReadonlyArray<From>,
+  event: Event,
+  next: Extract<Writing, { readonly _tag: WritingMoves[From][Event] }>
+): void => {
+  const tag = exchange.writing._tag as From
+  if (typeof from === "string" ? tag !== from : !from.includes(tag)) {
+    throw new Error(`no move ${exchange.writing._tag} --${event}-->`)
+  }
+  exchange.writing = next
+}

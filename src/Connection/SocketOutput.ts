@@ -54,8 +54,9 @@ export class SocketOutput {
   private slicesWritten = 0
   /** A slice is being written; what is in `backlog` follows it, in order. */
   private sliceInFlight = false
-  private readonly backlog: Array<Uint8Array> = []
-  private readonly drainWaiters = new Set<() => void>()
+  /** Made on first use: most connections never write a piece this large, nor wait for a drain. */
+  private backlog: Array<Uint8Array> | undefined = undefined
+  private drainWaiters: Array<() => void> | undefined = undefined
 
   constructor(socket: Net.Socket, events: OutputEvents) {
     this.socket = socket
@@ -127,8 +128,9 @@ export class SocketOutput {
    */
   handOver(): void {
     const socket = this.socket
-    if (socket.destroyed) return
-    for (const data of this.backlog.splice(0)) socket.write(data)
+    const backlog = this.backlog
+    if (backlog === undefined || backlog.length === 0 || socket.destroyed) return
+    for (const data of backlog.splice(0)) socket.write(data)
   }
 
   /** Resolves once nothing waits for the peer; `undefined` when nothing does now. */
@@ -136,15 +138,19 @@ export class SocketOutput {
     if (!this.waiting) return undefined
     return Effect.callback<void>((resume) => {
       const wake = () => resume(Effect.void)
-      this.drainWaiters.add(wake)
-      return Effect.sync(() => this.drainWaiters.delete(wake))
+      const waiters = this.drainWaiters ??= []
+      waiters.push(wake)
+      return Effect.sync(() => {
+        const at = waiters.indexOf(wake)
+        if (at !== -1) waiters.splice(at, 1)
+      })
     })
   }
 
   /** The socket is no longer this output's (closed, or detached): wake whoever waits, watch no more. */
   release(): void {
     this.handOver()
-    if (this.waiting) this.socket.off("drain", this.checkDrained)
+    if (this.waiting && this.onDrain !== undefined) this.socket.off("drain", this.onDrain)
     this.waiting = false
     this.wakeWaiters()
   }
@@ -154,15 +160,16 @@ export class SocketOutput {
    * woken writer that writes and waits again waits for the next drain).
    */
   private wakeWaiters(): void {
-    const waiters = [...this.drainWaiters]
-    this.drainWaiters.clear()
+    const waiters = this.drainWaiters
+    if (waiters === undefined || waiters.length === 0) return
+    this.drainWaiters = undefined
     for (const wake of waiters) wake()
   }
 
   /** Writes `data` after what waits; `false` when output now waits for the peer. */
   private writeOut(data: Uint8Array): boolean {
     if (this.sliceInFlight) {
-      this.backlog.push(data)
+      ;(this.backlog ??= []).push(data)
       return false
     }
     if (data.byteLength <= SLICE_BYTES) return this.socket.write(data)
@@ -172,17 +179,22 @@ export class SocketOutput {
 
   private writeSlice(data: Uint8Array): void {
     this.sliceInFlight = true
-    if (data.byteLength > SLICE_BYTES) this.backlog.unshift(data.subarray(SLICE_BYTES))
-    this.socket.write(data.subarray(0, SLICE_BYTES), this.onSliceWritten)
+    if (data.byteLength > SLICE_BYTES) (this.backlog ??= []).unshift(data.subarray(SLICE_BYTES))
+    this.socket.write(data.subarray(0, SLICE_BYTES), this.onSliceWritten ??= (error) => this.sliceWritten(error))
   }
 
   /** The socket took a slice: the next one goes, then what waited behind them. */
-  private readonly onSliceWritten = (error?: Error | null): void => {
+  /** Made on first use, as `onDrain`: most connections never need them. */
+  private onSliceWritten: ((error?: Error | null) => void) | undefined = undefined
+  private onDrain: (() => void) | undefined = undefined
+
+  private sliceWritten(error?: Error | null): void {
     this.sliceInFlight = false
     if (error != null || this.socket.destroyed) return
     this.slicesWritten++
-    while (!this.sliceInFlight && this.backlog.length > 0) {
-      const next = this.backlog.shift() as Uint8Array
+    const backlog = this.backlog
+    while (!this.sliceInFlight && backlog !== undefined && backlog.length > 0) {
+      const next = backlog.shift() as Uint8Array
       if (next.byteLength > SLICE_BYTES) this.writeSlice(next)
       else this.socket.write(next)
     }
@@ -194,15 +206,15 @@ export class SocketOutput {
     this.waiting = true
     this.waitingBytes = this.socket.writableLength
     this.slicesAtLook = this.slicesWritten
-    this.socket.on("drain", this.checkDrained)
+    this.socket.on("drain", this.onDrain ??= () => this.checkDrained())
     this.events.blocked()
   }
 
   /** Output drained when nothing waits behind a slice nor in the socket's buffer. */
-  private readonly checkDrained = (): void => {
-    if (!this.waiting || this.sliceInFlight || this.backlog.length > 0 || this.socket.writableNeedDrain) return
+  private checkDrained(): void {
+    if (!this.waiting || this.sliceInFlight || (this.backlog?.length ?? 0) > 0 || this.socket.writableNeedDrain) return
     this.waiting = false
-    this.socket.off("drain", this.checkDrained)
+    if (this.onDrain !== undefined) this.socket.off("drain", this.onDrain)
     this.events.drained()
     this.wakeWaiters()
   }

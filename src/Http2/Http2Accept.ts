@@ -8,7 +8,8 @@
  *   preface is a session with prior knowledge (RFC 9113 section 3.3), any
  *   other byte is HTTP/1.1. The bytes read to decide are handed on: pushed
  *   back onto the socket for nghttp2, or given to the HTTP/1.1 connection as
- *   its first input.
+ *   its first input (with the bytes an earlier stage, the PROXY header's,
+ *   read past its own).
  *
  * A connection still being looked at counts toward `maxConnections`, has
  * the header timeout as its deadline, and the server's shutdown closes it.
@@ -17,6 +18,7 @@
  */
 import type * as Net from "node:net"
 import type * as Tls from "node:tls"
+import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
 import type { ConnectionHost, ServedConnection } from "../Connection/ConnectionHost.ts"
 import { HttpConnection } from "../Connection/HttpConnection.ts"
 import { Http2Connection } from "./Http2Connection.ts"
@@ -63,15 +65,19 @@ export class Http2Accept {
   }
 
   /** A TLS socket whose handshake is done: `h2` by ALPN is a session; any other, HTTP/1.1. */
-  secure(socket: Tls.TLSSocket): void {
-    if (socket.alpnProtocol === "h2") this.startSession(socket)
-    else this.startHttp1(socket, undefined)
+  secure(socket: Tls.TLSSocket, proxyHeader: ProxyHeader | undefined): void {
+    if (socket.alpnProtocol === "h2") this.startSession(socket, proxyHeader)
+    else this.startHttp1(socket, proxyHeader, undefined)
   }
 
-  /** A clear socket, freshly accepted (paused): its first bytes decide. */
-  sniff(socket: Net.Socket): void {
+  /**
+   * A clear socket, paused, past the earlier stages (`rest`: bytes they read
+   * past the PROXY header): its first bytes decide.
+   */
+  sniff(socket: Net.Socket, proxyHeader: ProxyHeader | undefined, rest: Buffer): void {
+    if (rest.length > 0 && this.decide(socket, proxyHeader, rest)) return
+    let received: Buffer = rest
     this.undecided.add(socket)
-    let received: Buffer = Buffer.alloc(0)
     const done = () => {
       clearTimeout(timer)
       this.undecided.delete(socket)
@@ -81,12 +87,9 @@ export class Http2Accept {
     }
     const onData = (chunk: Buffer) => {
       received = received.byteLength === 0 ? chunk : Buffer.concat([received, chunk])
-      const verdict = prefaceVerdict(received)
-      if (verdict === "Undecided") return
+      if (prefaceVerdict(received) === "Undecided") return
       done()
-      if (verdict === "Http1") return this.startHttp1(socket, received)
-      socket.unshift(received)
-      this.startSession(socket)
+      this.decide(socket, proxyHeader, received)
     }
     // A client that sends too little to decide is cut off as a slow head would be.
     const timer = setTimeout(() => {
@@ -105,13 +108,29 @@ export class Http2Accept {
     for (const socket of [...this.undecided]) socket.destroy()
   }
 
-  private startSession(socket: Net.Socket): void {
-    this.options.onConnection(new Http2Connection(socket, this.options.host, this.options))
+  /**
+   * Starts the connection the first bytes ask for, handing them on; `false`
+   * while they are too few to tell.
+   */
+  private decide(socket: Net.Socket, proxyHeader: ProxyHeader | undefined, received: Buffer): boolean {
+    const verdict = prefaceVerdict(received)
+    if (verdict === "Undecided") return false
+    if (verdict === "Http1") {
+      this.startHttp1(socket, proxyHeader, received)
+    } else {
+      socket.unshift(received)
+      this.startSession(socket, proxyHeader)
+    }
+    return true
+  }
+
+  private startSession(socket: Net.Socket, proxyHeader: ProxyHeader | undefined): void {
+    this.options.onConnection(new Http2Connection(socket, this.options.host, this.options, proxyHeader))
   }
 
   /** Our HTTP/1.1 engine, the bytes read to decide as its first input. */
-  private startHttp1(socket: Net.Socket, firstBytes: Buffer | undefined): void {
-    const connection = new HttpConnection(socket, this.options.host)
+  private startHttp1(socket: Net.Socket, proxyHeader: ProxyHeader | undefined, firstBytes: Buffer | undefined): void {
+    const connection = new HttpConnection(socket, this.options.host, false, proxyHeader)
     this.options.onConnection(connection)
     socket.resume()
     if (firstBytes !== undefined) connection.receive(firstBytes, false)

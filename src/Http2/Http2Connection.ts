@@ -16,6 +16,7 @@ import type * as Net from "node:net"
 import { ConnectionContext } from "../Connection/ConnectionContext.ts"
 import type { ConnectionHost, ServedConnection } from "../Connection/ConnectionHost.ts"
 import { DetachError } from "../Request/Detach.ts"
+import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
 import { Http2Exchange } from "./Http2Exchange.ts"
 import { type Http2Options, sessionOptions } from "./Http2Limits.ts"
 
@@ -39,10 +40,18 @@ export class Http2Connection implements ServedConnection {
   private draining = false
   private closed = false
 
-  /** Takes over `socket` (any bytes already read pushed back onto it with `unshift`). */
-  constructor(socket: Net.Socket, host: ConnectionHost<Http2Connection>, options: Http2Options) {
+  /**
+   * Takes over `socket` (any bytes already read pushed back onto it with
+   * `unshift`), which came after `proxyHeader` if the server reads one.
+   */
+  constructor(
+    socket: Net.Socket,
+    host: ConnectionHost<Http2Connection>,
+    options: Http2Options,
+    proxyHeader: ProxyHeader | undefined
+  ) {
     this.host = host
-    this.context = new ConnectionContext(socket, host.options, noDetach)
+    this.context = new ConnectionContext(socket, host.options, noDetach, proxyHeader)
     socket.on("error", ignore)
     // A server-side TLSSocket made outside `tls.Server` keeps `secureConnecting`
     // set once its handshake is done (only a client's `secureConnect` clears

@@ -11,6 +11,7 @@
 import { Duration, Effect, type Scope, Stream } from "effect"
 import type { RequestHead } from "../Wire/HeadParser.ts"
 import { type BodyError, InvalidBody, UnsupportedContentEncoding } from "../Wire/HttpErrors.ts"
+import type { ConnectionInfo } from "./ConnectionInfo.ts"
 import type { RequestBody } from "./RequestBody.ts"
 import { DetachError, type DetachedSocket, type DetachOptions } from "./Detach.ts"
 import { parseBodyArguments } from "./BodyArguments.ts"
@@ -21,6 +22,23 @@ import { HTTPHeaders } from "./HTTPHeaders.ts"
 import { parseQueryArguments } from "./QueryArguments.ts"
 import { applyForwarded } from "./Forwarded.ts"
 import { applyXHeaders } from "./XHeaders.ts"
+
+export type {
+  /**
+   * The ends of a request's connection (`request.connection`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ConnectionInfo,
+  /**
+   * One end of a connection.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Endpoint
+} from "./ConnectionInfo.ts"
 
 /**
  * Arguments by name, each with every value received, in order.
@@ -45,8 +63,10 @@ export type Files = Readonly<Record<string, ReadonlyArray<HTTPFile>>>
  * @category models
  */
 export interface RequestContext {
-  /** The peer's address (`0.0.0.0` on a Unix socket, as Tornado). */
+  /** The peer's address (`0.0.0.0` on a Unix socket, as Tornado); behind a PROXY header, its source. */
   readonly remoteIp: string
+  /** Both ends of the connection, as sent and as seen. */
+  readonly connection: ConnectionInfo
   /** `https` on a TLS socket, else `http`, unless the server overrides it. */
   readonly protocol: string
   /** Trust `X-Real-Ip` / `X-Forwarded-For` / `X-Scheme` / `X-Forwarded-Proto`. */
@@ -145,6 +165,16 @@ export class HTTPServerRequest {
   /** The client's address, after `Forwarded` or xheaders when trusted. */
   get remoteIp(): string {
     return this.resolvePeer().remoteIp
+  }
+
+  /**
+   * The connection's two ends, as a PROXY protocol header sent them and as
+   * the socket sees them, and that header with its TLVs (see
+   * `ConnectionInfo.ts`). {@link remoteIp} is `connection.peer.address`
+   * unless `Forwarded` or xheaders say otherwise.
+   */
+  get connection(): ConnectionInfo {
+    return this.context.connection
   }
 
   /** `http` or `https`, after `Forwarded` or xheaders when trusted. */

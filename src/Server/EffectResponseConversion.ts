@@ -48,20 +48,6 @@ const parseContentLength = (value: string | undefined): number | undefined => {
   return Number.isSafeInteger(n) ? n : undefined
 }
 
-/** The body, made to end exactly at its declared length, or fail (the engine then cuts the connection). */
-const withExactLength = (stream: Stream.Stream<Uint8Array, unknown>, length: number) =>
-  Stream.suspend(() => {
-    let sent = 0
-    const mismatch = () => new Error(`the response body does not match its content-length of ${length}`)
-    return Stream.concat(
-      Stream.mapArrayEffect(stream, (chunks) => {
-        for (const chunk of chunks) sent += chunk.byteLength
-        return sent > length ? Effect.fail(mismatch()) : Effect.succeed(chunks)
-      }),
-      Stream.suspend(() => sent === length ? Stream.empty : Stream.fail(mismatch()))
-    )
-  })
-
 type StreamedBody = {
   readonly stream: Stream.Stream<Uint8Array, unknown>
   readonly contentLength: number | undefined
@@ -157,6 +143,7 @@ export const toResponse = (
     if (response.body._tag === "Raw") discardRaw(response.body.body)
     return send(status, headers, { _tag: "Stream", stream: Stream.empty, contentLength: body.contentLength })
   }
-  const stream = body.contentLength === undefined ? body.stream : withExactLength(body.stream, body.contentLength)
-  return send(status, headers, { stream, contentLength: body.contentLength })
+  // The engine holds a stream to its declared length (cut when longer, the
+  // connection closed when shorter: `Wire/ResponseFraming`'s StreamEncoder).
+  return send(status, headers, { stream: body.stream, contentLength: body.contentLength })
 }

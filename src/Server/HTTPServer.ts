@@ -28,7 +28,6 @@
  *
  * @since 0.1.0
  */
-import * as Net from "node:net"
 import { Context, Data, Deferred, Duration, Effect, Layer, Scope } from "effect"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as ResponseCompression from "../Compression/ResponseCompression.ts"
@@ -44,15 +43,13 @@ import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
 import type { TlsConfigInput } from "../Config/TlsConfig.ts"
 import { defaultLeniency } from "../Wire/HeadParser.ts"
 import type { ServedConnection } from "../Connection/ConnectionHost.ts"
-import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
-import { ALPN_WITH_HTTP2, Http2Accept } from "../Http2/Http2Accept.ts"
+import type { ConnectionHost, ConnectionOptions } from "../Connection/HttpConnection.ts"
+import { Acceptor } from "./Accept.ts"
 import type { ListenError } from "./ListenError.ts"
 import { describeAddress, type ListeningSocket, type ServerAddress } from "./ListeningSocket.ts"
 import { observeRequests } from "./RequestObservation.ts"
-import { readIntoSharedBuffer } from "./SharedReadBuffer.ts"
 import { bindSockets } from "./Sockets.ts"
 import { layerClient, testServerConfig } from "./TestLayer.ts"
-import { TlsHandshakes } from "./TlsHandshakes.ts"
 import { bindUnixSocket } from "./UnixSocket.ts"
 import * as Workers from "./Workers.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
@@ -109,7 +106,7 @@ export interface RunningServer {
   readonly addresses: ReadonlyArray<ServerAddress>
   /** `http` or `https`. */
   readonly scheme: "http" | "https"
-  /** The connections open now, TLS handshakes in progress included. */
+  /** The connections open now, those still waiting for their PROXY header or TLS handshake included. */
   readonly connectionCount: () => number
   /**
    * Stops accepting new connections; requests in progress go on (Tornado's
@@ -327,8 +324,7 @@ export const listenWith = <E, R>(
     const waitForConnections = (destroyFirst: boolean) =>
       Effect.callback<void>((resume) => {
         if (destroyFirst) {
-          handshakes?.closeAll()
-          http2?.closeAll()
+          acceptor.closePending()
           for (const connection of [...connections]) connection.destroy()
         }
         if (connections.size === 0) {
@@ -361,7 +357,7 @@ export const listenWith = <E, R>(
       addresses,
       scheme,
       url,
-      connectionCount: () => connections.size + (handshakes?.size ?? 0) + (http2?.size ?? 0),
+      connectionCount: () => connections.size + acceptor.pending,
       stop: stopAccepting,
       closeAllConnections: waitForConnections(true),
       reloadTls,
@@ -413,63 +409,29 @@ export const listenWith = <E, R>(
       if (running.isDraining()) connection.disableKeepAlive()
     }
 
-    // HTTP/2: the protocol of each connection is picked before any HTTP is
-    // read (ALPN, or the preface in clear); see Http2Accept.ts.
-    const http2 = !config.http2 ? undefined : new Http2Accept({
+    // The stages between a socket's accept and its connection: the limit,
+    // the PROXY header, the TLS handshake (see Accept.ts).
+    const acceptor = new Acceptor(config, {
       host,
-      maxConcurrentStreams: config.maxConcurrentStreams,
-      maxHeaderSize: config.maxHeaderSize,
-      onConnection: addConnection
-    })
-
-    // TLS: accepted sockets handshake first, tracked (limits, deadline,
-    // shutdown) until they are secure; see TlsHandshakes.ts.
-    const handshakes = config.ssl === undefined ? undefined : new TlsHandshakes(config.ssl, {
-      timeoutMillis: Math.min(
-        Duration.toMillis(config.handshakeTimeout),
-        Duration.toMillis(config.headerTimeout),
-        Duration.toMillis(config.idleConnectionTimeout)
-      ),
-      alpnProtocols: http2 === undefined ? undefined : ALPN_WITH_HTTP2,
-      onSecure: (socket) => {
-        if (shuttingDown) socket.destroy()
-        else if (http2 !== undefined) http2.secure(socket)
-        else addConnection(new HttpConnection(socket, host))
+      openConnections: () => connections.size,
+      isShuttingDown: () => shuttingDown,
+      add: addConnection,
+      onRefused: () => observation?.connectionRefused(),
+      onProxyRejected: (reason, remoteAddress) => {
+        observation?.proxyHeaderRejected(reason)
+        runFork(Effect.annotateLogs(Effect.logDebug("PROXY protocol header refused"), {
+          remoteIp: remoteAddress ?? "unknown",
+          reason
+        }))
       },
-      onClientError: (error, remoteAddress) =>
+      onTlsClientError: (error, remoteAddress) =>
         runFork(Effect.annotateLogs(Effect.logDebug("TLS handshake failed"), {
           remoteIp: remoteAddress ?? "unknown",
           reason: (error as { code?: string }).code ?? error.message
         }))
     })
-
-    const maxConnections = config.maxConnections ?? Infinity
-    const onSocket = (socket: Net.Socket) => {
-      // Past the limit a new connection is closed at once; the open ones are
-      // not touched.
-      if (shuttingDown || running.connectionCount() >= maxConnections) {
-        if (!shuttingDown) observation?.connectionRefused()
-        socket.on("error", () => {})
-        socket.destroy()
-        return
-      }
-      if (handshakes !== undefined) {
-        handshakes.start(socket)
-        return
-      }
-      if (http2 !== undefined) return http2.sniff(socket)
-      // Plain sockets are accepted paused and moved to the shared read buffer.
-      let connection: HttpConnection | undefined
-      const reader = readIntoSharedBuffer(socket, true, (bytes) => connection?.receive(bytes, true))
-      if (reader !== undefined) {
-        connection = new HttpConnection(reader, host, true)
-        addConnection(connection)
-        return
-      }
-      socket.resume()
-      addConnection(new HttpConnection(socket, host))
-    }
-    detach = sockets.map((socket) => socket.serve(onSocket))
+    const handshakes = acceptor.handshakes
+    detach = sockets.map((socket) => socket.serve(acceptor.accept))
 
     // Graceful shutdown, when the scope closes: the draining signal first,
     // so that long-lived responses (SSE, WebSockets) can end by themselves;
@@ -486,9 +448,8 @@ export const listenWith = <E, R>(
         }
         shuttingDown = true
         yield* stopAccepting
-        // A handshake has no request in flight: nothing to wait for.
-        handshakes?.closeAll()
-        http2?.closeAll()
+        // A socket before its connection has no request in flight: nothing to wait for.
+        acceptor.closePending()
         for (const connection of [...connections]) connection.beginShutdown()
         const graceful = yield* Effect.timeoutOption(waitForConnections(false), config.shutdownTimeout)
         if (graceful._tag === "None") yield* running.closeAllConnections

@@ -40,6 +40,8 @@ export interface RequestObservation {
   readonly connectionClosed: () => void
   /** A connection was closed at once, past `maxConnections`. */
   readonly connectionRefused: () => void
+  /** A connection was closed for its PROXY protocol header (or its peer), without an answer. */
+  readonly proxyHeaderRejected: (reason: string) => void
 }
 
 /**
@@ -99,6 +101,7 @@ export const observeRequests = (
     onEngineError: (error) => metrics?.engineError(error._tag),
     connectionOpened: () => metrics?.connectionOpened(),
     connectionClosed: () => metrics?.connectionClosed(),
-    connectionRefused: () => metrics?.engineError("MaxConnections")
+    connectionRefused: () => metrics?.engineError("MaxConnections"),
+    proxyHeaderRejected: (reason) => metrics?.proxyHeaderRejected(reason)
   }
 }

@@ -18,6 +18,7 @@
  * | `http.server.response.body.bytes` | counter (body bytes sent) | |
  * | `http.server.limit_violations` | counter | `error.type` (`BodyTooLarge`, `HeaderTimeout`, ..., `MaxConnections`) |
  * | `http.server.upgraded_connections` | counter (connections handed over by an upgrade) | |
+ * | `http.server.proxy_protocol.rejected_connections` | counter (closed for their PROXY header, `proxyProtocol`) | `error.type` (`NotProxyProtocol`, `Malformed`, `TooLong`, `Truncated`, `HeaderTimeout`, `PeerRefused`) |
  *
  * ```ts
  * HTTPServer.layer(app).pipe(Layer.provide(ServerMetrics.layer), Layer.provide(NodeSdk.layer(...)))
@@ -164,6 +165,22 @@ export const upgradedConnections: Metric.Counter<number> = Metric.counter("http.
   incremental: true
 })
 
+const PROXY_REJECTED_DESCRIPTION = "Connections closed for their PROXY protocol header, or their peer, by reason"
+
+/**
+ * Connections closed without an answer by the PROXY protocol stage
+ * (`proxyProtocol`), by reason (`error.type`): `NotProxyProtocol`,
+ * `Malformed`, `TooLong` (the header's), `Truncated` (the peer left in the
+ * middle of it), `HeaderTimeout`, `PeerRefused` (not in `proxyProtocolFrom`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const proxyRejectedConnections: Metric.Counter<number> = Metric.counter(
+  "http.server.proxy_protocol.rejected_connections",
+  { description: PROXY_REJECTED_DESCRIPTION, incremental: true }
+)
+
 /** The tags of the errors counted as limit violations. */
 const LIMIT_ERRORS: ReadonlySet<string> = new Set([
   "HeaderTooLarge",
@@ -206,6 +223,7 @@ export class ServerMetricsRecorder {
   /** The per-attribute series, made once each. */
   private readonly series = new Map<string, { readonly count: Metric.Counter<number>; readonly duration: Metric.Histogram<number> }>()
   private readonly violations = new Map<string, Metric.Counter<number>>()
+  private readonly proxyRejections = new Map<string, Metric.Counter<number>>()
 
   constructor(context: Context.Context<never>) {
     this.context = context
@@ -251,16 +269,13 @@ export class ServerMetricsRecorder {
   /** An error the engine answered, counted when it is a limit's (`tag` is the error's `_tag`). */
   engineError(tag: string): void {
     if (!LIMIT_ERRORS.has(tag)) return
-    let counter = this.violations.get(tag)
-    if (counter === undefined) {
-      counter = Metric.counter(limitViolations.id, {
-        description: VIOLATIONS_DESCRIPTION,
-        incremental: true,
-        attributes: { "error.type": tag }
-      })
-      this.violations.set(tag, counter)
-    }
-    counter.updateUnsafe(1, this.context)
+    counterByType(this.violations, limitViolations.id, VIOLATIONS_DESCRIPTION, tag).updateUnsafe(1, this.context)
+  }
+
+  /** A connection closed by the PROXY protocol stage, for `reason`. */
+  proxyHeaderRejected(reason: string): void {
+    counterByType(this.proxyRejections, proxyRejectedConnections.id, PROXY_REJECTED_DESCRIPTION, reason)
+      .updateUnsafe(1, this.context)
   }
 
   private seriesOf(method: string, statusClass: string) {
@@ -284,4 +299,19 @@ export class ServerMetricsRecorder {
     }
     return series
   }
+}
+
+/** The series of counter `id` for one `error.type`, made once. */
+const counterByType = (
+  made: Map<string, Metric.Counter<number>>,
+  id: string,
+  description: string,
+  type: string
+): Metric.Counter<number> => {
+  let counter = made.get(type)
+  if (counter === undefined) {
+    counter = Metric.counter(id, { description, incremental: true, attributes: { "error.type": type } })
+    made.set(type, counter)
+  }
+  return counter
 }

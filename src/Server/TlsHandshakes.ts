@@ -18,6 +18,7 @@
 import type * as Net from "node:net"
 import * as Tls from "node:tls"
 import { ALPN_PROTOCOLS, contextFor, type TlsConfig } from "../Config/TlsConfig.ts"
+import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
 
 /**
  * What the handshakes need from the server.
@@ -30,8 +31,8 @@ export interface TlsHandshakesOptions {
   readonly alpnProtocols?: ReadonlyArray<string> | undefined
   /** The deadline of a handshake, from the accept. */
   readonly timeoutMillis: number
-  /** A handshake completed: the socket is the server's now. */
-  readonly onSecure: (socket: Tls.TLSSocket) => void
+  /** A handshake completed: the socket is the server's now (with the PROXY header it came after, if any). */
+  readonly onSecure: (socket: Tls.TLSSocket, proxyHeader: ProxyHeader | undefined) => void
   /** A handshake failed or timed out; the socket is already being destroyed. */
   readonly onClientError: (error: Error, remoteAddress: string | undefined) => void
 }
@@ -70,8 +71,11 @@ export class TlsHandshakes {
     this.config = config
   }
 
-  /** Starts the TLS handshake on a freshly accepted socket. */
-  start(raw: Net.Socket): void {
+  /**
+   * Starts the TLS handshake on a freshly accepted socket (or one past its
+   * PROXY header, which `onSecure` is given back).
+   */
+  start(raw: Net.Socket, proxyHeader?: ProxyHeader): void {
     const config = this.config
     raw.on("error", ignore)
     let socket: Tls.TLSSocket
@@ -121,7 +125,7 @@ export class TlsHandshakes {
       finish()
       // Errors from here on are the connection's (it listens for them).
       socket.on("error", ignore)
-      this.options.onSecure(socket)
+      this.options.onSecure(socket, proxyHeader)
     })
   }
 

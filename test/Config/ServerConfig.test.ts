@@ -33,6 +33,8 @@ interface Consumed {
   readonly xheaders: boolean
   readonly forwarded: boolean
   readonly trustedDownstream: ReadonlyArray<string>
+  readonly proxyProtocol: boolean
+  readonly proxyProtocolFrom: ReadonlyArray<string>
   readonly protocol: "http" | "https" | undefined
   readonly decompressRequest: boolean
   readonly chunkSize: number
@@ -77,6 +79,8 @@ describe("ServerConfig", () => {
         xheaders: false,
         forwarded: false,
         trustedDownstream: [],
+        proxyProtocol: false,
+        proxyProtocolFrom: [],
         protocol: undefined,
         decompressRequest: false,
         chunkSize: 65536,
@@ -204,7 +208,9 @@ describe("ServerConfig", () => {
         "ssl.key: is not an unencrypted PEM private key"
       ],
       [{ ssl: "both" }, "ssl: must be { cert, key } (PEM text or file paths), or { secureContext }, got \"both\""],
-      [{ bogus: 1 }, "bogus: unknown option"]
+      [{ bogus: 1 }, "bogus: unknown option"],
+      [{ proxyProtocolFrom: ["10.0.0.1"] }, "proxyProtocolFrom: needs proxyProtocol"],
+      [{ proxyProtocol: false, proxyProtocolFrom: ["10.0.0.1"] }, "proxyProtocolFrom: needs proxyProtocol"]
     ]
     for (const [input, problem] of cases) {
       it.effect(problem, () =>

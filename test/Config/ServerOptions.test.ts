@@ -67,6 +67,12 @@ const SAMPLES: Readonly<Record<string, Sample>> = {
     good: { api: ["10.0.0.0/8", "::1"], text: "10.0.0.0/8,::1" },
     bad: { api: ["10.0.0.1", "nope"], text: "10.0.0.1,nope" }
   },
+  proxyProtocol: SWITCH,
+  proxyProtocolFrom: {
+    good: { api: ["10.0.0.0/8", "::1"], text: "10.0.0.0/8,::1" },
+    bad: { api: ["10.0.0.1", "nope"], text: "10.0.0.1,nope" },
+    with: { proxyProtocol: SWITCH.good }
+  },
   protocol: { good: { api: "https", text: "https" }, bad: { api: "ftp", text: "ftp" } },
   decompressRequest: SWITCH,
   chunkSize: SIZE,

@@ -152,6 +152,7 @@ describe("parseOptions", () => {
         ])
       }
       expect(yield* problems(["--unix-socket-mode", "600"])).toEqual(["--unix-socket-mode: needs --unix-socket"])
+      expect(yield* problems(["--proxy-protocol-from", "10.0.0.1"])).toEqual(["--proxy-protocol-from: needs --proxy-protocol"])
       expect(yield* problems(["--unix-socket", "/tmp/s", "--port", "8000"])).toEqual([
         "--unix-socket: cannot be used with --port (a Unix socket has no port)"
       ])

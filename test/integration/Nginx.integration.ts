@@ -9,13 +9,14 @@
  * proxy headers were read. One instance trusts the X- headers
  * (`--xheaders`), the other `Forwarded` (`--forwarded`): both must agree.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { type DemoProcess, startDemo } from "../support/DemoProcess.ts"
 import { chunkedRequest } from "../support/LimitsClient.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { makeTlsMaterial } from "../support/TlsMaterial.ts"
 import { freePort, startNginx, waitForPort } from "./support/Nginx.ts"
+import { setUpOnce } from "./support/SetUpOnce.ts"
 
 const tls = makeTlsMaterial()
 afterAll(() => tls.cleanup())
@@ -108,37 +109,24 @@ interface Setup {
   readonly secure: number
 }
 
-let setup: Setup | undefined
-const outer = Effect.runSync(Scope.make())
-
-beforeAll(async () => {
-  setup = await Effect.runPromise(
-    Effect.gen(function*() {
-      const appPorts = [yield* freePort(), yield* freePort()]
-      const instances: Array<Instance> = []
-      for (const [i, port] of appPorts.entries()) {
-        const args = INSTANCE_ARGS[i] as ReadonlyArray<string>
-        instances.push({ port, args, ...(yield* startInstance(port, args)) })
-      }
-      const tlsInstance = yield* startDemo(["--ssl-cert", tls.certFile, "--ssl-key", tls.keyFile])
-      const plain = yield* freePort()
-      const secure = yield* freePort()
-      yield* startNginx(nginxConfig({ app: appPorts, appTls: tlsInstance.port, plain, secure }), [plain, secure])
-      yield* Scope.addFinalizer(
-        outer,
-        Effect.forEach(instances, (instance) => Scope.close(instance.scope, Exit.void), { discard: true })
-      )
-      return { instances, plain, secure }
-    }).pipe(Scope.provide(outer))
-  )
-}, 60_000)
-
-afterAll(() => Effect.runPromise(Scope.close(outer, Exit.void)), 30_000)
-
-const current = (): Setup => {
-  if (setup === undefined) throw new Error("setup failed")
-  return setup
-}
+const current = setUpOnce<Setup>(
+  Effect.gen(function*() {
+    const appPorts = [yield* freePort(), yield* freePort()]
+    const instances: Array<Instance> = []
+    for (const [i, port] of appPorts.entries()) {
+      const args = INSTANCE_ARGS[i] as ReadonlyArray<string>
+      instances.push({ port, args, ...(yield* startInstance(port, args)) })
+    }
+    const tlsInstance = yield* startDemo(["--ssl-cert", tls.certFile, "--ssl-key", tls.keyFile])
+    const plain = yield* freePort()
+    const secure = yield* freePort()
+    yield* startNginx(nginxConfig({ app: appPorts, appTls: tlsInstance.port, plain, secure }), [plain, secure])
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach(instances, (instance) => Scope.close(instance.scope, Exit.void), { discard: true })
+    )
+    return { instances, plain, secure }
+  })
+)
 
 interface Echo {
   readonly remoteIp: string

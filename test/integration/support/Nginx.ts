@@ -52,12 +52,20 @@ export interface Nginx {
   readonly errorLog: () => string
 }
 
+/** Debian ships nginx's `stream` module as a dynamic module (package `libnginx-mod-stream`). */
+const STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+
 /**
  * Runs nginx with `http` as the body of its `http { }` block (the paths
- * nginx writes to are set here), and waits until every port of `ports`
- * accepts connections.
+ * nginx writes to are set here), and `stream` as that of a `stream { }`
+ * block when given (loading Debian's dynamic module for it), and waits until
+ * every port of `ports` accepts connections.
  */
-export const startNginx = (http: string, ports: ReadonlyArray<number>): Effect.Effect<Nginx, never, Scope.Scope> =>
+export const startNginx = (
+  http: string,
+  ports: ReadonlyArray<number>,
+  stream?: string
+): Effect.Effect<Nginx, never, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = yield* Effect.acquireRelease(
       Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-httpserver-nginx-"))),
@@ -65,6 +73,7 @@ export const startNginx = (http: string, ports: ReadonlyArray<number>): Effect.E
     )
     const at = (name: string) => Path.join(dir, name)
     const config = [
+      ...(stream !== undefined && Fs.existsSync(STREAM_MODULE) ? [`load_module ${STREAM_MODULE};`] : []),
       "daemon off;",
       "master_process off;",
       "worker_processes 1;",
@@ -80,6 +89,7 @@ export const startNginx = (http: string, ports: ReadonlyArray<number>): Effect.E
       `  scgi_temp_path ${at("scgi")};`,
       http,
       "}",
+      ...(stream === undefined ? [] : ["stream {", stream, "}"]),
       ""
     ].join("\n")
     Fs.writeFileSync(at("nginx.conf"), config)
