@@ -3,9 +3,12 @@
  * knowledge) and over TLS (ALPN `h2`), against the demo app; HTTP/1.1 on
  * the same port goes on.
  */
+import * as Http2 from "node:http2"
+import * as Net from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Http2Client from "../support/Http2Client.ts"
+import * as ProxyHeaders from "../support/ProxyHeaders.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { serveDemo } from "../support/TestServer.ts"
 import { suiteTlsMaterial } from "../support/TlsMaterial.ts"
@@ -61,5 +64,33 @@ describe("HTTP/1.1 on the same port", () => {
       expect(response.json().version).toBe("HTTP/1.1")
       yield* client.write(RawClient.get("/"))
       expect((yield* client.readResponse()).text).toBe("Hello world")
+    }))
+})
+
+describe("HTTP/2 behind the PROXY protocol", () => {
+  it.live("the PROXY header, then the preface: an HTTP/2 session whose remoteIp is the header's; HTTP/1.1 after a header too", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ http2: true, proxyProtocol: true })
+      const header = ProxyHeaders.v1("203.0.113.7", "127.0.0.1", 5000, 80)
+      const session = yield* Effect.acquireRelease(
+        Effect.callback<Http2.ClientHttp2Session>((resume) => {
+          const session = Http2.connect(`http://127.0.0.1:${port}`, {
+            createConnection: () => {
+              const socket = Net.connect(port, "127.0.0.1")
+              socket.write(header) // before the client's preface
+              return socket
+            }
+          })
+          session.once("remoteSettings", () => resume(Effect.succeed(session)))
+          session.once("error", (error) => resume(Effect.die(error)))
+        }),
+        (session) => Effect.sync(() => session.destroy())
+      )
+      const echo = (yield* Http2Client.request(session, { path: "/echo" })).json()
+      expect([echo.version, echo.remoteIp]).toEqual(["HTTP/2.0", "203.0.113.7"])
+      const client = yield* RawClient.connect(port)
+      yield* client.write(Buffer.concat([header, Buffer.from(RawClient.get("/echo"))]))
+      const h1 = (yield* client.readResponse()).json<{ version: string; remoteIp: string }>()
+      expect([h1.version, h1.remoteIp]).toEqual(["HTTP/1.1", "203.0.113.7"])
     }))
 })
