@@ -63,6 +63,8 @@ export class Http2Exchange implements BodyHost {
   private over = false
   /** A streamed piece waits for `drain`. */
   private waitingForDrain = false
+  /** `Expect: 100-continue`, not answered yet: the 100 goes when the handler starts reading. */
+  private expectContinue: boolean
   /** The header list passed `maxHeaderSize`: answered 431 without running the handler. */
   private readonly headerTooLarge: boolean
 
@@ -82,6 +84,7 @@ export class Http2Exchange implements BodyHost {
     this.body = new RequestBody(head.framing, limits, this, contentCodingOf(head, decodedContentEncoding))
     this.request = new HTTPServerRequest(head, this.body, context, performance.now())
     this.inputEnded = stream.endAfterHeaders
+    this.expectContinue = head.expectContinue
     this.headerTooLarge = headerListSize(rawBlock) > host.options.maxHeaderSize
     stream.on("error", ignore) // a reset by the peer, a session torn down: "close" follows
     stream.on("end", this.onInputEnd)
@@ -124,6 +127,10 @@ export class Http2Exchange implements BodyHost {
   // BodyHost: the handler reads the body
 
   onReadStart(): void {
+    if (this.expectContinue) {
+      this.expectContinue = false
+      if (!this.stream.headersSent && !this.stream.destroyed) this.stream.additionalHeaders({ ":status": 100 })
+    }
     const millis = this.body.limits.bodyTimeoutMillis
     if (millis !== undefined) {
       this.bodyTimer = setTimeout(() => {

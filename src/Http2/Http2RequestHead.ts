@@ -30,6 +30,7 @@ export const requestHeadOf = (rawBlock: ReadonlyArray<string>, endAfterHeaders: 
   let authority: string | undefined = undefined
   let host: string | undefined = undefined
   let contentLength: string | undefined = undefined
+  let expect: string | undefined = undefined
   const rawHeaders: Array<string> = []
   for (let i = 0; i + 1 < rawBlock.length; i += 2) {
     const name = rawBlock[i] as string
@@ -42,6 +43,7 @@ export const requestHeadOf = (rawBlock: ReadonlyArray<string>, endAfterHeaders: 
     }
     if (name === "host") host = value
     else if (name === "content-length") contentLength = value
+    else if (name === "expect") expect = value
     rawHeaders.push(name, value)
   }
   if (host === undefined && authority !== undefined) rawHeaders.unshift("host", authority)
@@ -58,7 +60,8 @@ export const requestHeadOf = (rawBlock: ReadonlyArray<string>, endAfterHeaders: 
     rawHeaders,
     framing,
     keepAlive: true,
-    expectContinue: false,
+    // RFC 9110 section 10.1.1; in HTTP/2 the 100 is a HEADERS frame of its own (RFC 9113 section 8.1).
+    expectContinue: !endAfterHeaders && expect !== undefined && expect.toLowerCase() === "100-continue",
     host: authority ?? host,
     upgrade: undefined
   }

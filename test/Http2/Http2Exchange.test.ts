@@ -186,3 +186,24 @@ describe("HTTP/2 responses", () => {
       expect(done.text).toBe("slow done")
     }))
 })
+
+describe("HTTP/2 Expect: 100-continue", () => {
+  it.live("the 100 comes when the handler starts reading; the body then follows", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveDemo({ http2: true })
+      const session = yield* Http2Client.connect(port)
+      const answer = yield* Effect.callback<{ status: number; body: string }>((resume) => {
+        const stream = session.request({ ":method": "POST", ":path": "/echo", expect: "100-continue" }, { endStream: false })
+        let status = 0
+        const chunks: Array<Buffer> = []
+        stream.on("continue", () => stream.end("a=1&b=2"))
+        stream.on("response", (headers) => {
+          status = Number(headers[":status"])
+        })
+        stream.on("data", (chunk: Buffer) => chunks.push(chunk))
+        stream.on("end", () => resume(Effect.succeed({ status, body: Buffer.concat(chunks).toString() })))
+      })
+      expect(answer.status).toBe(200)
+      expect(JSON.parse(answer.body).bodyLength).toBe(7)
+    }))
+})
