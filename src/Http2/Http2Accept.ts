@@ -82,8 +82,14 @@ export class Http2Accept {
       clearTimeout(timer)
       this.undecided.delete(socket)
       socket.off("data", onData)
-      socket.off("close", done)
+      socket.off("end", onGone)
+      socket.off("close", onGone)
       socket.pause()
+    }
+    // The client went away (or half-closed) before it could be told apart: no request can follow.
+    const onGone = () => {
+      done()
+      socket.destroy()
     }
     const onData = (chunk: Buffer) => {
       received = received.byteLength === 0 ? chunk : Buffer.concat([received, chunk])
@@ -92,14 +98,12 @@ export class Http2Accept {
       this.decide(socket, proxyHeader, received)
     }
     // A client that sends too little to decide is cut off as a slow head would be.
-    const timer = setTimeout(() => {
-      done()
-      socket.destroy()
-    }, this.options.host.options.headerTimeoutMillis)
+    const timer = setTimeout(onGone, this.options.host.options.headerTimeoutMillis)
     timer.unref()
     socket.on("error", ignore)
     socket.on("data", onData)
-    socket.on("close", done)
+    socket.on("end", onGone)
+    socket.on("close", onGone)
     socket.resume()
   }
 

@@ -112,6 +112,16 @@ describe("HTTP/2 sessions as connections", () => {
       expect(yield* RawClient.eventually(() => server.connectionCount() === 0)).toBe(true)
     }))
 
+  it.live("a connection that half-closes before its first bytes told the protocol apart is closed, not counted", () =>
+    Effect.gen(function*() {
+      const { port, server } = yield* serveDemo({ http2: true })
+      const client = yield* RawClient.connect(port)
+      yield* client.write("PRI * HTTP/2")
+      client.socket.end()
+      expect((yield* client.readUntilClose(2000)).length).toBe(0)
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0)).toBe(true)
+    }))
+
   it.live("a connection that sends part of the preface and stalls is closed at the header timeout", () =>
     Effect.gen(function*() {
       const { port, server } = yield* serveDemo({ http2: true, headerTimeout: "300 millis" })
