@@ -14,7 +14,7 @@ import * as Readline from "node:readline"
 import { parseArgs } from "node:util"
 import { fmtCpu, fmtInt, fmtKiB, fmtMiB, fmtMs, fmtPct, fmtRatio, fmtSeconds, median, ratio, spread, table } from "./lib/format.ts"
 import { buildServers } from "./lib/build.ts"
-import { checkCompressedJson, checkRoutes, warmUp } from "./lib/http.ts"
+import { checkCompressedJson, checkHttp2Hello, checkRoutes, warmUp } from "./lib/http.ts"
 import { benchDir, type LoadResult, runLoad, type Tool, wrkVersion } from "./lib/load.ts"
 import { type PeerRuntime, preparePeer } from "./lib/peers.ts"
 import {
@@ -63,6 +63,8 @@ interface ServerDef {
    * with BENCH_PROXY_PROTOCOL=1; its checks and its load send PROXY_HEADER first.
    */
   readonly proxyProtocol?: boolean
+  /** Serves HTTP/2 (`ours` started with BENCH_HTTP2=1); checked with an HTTP/2 client. */
+  readonly http2?: boolean
   /** Runs this file (another checkout's server, see `--baseline`) as it is, not one of bench/servers/. */
   readonly entry?: string
 }
@@ -88,6 +90,10 @@ const SERVERS: ReadonlyArray<ServerDef> = [
   { name: "fastify-compress", label: "fastify + @fastify/compress", file: "fastify.ts", compress: true },
   { name: "ours-compress", label: "ours + ResponseCompression", file: "ours.ts", usesSrc: true, compress: true },
   { name: "ours-proxy", label: "ours + proxyProtocol", file: "ours.ts", usesSrc: true, proxyProtocol: true },
+  { name: "node-http2", label: "node:http2", file: "node-http2.ts", http2: true },
+  { name: "ours-http2", label: "ours (HTTP/2)", file: "ours.ts", usesSrc: true, http2: true },
+  { name: "node-http2-tls", label: "node:http2 (TLS)", file: "node-http2.ts", http2: true, tls: true },
+  { name: "ours-http2-tls", label: "ours (HTTP/2, TLS)", file: "ours.ts", usesSrc: true, http2: true, tls: true },
   ...(baselineDir === undefined ? [] : [{
     name: "ours-baseline",
     label: `ours (baseline: ${Path.basename(baselineDir)})`,
@@ -107,7 +113,9 @@ const COMPARISONS: ReadonlyArray<{ readonly subject: string; readonly versus: Re
   { subject: "ours-tls", versus: ["node-https"] },
   { subject: "ours-compress", versus: ["fastify-compress"] },
   // The same engine and load, the PROXY header read on each connection or not (issue 21: within 3%).
-  { subject: "ours-proxy", versus: ["ours"] }
+  { subject: "ours-proxy", versus: ["ours"] },
+  { subject: "ours-http2", versus: ["node-http2"] },
+  { subject: "ours-http2-tls", versus: ["node-http2-tls"] }
 ]
 
 let tlsEnv: NodeJS.ProcessEnv | undefined
@@ -242,9 +250,12 @@ const startServer = async (def: ServerDef, cpu: string | undefined): Promise<Run
   const child = track(
     spawnPinned(cpu, runtime?.node ?? process.execPath, [serverEntry(def), "0"], {
       ...(runtime === undefined ? {} : { cwd: runtime.dir }),
-      ...(def.tls === true ? { env: tlsFiles() } : {}),
-      ...(def.compress === true ? { env: { ...process.env, BENCH_COMPRESS: "1" } } : {}),
-      ...(def.proxyProtocol === true ? { env: { ...process.env, BENCH_PROXY_PROTOCOL: "1" } } : {})
+      env: {
+        ...(def.tls === true ? tlsFiles() : process.env),
+        ...(def.compress === true ? { BENCH_COMPRESS: "1" } : {}),
+        ...(def.proxyProtocol === true ? { BENCH_PROXY_PROTOCOL: "1" } : {}),
+        ...(def.http2 === true ? { BENCH_HTTP2: "1" } : {})
+      }
     })
   )
   child.stdin?.end()
@@ -407,7 +418,9 @@ const preambleOf = (def: ServerDef): string | undefined => def.proxyProtocol ===
 const startChecked = async (def: ServerDef): Promise<RunningServer> => {
   const server = await startServer(def, placement.server)
   const problems = [
-    ...await checkRoutes(server.port, def.tls === true, preambleOf(def)),
+    ...def.http2 === true
+      ? await checkHttp2Hello(server.port, def.tls === true)
+      : await checkRoutes(server.port, def.tls === true, preambleOf(def)),
     ...def.compress === true ? await checkCompressedJson(server.port) : []
   ]
   if (problems.length > 0) {
@@ -422,8 +435,9 @@ const measureOn = async (def: ServerDef, server: RunningServer, scenario: LoadSc
   // A reused server's peak so far belongs to the previous scenarios: start this one's afresh.
   const peakReset = server.measurements === 0 || resetPeak(server.pid)
   server.measurements++
-  // The WebSocket and PROXY clients warm up over their own connections.
-  if (scenario.websocket === undefined && scenario.proxyClient !== true) {
+  // The WebSocket and PROXY clients warm up over their own connections;
+  // h2load warms up by itself (--warm-up-time).
+  if (scenario.websocket === undefined && scenario.proxyClient !== true && scenario.http2 === undefined) {
     await warmUp(server.port, scenario, scenario.connections, options.warmup * 1000)
   }
   const sampler = sampleRss(server.pid)

@@ -37,6 +37,8 @@ export interface LoadScenario extends ScenarioBase {
   /** The wrk script in bench/wrk/, and the arguments given to its `init`. */
   readonly wrkScript: string
   readonly wrkArgs: ReadonlyArray<string>
+  /** An HTTP/2 scenario, driven by h2load: this many concurrent streams per connection. */
+  readonly http2?: { readonly streams: number } | undefined
   /** A WebSocket echo scenario: `path` is upgraded, messages of this size go back and forth. */
   readonly websocket?: { readonly messageSize: number } | undefined
   /**
@@ -71,7 +73,11 @@ export const PROXY_SERVERS: ReadonlyArray<string> = ["ours-proxy"]
  */
 export const PROXY_HEADER = "PROXY TCP4 127.0.0.2 127.0.0.1 40000 8080\r\n"
 
-const DEDICATED_SERVERS: ReadonlyArray<string> = [...TLS_SERVERS, ...COMPRESS_SERVERS, ...PROXY_SERVERS]
+/** The servers of the HTTP/2 scenarios (in clear with prior knowledge, and over TLS). */
+export const HTTP2_SERVERS: ReadonlyArray<string> = ["node-http2", "ours-http2"]
+export const HTTP2_TLS_SERVERS: ReadonlyArray<string> = ["node-http2-tls", "ours-http2-tls"]
+
+const DEDICATED_SERVERS: ReadonlyArray<string> = [...TLS_SERVERS, ...COMPRESS_SERVERS, ...PROXY_SERVERS, ...HTTP2_SERVERS, ...HTTP2_TLS_SERVERS]
 
 /** Whether the server named `server` takes part in `scenario`. */
 export const takesPart = (scenario: Scenario, server: string): boolean =>
@@ -84,6 +90,7 @@ export const PIPELINE_DEPTH = 16
 export const UPLOAD_SIZE = 64 * 1024
 export const IDLE_CONNECTIONS = 5_000
 export const WEBSOCKET_MESSAGE_SIZE = 64
+export const HTTP2_STREAMS = 16
 
 export const idleTitle = (connections: number): string =>
   `${connections.toLocaleString("en-US")} idle keep-alive connections`
@@ -267,5 +274,22 @@ export const scenarios: ReadonlyArray<Scenario> = [
     servers: TLS_SERVERS,
     wrkScript: "close.lua",
     wrkArgs: []
-  }
+  },
+  ...([false, true] as const).map((tls): LoadScenario => ({
+    kind: "load",
+    name: tls ? "h2-tls-hello" : "h2-hello",
+    title: `GET /hello over HTTP/2${tls ? " (TLS, ALPN h2)" : " (clear, prior knowledge)"}, ${CONNECTIONS} connections x ${HTTP2_STREAMS} streams`,
+    measures: "per-request cost over HTTP/2 (h2load), against node:http2's own server",
+    servers: tls ? HTTP2_TLS_SERVERS : HTTP2_SERVERS,
+    method: "GET",
+    path: "/hello",
+    connections: CONNECTIONS,
+    pipeline: 1,
+    bodySize: 0,
+    close: false,
+    tls,
+    http2: { streams: HTTP2_STREAMS },
+    wrkScript: "",
+    wrkArgs: []
+  }))
 ]

@@ -7,7 +7,7 @@
  * (type-only imports count: a cycle of types is still a knot for the
  * reader):
  *
- *   Config, Response < Wire < Request < Compression, Connection < Server < cli < index
+ *   Config, Response < Wire < Request < Compression, Connection < Http2 < Server < cli < index
  *
  * `Config` and `Response` are both at the bottom and know nothing of each
  * other; `Compression` (a handler middleware: it needs requests and
@@ -25,9 +25,10 @@ export const layers: Readonly<Record<string, number>> = {
   Request: 2,
   Compression: 3,
   Connection: 3,
-  Server: 4,
-  cli: 5,
-  index: 6
+  Http2: 4,
+  Server: 5,
+  cli: 6,
+  index: 7
 }
 
 export interface Violation {

@@ -1,5 +1,6 @@
 /** A small node:http client for the runner: checking a server's answers, and warming it up. */
 import * as Http from "node:http"
+import * as Http2 from "node:http2"
 import * as Https from "node:https"
 import * as Net from "node:net"
 import * as Zlib from "node:zlib"
@@ -129,6 +130,33 @@ const jsonProblems = (what: string, reply: Reply, expected: string): Array<strin
  * Checks that a compressing server answers `GET /json` with
  * `Accept-Encoding: gzip` in gzip, decoding to the JSON every peer sends.
  */
+/** The HTTP/2 servers' answer to GET /hello, over node:http2's client (prior knowledge, or TLS with ALPN h2). */
+export const checkHttp2Hello = (port: number, tls: boolean): Promise<Array<string>> =>
+  new Promise((resolve) => {
+    const session = Http2.connect(`${tls ? "https" : "http"}://127.0.0.1:${port}`, { rejectUnauthorized: false })
+    const done = (problems: Array<string>) => {
+      session.destroy()
+      resolve(problems)
+    }
+    session.on("error", (error) => done([`HTTP/2 GET /hello: ${error.message}`]))
+    const stream = session.request({ ":path": "/hello" })
+    let status = 0
+    const chunks: Array<Buffer> = []
+    stream.on("response", (headers) => {
+      status = Number(headers[":status"])
+    })
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk))
+    stream.on("error", (error) => done([`HTTP/2 GET /hello: ${error.message}`]))
+    stream.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8")
+      done([
+        ...(status === 200 ? [] : [`HTTP/2 GET /hello: status ${status}`]),
+        ...(body === HELLO ? [] : [`HTTP/2 GET /hello: body ${JSON.stringify(body.slice(0, 40))}`])
+      ])
+    })
+    stream.end()
+  })
+
 export const checkCompressedJson = async (port: number): Promise<Array<string>> => {
   const agent = keepAliveAgent(false, 1)
   try {

@@ -1,4 +1,8 @@
-/** Load generators: wrk (preferred) and autocannon (fallback), each in its own process. */
+/**
+ * Load generators, each in its own process: wrk (preferred) and autocannon
+ * (fallback) for HTTP/1.1, h2load (Debian's nghttp2-client) for the HTTP/2
+ * scenarios.
+ */
 import { spawnSync } from "node:child_process"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -13,8 +17,8 @@ export type Tool = "wrk" | "autocannon"
 
 /** What one measurement found, whichever tool produced it. */
 export interface LoadResult {
-  /** `ws`: the WebSocket echo client (bench/clients/websocket.ts); `proxy`: bench/clients/proxy.ts. */
-  readonly tool: Tool | "ws" | "proxy"
+  /** `ws`: the WebSocket echo client (bench/clients/websocket.ts); `proxy`: bench/clients/proxy.ts; `h2load`: the HTTP/2 scenarios. */
+  readonly tool: Tool | "ws" | "proxy" | "h2load"
   readonly requests: number
   readonly seconds: number
   /** Responses per second. */
@@ -149,6 +153,70 @@ const runWebSocket = async (
   return (await run(cpu, process.execPath, [script, JSON.stringify(job)], "WS_RESULT", (seconds + 30) * 1000)) as LoadResult
 }
 
+/** A number of h2load's report, or undefined when the line is missing. */
+const h2loadNumber = (out: string, pattern: RegExp): number | undefined => {
+  const match = pattern.exec(out)
+  return match === null ? undefined : Number(match[1])
+}
+
+/** h2load's time (`123us`, `4.56ms`, `1.2s`) in milliseconds. */
+const h2loadMs = (text: string | undefined): number | null => {
+  const match = text === undefined ? null : /^([\d.]+)(us|ms|s)$/.exec(text)
+  if (match === null) return null
+  const value = Number(match[1])
+  return match[2] === "us" ? value / 1000 : match[2] === "s" ? value * 1000 : value
+}
+
+/** An HTTP/2 scenario: h2load for `seconds` after a second's warm-up, its report parsed. */
+const runH2load = async (
+  scenario: LoadScenario,
+  streams: number,
+  port: number,
+  seconds: number,
+  cpu: string | undefined
+): Promise<LoadResult> => {
+  const duration = Math.max(1, Math.round(seconds))
+  const args = [
+    `-c${scenario.connections}`,
+    `-m${streams}`,
+    "-t1",
+    `-D${duration}`,
+    "--warm-up-time=1",
+    `${scenario.tls === true ? "https" : "http"}://127.0.0.1:${port}${scenario.path}`
+  ]
+  const child = spawnPinned(cpu, "h2load", args)
+  child.stdin?.end()
+  const stdout = collect(child.stdout)
+  const stderr = collect(child.stderr)
+  const code = await waitForExit(child, (duration + 30) * 1000)
+  if (code === undefined) {
+    child.kill("SIGKILL")
+    throw new Error(`h2load did not finish within ${duration + 30} s`)
+  }
+  const out = stdout()
+  const succeeded = h2loadNumber(out, /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/)
+  const finished = h2loadNumber(out, /finished in ([\d.]+)s/)
+  if (code !== 0 || succeeded === undefined || finished === undefined) {
+    throw new Error(`h2load exited with ${code} and no report: ${(stderr() || out).trim().slice(-500)}`)
+  }
+  const failed = h2loadNumber(out, /(\d+) failed/) ?? 0
+  const errored = h2loadNumber(out, /(\d+) errored/) ?? 0
+  const timedOut = h2loadNumber(out, /(\d+) timeout/) ?? 0
+  const times = /time for request:\s+(\S+)\s+(\S+)/.exec(out)
+  return {
+    tool: "h2load",
+    requests: succeeded,
+    seconds: finished,
+    rps: finished > 0 ? succeeded / finished : 0,
+    // h2load reports min, max, mean and sd, no percentiles.
+    p50Ms: null,
+    p99Ms: null,
+    maxMs: h2loadMs(times?.[2]),
+    errors: failed + errored + timedOut,
+    errorDetail: { failed, errored, timeout: timedOut }
+  }
+}
+
 /** The scenario's request as bytes on the wire (latin1), for a client that writes it as it is. */
 const requestText = (scenario: LoadScenario, port: number): string => {
   const body = scenario.body?.text ?? "x".repeat(scenario.bodySize)
@@ -206,7 +274,9 @@ export const runLoad = (
   cpu: string | undefined,
   client: { readonly preamble: string; readonly warmupSeconds: number }
 ): Promise<LoadResult> =>
-  scenario.websocket !== undefined
+  scenario.http2 !== undefined
+    ? runH2load(scenario, scenario.http2.streams, port, seconds, cpu)
+    : scenario.websocket !== undefined
     ? runWebSocket(scenario, scenario.websocket.messageSize, port, seconds, cpu)
     : scenario.proxyClient === true
     ? runProxyClient(scenario, client.preamble, port, seconds, client.warmupSeconds, cpu)

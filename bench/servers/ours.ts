@@ -4,7 +4,8 @@
  * its handler wrapped in `ResponseCompression.middleware` with BENCH_COMPRESS
  * (the compressed-JSON scenario), with `proxyProtocol` on with
  * BENCH_PROXY_PROTOCOL (every connection begins with a PROXY header: the
- * PROXY scenarios).
+ * PROXY scenarios), with `http2` on given BENCH_HTTP2 (the HTTP/2
+ * scenarios).
  */
 import { Cause, Effect } from "effect"
 import { HTTPServer, Response, ResponseCompression } from "../../src/index.ts"
@@ -50,8 +51,9 @@ Effect.runFork(Effect.scoped(Effect.gen(function*() {
   const key = process.env["BENCH_TLS_KEY"]
   const ssl = cert !== undefined && key !== undefined ? { ssl: { cert, key } } : {}
   const served = process.env["BENCH_COMPRESS"] === undefined ? handler : ResponseCompression.middleware()(handler)
-  const proxyProtocol = process.env["BENCH_PROXY_PROTOCOL"] !== undefined
-  const server = yield* HTTPServer.listen(served, { host: "127.0.0.1", port, ...ssl, ...(proxyProtocol ? { proxyProtocol } : {}) })
+  const proxyProtocol = process.env["BENCH_PROXY_PROTOCOL"] === undefined ? {} : { proxyProtocol: true }
+  const http2 = process.env["BENCH_HTTP2"] === undefined ? {} : { http2: true }
+  const server = yield* HTTPServer.listen(served, { host: "127.0.0.1", port, ...ssl, ...proxyProtocol, ...http2 })
   if (server.address._tag !== "TcpAddress") {
     return yield* Effect.die(new Error("unexpected unix socket address"))
   }

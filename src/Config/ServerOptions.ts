@@ -256,6 +256,21 @@ export const SERVER_OPTIONS = {
     default: false,
     help: "compress response bodies as `Accept-Encoding` allows (`br`, `gzip`, `zstd`; `ResponseCompression.middleware()`'s defaults)"
   }),
+  /**
+   * Serve HTTP/2 on the same port too: over TLS by ALPN (`h2`, else
+   * `http/1.1`); in clear, a connection that opens with the HTTP/2 preface
+   * (prior knowledge, RFC 9113 section 3.3). Default `false`.
+   */
+  http2: option(Switch, {
+    default: false,
+    help:
+      "serve HTTP/2 on the same port too: over TLS by ALPN (`h2`, else `http/1.1`); in clear, a connection that opens with the HTTP/2 preface (prior knowledge)"
+  }),
+  /** HTTP/2 streams a client may have open at once (`SETTINGS_MAX_CONCURRENT_STREAMS`). Default 100. */
+  maxConcurrentStreams: option(Integer(1, 2 ** 31 - 1, "an integer from 1 to 2^31-1"), {
+    default: 100,
+    help: "HTTP/2 streams a client may have open at once"
+  }),
   // A TLS handshake is two round trips: even over a slow mobile link it is
   // done in well under 10 s, while Node's own 120 s lets a client that sends
   // nothing hold a connection slot (a TLS slow-loris) twelve times longer.

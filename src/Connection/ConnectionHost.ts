@@ -31,6 +31,22 @@ export interface ConnectionOptions extends ProtocolOptions {
 }
 
 /**
+ * What the server does with each of its connections, whatever protocol it
+ * speaks (an `HttpConnection`, an HTTP/2 session).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServedConnection {
+  /** The server is shutting down: finish what is in flight, take nothing new, then close. */
+  beginShutdown(): void
+  /** The server drains: no more requests on this connection after the ones in flight. */
+  disableKeepAlive(): void
+  /** Closes the connection at once, interrupting what runs on it. */
+  destroy(): void
+}
+
+/**
  * What a connection needs from its server (`Connection`: the connection it
  * hands back when it closes).
  *

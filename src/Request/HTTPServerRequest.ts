@@ -104,8 +104,8 @@ export class HTTPServerRequest {
   readonly method: string
   /** The request-target as sent: path and query (or an absolute URI). */
   readonly uri: string
-  /** `HTTP/1.0` or `HTTP/1.1`. */
-  readonly version: "HTTP/1.0" | "HTTP/1.1"
+  /** `HTTP/1.0`, `HTTP/1.1`, or `HTTP/2.0` for a request on an HTTP/2 stream. */
+  readonly version: "HTTP/1.0" | "HTTP/1.1" | "HTTP/2.0"
   /** The path part of {@link uri}. */
   readonly path: string
   /** The query part of {@link uri}, without `?`; empty when none. */

@@ -166,6 +166,21 @@ export class RequestBody {
     }
   }
 
+  /**
+   * The transport says the body's bytes are all in (HTTP/2: END_STREAM),
+   * told once all were fed, while the body is being read. A body whose
+   * `content-length` was not met fails (nghttp2 resets such a stream
+   * first; this is the backstop).
+   */
+  endOfStream(): void {
+    if (this.framingComplete || this.state._tag !== "Reading") return
+    if (this.framing._tag === "ContentLength") {
+      this.fail(new ConnectionClosed({ reason: "the stream ended before its content-length" }))
+      return
+    }
+    this.endOfFraming()
+  }
+
   /** Stops the body with an error; a waiting reader wakes to it. */
   fail(error: BodyError): void {
     // A body read whole stays read, whatever happens to the connection after.

@@ -10,9 +10,13 @@
  *    is closed without an answer;
  * 3. with `ssl`, the TLS handshake (`TlsHandshakes.ts`), over the bytes
  *    past the header;
- * 4. the connection: a TLS socket as it is; a plain one moved to the shared
+ * 4. with `http2`, the protocol (`Http2/Http2Accept.ts`): ALPN's choice
+ *    after the handshake, or in clear the first bytes (the HTTP/2 preface or
+ *    not);
+ * 5. the connection: a TLS socket as it is; a plain one moved to the shared
  *    read buffer (`SharedReadBuffer.ts`), the bytes read past the header as
- *    its first input.
+ *    its first input (an HTTP/2 session, or with `http2` an HTTP/1.1 one
+ *    reading the socket's `data` events, is made by stage 4).
  *
  * @since 0.1.0
  */
@@ -21,8 +25,9 @@ import { Duration } from "effect"
 import { makeIpMatcher } from "../Config/IpRange.ts"
 import type { ServerConfig } from "../Config/ServerConfig.ts"
 import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
-import type { ConnectionHost } from "../Connection/ConnectionHost.ts"
+import type { ConnectionHost, ServedConnection } from "../Connection/ConnectionHost.ts"
 import { HttpConnection } from "../Connection/HttpConnection.ts"
+import { ALPN_WITH_HTTP2, Http2Accept } from "../Http2/Http2Accept.ts"
 import { ProxyProtocolStage, type ProxyRejection } from "./ProxyProtocolStage.ts"
 import { readIntoSharedBuffer } from "./SharedReadBuffer.ts"
 import { TlsHandshakes } from "./TlsHandshakes.ts"
@@ -34,12 +39,12 @@ import { TlsHandshakes } from "./TlsHandshakes.ts"
  * @category models
  */
 export interface AcceptOptions {
-  readonly host: ConnectionHost<HttpConnection>
+  readonly host: ConnectionHost<ServedConnection>
   /** Connections the server holds now (past these stages). */
   readonly openConnections: () => number
   readonly isShuttingDown: () => boolean
   /** A connection is made: the server's from now on. */
-  readonly add: (connection: HttpConnection) => void
+  readonly add: (connection: ServedConnection) => void
   /** A socket was closed at once, past `maxConnections`. */
   readonly onRefused: () => void
   /** A socket was closed in the PROXY protocol stage. */
@@ -60,6 +65,7 @@ export class Acceptor {
   /** The TLS handshakes, when the server serves TLS. */
   readonly handshakes: TlsHandshakes | undefined
   private readonly proxy: ProxyProtocolStage | undefined
+  private readonly http2: Http2Accept | undefined
   private readonly options: AcceptOptions
   private readonly maxConnections: number
 
@@ -72,7 +78,14 @@ export class Acceptor {
       isAllowedPeer: config.proxyProtocolFrom.length === 0 ? undefined : makeIpMatcher(config.proxyProtocolFrom),
       onRejected: options.onProxyRejected
     })
+    this.http2 = !config.http2 ? undefined : new Http2Accept({
+      host: options.host,
+      maxConcurrentStreams: config.maxConcurrentStreams,
+      maxHeaderSize: config.maxHeaderSize,
+      onConnection: options.add
+    })
     this.handshakes = config.ssl === undefined ? undefined : new TlsHandshakes(config.ssl, {
+      alpnProtocols: this.http2 === undefined ? undefined : ALPN_WITH_HTTP2,
       timeoutMillis: Math.min(
         Duration.toMillis(config.handshakeTimeout),
         headerMillis,
@@ -80,6 +93,7 @@ export class Acceptor {
       ),
       onSecure: (socket, proxyHeader) => {
         if (options.isShuttingDown()) socket.destroy()
+        else if (this.http2 !== undefined) this.http2.secure(socket, proxyHeader)
         else this.serve(socket, proxyHeader)
       },
       onClientError: options.onTlsClientError
@@ -88,13 +102,14 @@ export class Acceptor {
 
   /** Sockets in the stages before their connection (header, handshake). */
   get pending(): number {
-    return (this.proxy?.size ?? 0) + (this.handshakes?.size ?? 0)
+    return (this.proxy?.size ?? 0) + (this.handshakes?.size ?? 0) + (this.http2?.size ?? 0)
   }
 
   /** Closes every socket still in a stage (shutdown). */
   closePending(): void {
     this.proxy?.closeAll()
     this.handshakes?.closeAll()
+    this.http2?.closeAll()
   }
 
   /** A socket just accepted (paused). */
@@ -119,6 +134,7 @@ export class Acceptor {
       this.handshakes.start(socket, proxyHeader)
       return
     }
+    if (this.http2 !== undefined) return this.http2.sniff(socket, proxyHeader, rest)
     // Plain sockets are moved to the shared read buffer.
     let connection: HttpConnection | undefined
     const reader = readIntoSharedBuffer(socket, true, (bytes) => connection?.receive(bytes, true))

@@ -42,7 +42,8 @@ import {
 import { loadServerConfig } from "../Config/ServerConfigFromEnv.ts"
 import type { TlsConfigInput } from "../Config/TlsConfig.ts"
 import { defaultLeniency } from "../Wire/HeadParser.ts"
-import { type ConnectionHost, type ConnectionOptions, HttpConnection } from "../Connection/HttpConnection.ts"
+import type { ServedConnection } from "../Connection/ConnectionHost.ts"
+import type { ConnectionHost, ConnectionOptions } from "../Connection/HttpConnection.ts"
 import { Acceptor } from "./Accept.ts"
 import type { ListenError } from "./ListenError.ts"
 import { describeAddress, type ListeningSocket, type ServerAddress } from "./ListeningSocket.ts"
@@ -299,7 +300,7 @@ export const listenWith = <E, R>(
   Effect.gen(function*() {
     const context = yield* Effect.context<Exclude<R, HTTPServer>>()
     const scope = yield* Effect.scope
-    const connections = new Set<HttpConnection>()
+    const connections = new Set<ServedConnection>()
     let shuttingDown = false
     let onAllClosed: (() => void) | undefined
     const draining = Deferred.makeUnsafe<void>()
@@ -376,7 +377,7 @@ export const listenWith = <E, R>(
     const served = config.compressResponse ? ResponseCompression.middleware()(handler) : handler
     const runHandler = served as ConnectionHost["runHandler"]
 
-    const host: ConnectionHost<HttpConnection> = {
+    const host: ConnectionHost<ServedConnection> = {
       options: connectionOptions(config),
       runHandler: observation === undefined ? runHandler : observation.wrap(runHandler),
       fork: (effect) => runFork(effect),
@@ -402,7 +403,7 @@ export const listenWith = <E, R>(
       }
     }
 
-    const addConnection = (connection: HttpConnection) => {
+    const addConnection = (connection: ServedConnection) => {
       observation?.connectionOpened()
       connections.add(connection)
       if (running.isDraining()) connection.disableKeepAlive()

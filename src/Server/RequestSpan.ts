@@ -69,7 +69,7 @@ const startAttributes = (request: HTTPServerRequest): Record<string, unknown> =>
     "url.path": request.path,
     "url.scheme": request.protocol,
     "network.protocol.name": "http",
-    "network.protocol.version": request.version === "HTTP/1.0" ? "1.0" : "1.1",
+    "network.protocol.version": request.version === "HTTP/1.0" ? "1.0" : request.version === "HTTP/2.0" ? "2" : "1.1",
     "client.address": request.remoteIp
   }
   if (request.query !== "") attributes["url.query"] = request.query

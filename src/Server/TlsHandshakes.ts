@@ -27,6 +27,8 @@ import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
  * @category models
  */
 export interface TlsHandshakesOptions {
+  /** ALPN's protocols, preferred first (default `ALPN_PROTOCOLS`: `http/1.1` only). */
+  readonly alpnProtocols?: ReadonlyArray<string> | undefined
   /** The deadline of a handshake, from the accept. */
   readonly timeoutMillis: number
   /** A handshake completed: the socket is the server's now (with the PROXY header it came after, if any). */
@@ -81,7 +83,7 @@ export class TlsHandshakes {
       socket = new Tls.TLSSocket(raw, {
         isServer: true,
         secureContext: config.secureContext,
-        ALPNProtocols: ALPN_PROTOCOLS.slice(),
+        ALPNProtocols: (this.options.alpnProtocols ?? ALPN_PROTOCOLS).slice(),
         // Only with SNI entries: the callback makes OpenSSL stop for every ClientHello.
         SNICallback: config.sni.length === 0
           ? undefined

@@ -10,7 +10,9 @@
  * - `ContentLength`: exactly that many bytes (section 6.2), counted off;
  * - `Chunked`: through a {@link ChunkedDecoder} (section 7.1), whose chunk
  *   data is the body and whose framing lines are not;
- * - `NoBody`: nothing; the framer is done from the start.
+ * - `NoBody`: nothing; the framer is done from the start;
+ * - `StreamEnd` (HTTP/2): every byte given, never done by itself (the
+ *   stream's end is told to the body: `RequestBody.endOfStream`).
  *
  * Body bytes are handed on as views of the input, never copied: whoever keeps
  * them past the input's lifetime copies them.
@@ -30,7 +32,12 @@ export class BodyFramer {
   private readonly decoder: ChunkedDecoder | undefined
 
   constructor(framing: BodyFraming) {
-    this.remaining = framing._tag === "ContentLength" ? framing.length : 0
+    // A body that ends with its stream has no end on the wire here: the stream's end is told to the body.
+    this.remaining = framing._tag === "ContentLength"
+      ? framing.length
+      : framing._tag === "StreamEnd"
+      ? Number.POSITIVE_INFINITY
+      : 0
     this.decoder = framing._tag === "Chunked" ? new ChunkedDecoder() : undefined
   }
 

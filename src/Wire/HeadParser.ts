@@ -32,6 +32,8 @@ export type BodyFraming =
   | { readonly _tag: "NoBody" }
   | { readonly _tag: "ContentLength"; readonly length: number }
   | { readonly _tag: "Chunked" }
+  /** HTTP/2 without `content-length`: every DATA frame until END_STREAM (RFC 9113 section 8.1). */
+  | { readonly _tag: "StreamEnd" }
 
 const noBody: BodyFraming = { _tag: "NoBody" }
 const chunked: BodyFraming = { _tag: "Chunked" }
@@ -46,7 +48,8 @@ export interface RequestHead {
   readonly method: string
   /** The request-target as sent (origin-, absolute-, authority- or asterisk-form). */
   readonly target: string
-  readonly version: "HTTP/1.0" | "HTTP/1.1"
+  /** `HTTP/2.0` for a head built from an HTTP/2 stream's header block (`src/Http2/`), never parsed here. */
+  readonly version: "HTTP/1.0" | "HTTP/1.1" | "HTTP/2.0"
   /** `[name0, value0, name1, value1, ...]`: names as sent, values trimmed, Latin-1. */
   readonly rawHeaders: Array<string>
   readonly framing: BodyFraming

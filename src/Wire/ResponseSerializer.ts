@@ -24,6 +24,14 @@ export type ConnectionField = "none" | "close" | "keep-alive"
 
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
+/**
+ * Whether a header field value may be sent: tab, space, visible ASCII and
+ * Latin-1 (no CR, LF or other controls).
+ *
+ * @since 0.1.0
+ */
+export const isValidFieldValue = (value: string): boolean => !INVALID_VALUE.test(value)
+
 /** RFC 9110 section 15 names where Node's table still has the older ones. */
 const reasonOverrides: Record<number, string> = {
   413: "Content Too Large",
@@ -73,7 +81,12 @@ const connectionLines: Record<ConnectionField, string> = {
   "keep-alive": "Connection: Keep-Alive\r\n"
 }
 
-const isToken = (s: string): boolean => {
+/**
+ * Whether a header field name is a token (RFC 9110 section 5.1).
+ *
+ * @since 0.1.0
+ */
+export const isToken = (s: string): boolean => {
   if (s.length === 0) return false
   for (let i = 0; i < s.length; i++) if (TOKEN[s.charCodeAt(i)] === 0) return false
   return true

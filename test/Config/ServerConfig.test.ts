@@ -50,6 +50,8 @@ interface Consumed {
   readonly maxConnections: number | undefined
   readonly accessLog: boolean
   readonly compressResponse: boolean
+  readonly http2: boolean
+  readonly maxConcurrentStreams: number
   readonly drainDelay: Duration.Duration
   readonly handshakeTimeout: Duration.Duration
   readonly ssl: TlsConfig | undefined
@@ -96,6 +98,8 @@ describe("ServerConfig", () => {
         ssl: undefined,
         accessLog: false,
         compressResponse: false,
+        http2: false,
+        maxConcurrentStreams: 100,
         handshakeTimeout: config.handshakeTimeout
       })
       expect(Duration.toMillis(config.handshakeTimeout)).toBe(10_000)

@@ -89,6 +89,8 @@ const SAMPLES: Readonly<Record<string, Sample>> = {
   maxConnections: { good: { api: 100, text: "100" }, bad: { api: 0, text: "0" } },
   accessLog: SWITCH,
   compressResponse: SWITCH,
+  http2: SWITCH,
+  maxConcurrentStreams: { good: { api: 250, text: "250" }, bad: { api: 0, text: "0" } },
   handshakeTimeout: SECONDS,
   "ssl.cert": {
     good: { api: tls.certFile, text: tls.certFile },

@@ -30,21 +30,9 @@ interface Probe {
 
 const routes = (probe: Probe) =>
   Layer.mergeAll(
-    HttpRouter.add("GET", "/hello", HttpServerResponse.text("Hello world")),
-    HttpRouter.add(
-      "GET",
-      "/users/:id",
-      Effect.map(HttpRouter.params, (params) => HttpServerResponse.jsonUnsafe({ id: params["id"] }))
-    ),
-    HttpRouter.add(
-      "GET",
-      "/whoami",
-      Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-        HttpServerResponse.jsonUnsafe({
-          remoteAddress: request.remoteAddress._tag === "Some" ? request.remoteAddress.value : null,
-          cookies: request.cookies
-        }))
-    ),
+    EffectRoutes.hello,
+    EffectRoutes.userById,
+    EffectRoutes.whoami,
     EffectRoutes.people,
     EffectRoutes.form,
     HttpRouter.add(

@@ -12,6 +12,28 @@ const encoder = new TextEncoder()
 
 const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
 
+/** `GET /hello`: `Hello world`. */
+export const hello = HttpRouter.add("GET", "/hello", HttpServerResponse.text("Hello world"))
+
+/** `GET /users/:id`: the path parameter as JSON. */
+export const userById = HttpRouter.add(
+  "GET",
+  "/users/:id",
+  Effect.map(HttpRouter.params, (params) => HttpServerResponse.jsonUnsafe({ id: params["id"] }))
+)
+
+/** `GET /whoami`: the client's address, the request's cookies and URL. */
+export const whoami = HttpRouter.add(
+  "GET",
+  "/whoami",
+  Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+    HttpServerResponse.jsonUnsafe({
+      remoteAddress: request.remoteAddress._tag === "Some" ? request.remoteAddress.value : null,
+      cookies: request.cookies,
+      url: request.url
+    }))
+)
+
 /** `POST /people`: a Schema-decoded JSON body, answered 201. */
 export const people = HttpRouter.add(
   "POST",

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { afterAll, beforeAll } from "@effect/vitest"
 
 export interface CertificatePair {
   readonly certFile: string
@@ -84,5 +85,23 @@ export const makeTlsMaterial = (): TlsMaterial => {
     garbageCert: "-----BEGIN CERTIFICATE-----\nAAAAbbbbCCCCdddd\n-----END CERTIFICATE-----\n",
     write,
     cleanup: () => Fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The material of a test file's suite: made before its tests, removed
+ * after; `ssl()` is the `{ cert, key }` option for a server.
+ */
+export const suiteTlsMaterial = (): { readonly ssl: () => { readonly cert: string; readonly key: string } } => {
+  let material: TlsMaterial | undefined
+  beforeAll(() => {
+    material = makeTlsMaterial()
+  })
+  afterAll(() => material?.cleanup())
+  return {
+    ssl: () => {
+      if (material === undefined) throw new Error("the TLS material is made before the suite's tests")
+      return { cert: material.cert, key: material.key }
+    }
   }
 }

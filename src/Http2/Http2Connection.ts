@@ -1,0 +1,163 @@
+/**
+ * One HTTP/2 session on one accepted socket (TLS after ALPN `h2`, or clear
+ * after the preface): nghttp2 through `http2.performServerHandshake` does the
+ * framing, HPACK, flow control and the flood limits ({@link sessionOptions});
+ * each stream is an {@link Http2Exchange}. For the server it is one
+ * connection like an HTTP/1.1 one: it counts toward `maxConnections`, it
+ * closes when idle, and shutdown is `GOAWAY` with the last stream id (RFC
+ * 9113 section 6.8), the streams in flight finishing, then the session
+ * closing.
+ *
+ * @since 0.1.0
+ */
+import * as Http2 from "node:http2"
+import { Effect } from "effect"
+import type * as Net from "node:net"
+import { ConnectionContext } from "../Connection/ConnectionContext.ts"
+import type { ConnectionHost, ServedConnection } from "../Connection/ConnectionHost.ts"
+import { DetachError } from "../Request/Detach.ts"
+import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
+import { Http2Exchange } from "./Http2Exchange.ts"
+import { type Http2Options, sessionOptions } from "./Http2Limits.ts"
+
+/** An HTTP/2 stream cannot be handed over: WebSockets over HTTP/2 (RFC 8441) are not served. */
+const noDetach = (): DetachError =>
+  new DetachError({ reason: "Closed", description: "an HTTP/2 stream cannot be detached (WebSockets stay HTTP/1.1)" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class Http2Connection implements ServedConnection {
+  private readonly session: Http2.ServerHttp2Session
+  private readonly host: ConnectionHost<Http2Connection>
+  private readonly context: ConnectionContext
+  private readonly exchanges = new Set<Http2Exchange>()
+  private lastStreamId = 0
+  /** When its last stream ended (performance.now()). */
+  private idleSince = performance.now()
+  private closing = false
+  private draining = false
+  private closed = false
+
+  /**
+   * Takes over `socket` (any bytes already read pushed back onto it with
+   * `unshift`), which came after `proxyHeader` if the server reads one.
+   */
+  constructor(
+    socket: Net.Socket,
+    host: ConnectionHost<Http2Connection>,
+    options: Http2Options,
+    proxyHeader: ProxyHeader | undefined
+  ) {
+    this.host = host
+    this.context = new ConnectionContext(socket, host.options, noDetach, proxyHeader)
+    socket.on("error", ignore)
+    // A server-side TLSSocket made outside `tls.Server` keeps `secureConnecting`
+    // set once its handshake is done (only a client's `secureConnect` clears
+    // it), and Node's http2 would wait for a `secureConnect` that never comes:
+    // the handshake is done (TlsHandshakes saw `secure`), so say so.
+    const tls = socket as { secureConnecting?: boolean }
+    if (tls.secureConnecting === true) tls.secureConnecting = false
+    this.session = Http2.performServerHandshake(socket, sessionOptions(options))
+    // A protocol error, a flood cut off by nghttp2: "close" follows; the log says why (at debug level).
+    this.session.on("error", (error: Error & { code?: string }) =>
+      host.fork(Effect.annotateLogs(Effect.logDebug("HTTP/2 session closed on an error"), {
+        remoteIp: this.context.remoteIp,
+        reason: error.message
+      })))
+    this.session.on("stream", this.onStream)
+    this.session.once("close", this.onSessionClose)
+    // Until its first request a session has the header timeout; then see onQuiet.
+    this.session.setTimeout(host.options.headerTimeoutMillis, this.onQuiet)
+  }
+
+  /** Shutdown: GOAWAY with the last stream id; the streams in flight finish, then the session closes. */
+  beginShutdown(): void {
+    if (this.closing || this.closed) return
+    this.closing = true
+    if (this.session.destroyed) return
+    this.session.goaway(Http2.constants.NGHTTP2_NO_ERROR, this.lastStreamId)
+    this.session.close()
+  }
+
+  /**
+   * Draining: no new streams on this session (GOAWAY), the ones open go on;
+   * the client reconnects. A session that has had no stream yet serves its
+   * first one first (as a new HTTP/1.1 connection is answered, then closed).
+   */
+  disableKeepAlive(): void {
+    this.draining = true
+    if (this.lastStreamId > 0) this.beginShutdown()
+  }
+
+  /** Closes the session at once, resetting its streams and interrupting their handlers. */
+  destroy(): void {
+    if (this.closed) return
+    for (const exchange of this.exchanges) exchange.destroy()
+    this.session.destroy()
+  }
+
+  private readonly onStream = (
+    stream: Http2.ServerHttp2Stream,
+    _headers: Http2.IncomingHttpHeaders,
+    _flags: number,
+    rawBlock: Array<string>
+  ): void => {
+    const first = this.lastStreamId === 0
+    this.lastStreamId = Math.max(this.lastStreamId, stream.id ?? 0)
+    if (first) this.armQuietTimer(this.quietMillis())
+    const exchange = new Http2Exchange(stream, rawBlock, this.context, this.host, this.onExchangeEnd)
+    this.exchanges.add(exchange)
+    exchange.start()
+    if (this.draining) this.beginShutdown()
+  }
+
+  private readonly onExchangeEnd = (exchange: Http2Exchange): void => {
+    this.exchanges.delete(exchange)
+    if (this.exchanges.size === 0) this.idleSince = performance.now()
+    if (this.closed && this.exchanges.size === 0) this.host.onClose(this)
+  }
+
+  /** How long a session may go without a frame before {@link onQuiet} looks at it. */
+  private quietMillis(): number {
+    return Math.min(this.host.options.idleTimeoutMillis, this.host.options.writeTimeoutMillis)
+  }
+
+  private armQuietTimer(millis: number): void {
+    if (!this.session.destroyed) this.session.setTimeout(Math.max(1, millis), this.onQuiet)
+  }
+
+  /**
+   * No frame either way for a while. Before its first request: the header
+   * timeout, close. With no stream: idle; closed once `idleTimeoutMillis`
+   * have passed since its last stream ended (else looked at again then).
+   * With a response waiting for a client that reads nothing (its window or
+   * the socket full): the write timeout, the session is cut off. Streams
+   * that only wait for their handlers are theirs to end.
+   */
+  private readonly onQuiet = (): void => {
+    if (this.lastStreamId === 0) return this.beginShutdown()
+    if (this.exchanges.size === 0) {
+      const idleFor = performance.now() - this.idleSince
+      const left = this.host.options.idleTimeoutMillis - idleFor
+      if (left <= 1) return this.beginShutdown()
+      return this.armQuietTimer(Math.min(left, this.quietMillis()))
+    }
+    for (const exchange of this.exchanges) {
+      if (exchange.waitingForPeer) {
+        this.destroy()
+        return
+      }
+    }
+    this.armQuietTimer(this.quietMillis())
+  }
+
+  private readonly onSessionClose = (): void => {
+    this.closed = true
+    // The streams' "close" events end their exchanges (their handlers stopped first).
+    if (this.exchanges.size === 0) this.host.onClose(this)
+  }
+}
+
+const ignore = (): void => {}

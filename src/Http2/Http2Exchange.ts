@@ -1,0 +1,351 @@
+/**
+ * One request on one HTTP/2 stream: the request model over the stream (the
+ * same {@link HTTPServerRequest} and {@link RequestBody} as HTTP/1.1), its
+ * handler's fiber, and the response written with `stream.respond` and
+ * `write`/`end`, under the stream's flow control.
+ *
+ * The body is read only when the handler asks for it: the stream stays
+ * paused until then, so nghttp2's flow control holds the client back (RFC
+ * 9113 section 5.2), and a reader that falls behind pauses it again. Every
+ * failure stays on its stream: a limit or a handler's failure is answered
+ * with its status from the one error table, then, when the client is still
+ * sending, `RST_STREAM` with `NO_ERROR` (section 8.1: "a server MAY request
+ * that the client abort transmission"); the session and its other streams
+ * go on.
+ *
+ * @since 0.1.0
+ */
+import * as Http2 from "node:http2"
+import { Cause, Effect, Exit, type Fiber, Stream } from "effect"
+import type { ConnectionHost } from "../Connection/ConnectionHost.ts"
+import { contentCodingOf } from "../Request/BodyDecompression.ts"
+import { HTTPServerRequest, type RequestContext } from "../Request/HTTPServerRequest.ts"
+import { type BodyHost, RequestBody } from "../Request/RequestBody.ts"
+import { isResponse, type Response } from "../Response/Response.ts"
+import { errorResponse } from "../Wire/ErrorResponse.ts"
+import {
+  answerOf,
+  BodyTimeout,
+  HeaderTooLarge,
+  isHttpError,
+  NotAResponse,
+  ResponseLengthMismatch
+} from "../Wire/HttpErrors.ts"
+import { statusHasNoBody } from "../Wire/ResponseFraming.ts"
+import { responseHeaderBlock } from "./Http2ResponseHead.ts"
+import { headerListSize, requestHeadOf } from "./Http2RequestHead.ts"
+
+const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = Http2.constants
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class Http2Exchange implements BodyHost {
+  readonly request: HTTPServerRequest
+  private readonly stream: Http2.ServerHttp2Stream
+  private readonly host: ConnectionHost<never>
+  private readonly body: RequestBody
+  private readonly onEnd: (exchange: Http2Exchange) => void
+  /** The handler's fiber, then the response stream's. */
+  private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  /** Body bytes the body did not take yet (it was not reading, or is behind). */
+  private pending: Uint8Array | undefined = undefined
+  private inputEnded = false
+  /** The answer is out: what the client still sends is read and dropped. */
+  private discarding = false
+  private reading = false
+  private bodyTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** The response given to the stream (headers sent), if any. */
+  private response: Response | undefined = undefined
+  private bodyBytes = 0
+  /** The stream is closed (sent, reset or gone): nothing more is written. */
+  private over = false
+  /** A streamed piece waits for `drain`. */
+  private waitingForDrain = false
+  /** `Expect: 100-continue`, not answered yet: the 100 goes when the handler starts reading. */
+  private expectContinue: boolean
+  /** The header list passed `maxHeaderSize`: answered 431 without running the handler. */
+  private readonly headerTooLarge: boolean
+
+  constructor(
+    stream: Http2.ServerHttp2Stream,
+    rawBlock: ReadonlyArray<string>,
+    context: RequestContext,
+    host: ConnectionHost<never>,
+    onEnd: (exchange: Http2Exchange) => void
+  ) {
+    this.stream = stream
+    this.host = host
+    this.onEnd = onEnd
+    const head = requestHeadOf(rawBlock, stream.endAfterHeaders)
+    const { bodyTimeoutMillis, chunkSize, decodedContentEncoding, maxBodySize, maxBufferSize } = host.options
+    const limits = { maxBodySize, maxBufferSize, chunkSize, bodyTimeoutMillis }
+    this.body = new RequestBody(head.framing, limits, this, contentCodingOf(head, decodedContentEncoding))
+    this.request = new HTTPServerRequest(head, this.body, context, performance.now())
+    this.inputEnded = stream.endAfterHeaders
+    this.expectContinue = head.expectContinue
+    this.headerTooLarge = headerListSize(rawBlock) > host.options.maxHeaderSize
+    stream.on("error", ignore) // a reset by the peer, a session torn down: "close" follows
+    stream.on("end", this.onInputEnd)
+    stream.once("close", this.onStreamClose)
+  }
+
+  /** Response bytes wait for the client to read (its flow-control window, or the socket, full). */
+  get waitingForPeer(): boolean {
+    return this.waitingForDrain || (!this.over && this.stream.writableLength > 0)
+  }
+
+  /** Runs the handler (at once when it is an `Exit`). */
+  start(): void {
+    // Node resets a stream past SETTINGS_MAX_HEADER_LIST_SIZE only once the
+    // client has acknowledged the SETTINGS; before, it is answered here
+    // (RFC 9113 section 10.5.1: 431).
+    if (this.headerTooLarge) {
+      const error = new HeaderTooLarge({ limit: this.host.options.maxHeaderSize })
+      return this.respondWithFailure(error, Cause.fail(error))
+    }
+    let effect: Effect.Effect<Response, unknown> | Exit.Exit<Response, unknown>
+    try {
+      effect = this.host.runHandler(this.request)
+    } catch (error) {
+      effect = Exit.die(error)
+    }
+    if (Exit.isExit(effect)) return this.settle(effect)
+    const fiber = this.host.forkHandler(effect)
+    this.fiber = fiber
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) return this.settle(exit)
+    fiber.addObserver((exit) => this.settle(exit))
+  }
+
+  /** Resets the stream and interrupts what runs for it (the session is torn down). */
+  destroy(): void {
+    if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL)
+  }
+
+  // BodyHost: the handler reads the body
+
+  onReadStart(): void {
+    if (this.expectContinue) {
+      this.expectContinue = false
+      if (!this.stream.headersSent && !this.stream.destroyed) this.stream.additionalHeaders({ ":status": 100 })
+    }
+    const millis = this.body.limits.bodyTimeoutMillis
+    if (millis !== undefined) {
+      this.bodyTimer = setTimeout(() => {
+        const error = new BodyTimeout({ timeoutMillis: millis })
+        this.host.onEngineError?.(error)
+        this.body.fail(error)
+      }, millis)
+      this.bodyTimer.unref()
+    }
+    this.pump()
+  }
+
+  onDemand(): void {
+    this.pump()
+  }
+
+  onBodyComplete(): void {
+    this.clearBodyTimer()
+  }
+
+  /** Feeds what is pending, then lets the stream flow while the body wants input. */
+  private pump(): void {
+    if (this.discarding) return
+    const body = this.body
+    const pending = this.pending
+    if (pending !== undefined) {
+      this.pending = undefined
+      this.take(pending)
+    }
+    if (this.pending === undefined && this.inputEnded) return body.endOfStream()
+    if (this.pending === undefined && body.wantsInput) {
+      if (!this.reading) {
+        this.reading = true
+        this.stream.on("data", this.onData)
+      }
+      this.stream.resume()
+    }
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.take(chunk)
+    // Taking may have ended the exchange (a limit answered): its input is discarded then.
+    if (this.discarding) return
+    if (this.pending !== undefined || !this.body.wantsInput) this.stream.pause()
+  }
+
+  /** Gives the body what it takes of `chunk`; the rest waits in `pending`. */
+  private take(chunk: Uint8Array): void {
+    const stop = this.body.feed(chunk, 0, chunk.byteLength)
+    // A failed body takes nothing more: the rest is dropped (the stream is reset once answered).
+    if (stop < chunk.byteLength && this.body.state._tag !== "Failed") {
+      this.pending = chunk.subarray(stop)
+    }
+  }
+
+  private readonly onInputEnd = (): void => {
+    this.inputEnded = true
+    if (this.pending === undefined) this.body.endOfStream()
+  }
+
+  private clearBodyTimer(): void {
+    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer)
+    this.bodyTimer = undefined
+  }
+
+  // the answer
+
+  /** The handler's exit: its response, or a failure answered from the error table. */
+  private settle(exit: Exit.Exit<unknown, unknown>): void {
+    if (this.over || this.response !== undefined) return
+    this.request.markFinished()
+    if (Exit.isFailure(exit)) {
+      const error = Cause.findErrorOption(exit.cause)
+      return this.respondWithFailure(error._tag === "Some" ? error.value : undefined, exit.cause)
+    }
+    if (isResponse(exit.value)) return this.respond(exit.value)
+    const failure = new NotAResponse({ value: typeof exit.value })
+    this.respondWithFailure(failure, Cause.fail(failure))
+  }
+
+  private respondWithFailure(failure: unknown, cause: Cause.Cause<unknown>): void {
+    if (isHttpError(failure)) this.host.onEngineError?.(failure)
+    const answer = answerOf(failure)
+    if (answer.status === undefined) return this.reset(NGHTTP2_CANCEL)
+    // A 5xx is the server's (or the handler's) fault: it goes to the log.
+    if (answer.status >= 500) this.host.logFailure(this.request, cause)
+    this.respond(errorResponse(answer.status))
+  }
+
+  /** Sends the response: headers, then the body whole, or streamed under flow control. */
+  private respond(response: Response): void {
+    const stream = this.stream
+    if (this.over || stream.destroyed) return
+    const body = response.body
+    const sendsBody = !statusHasNoBody(response.status) && this.request.method !== "HEAD"
+    const bytes = body._tag === "Text"
+      ? Buffer.from(body.text, "utf8")
+      : body._tag === "Bytes"
+      ? body.bytes
+      : undefined
+    const length = statusHasNoBody(response.status)
+      ? undefined
+      : body._tag === "Empty"
+      ? 0
+      : body._tag === "Stream"
+      ? body.contentLength
+      : (bytes as Uint8Array).byteLength
+    let block: Http2.OutgoingHttpHeaders
+    try {
+      block = responseHeaderBlock(response, length)
+    } catch (error) {
+      return this.respondWithFailure(error, Cause.fail(error))
+    }
+    this.response = response
+    const endsNow = !sendsBody || body._tag === "Empty" || (bytes !== undefined && bytes.byteLength === 0)
+    try {
+      stream.respond(block, { endStream: endsNow })
+    } catch (error) {
+      // Node refused a field nghttp2 cannot carry.
+      this.response = undefined
+      return this.respondWithFailure(error, Cause.die(error))
+    }
+    if (endsNow) return this.responseSent()
+    if (bytes !== undefined) {
+      this.bodyBytes = bytes.byteLength
+      stream.end(bytes)
+      return this.responseSent()
+    }
+    if (body._tag === "Stream") this.runStream(body.stream, body.contentLength)
+  }
+
+  private runStream(source: Stream.Stream<Uint8Array, unknown>, declared: number | undefined): void {
+    const stream = this.stream
+    const write = (piece: Uint8Array): Effect.Effect<void> => {
+      if (this.over || piece.byteLength === 0) return this.over ? Effect.interrupt : Effect.void
+      this.bodyBytes += piece.byteLength
+      if (declared !== undefined && this.bodyBytes > declared) return Effect.interrupt
+      if (stream.write(piece)) return Effect.void
+      // Backpressure: the peer's flow-control window, or the socket, is full.
+      this.waitingForDrain = true
+      return Effect.callback<void>((resume) => {
+        const wake = () => {
+          this.waitingForDrain = false
+          resume(Effect.void)
+        }
+        stream.once("drain", wake)
+        stream.once("close", wake)
+        return Effect.sync(() => {
+          this.waitingForDrain = false
+          stream.off("drain", wake)
+          stream.off("close", wake)
+        })
+      })
+    }
+    const fiber = this.host.fork(Stream.runForEach(source, write))
+    this.fiber = fiber
+    const done = (exit: Exit.Exit<void, unknown>) => {
+      if (this.over) return
+      const mismatch = declared !== undefined && this.bodyBytes !== declared
+      if (Exit.isSuccess(exit) && !mismatch) {
+        stream.end()
+        return this.responseSent()
+      }
+      // Headers are out: only a reset tells the client the body is broken.
+      const cause = mismatch || Exit.isSuccess(exit)
+        ? Cause.fail(new ResponseLengthMismatch({ declared: declared as number, offered: this.bodyBytes }))
+        : exit.cause
+      this.host.logFailure(this.request, cause)
+      this.response = undefined
+      this.reset(NGHTTP2_INTERNAL_ERROR)
+    }
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) done(exit)
+    else fiber.addObserver(done)
+  }
+
+  /** The response is all given to the stream; a body the client is still sending is refused (RFC 9113 section 8.1). */
+  private responseSent(): void {
+    if (this.inputEnded || this.stream.destroyed) return
+    this.discardInput()
+    this.stream.close(NGHTTP2_NO_ERROR)
+  }
+
+  /** What the client sent and nobody reads is dropped: Node closes a stream only once its input is consumed. */
+  private discardInput(): void {
+    this.discarding = true
+    this.pending = undefined
+    this.stream.off("data", this.onData)
+    this.stream.on("data", ignore)
+    this.stream.resume()
+  }
+
+  private reset(code: number): void {
+    if (this.stream.destroyed) return
+    this.stream.close(code)
+    this.discardInput()
+  }
+
+  /** The stream closed: whatever still runs for it stops, then the request is over. */
+  private readonly onStreamClose = (): void => {
+    this.over = true
+    this.clearBodyTimer()
+    this.body.closed("the stream was closed")
+    const stream = this.stream
+    const sent = this.response !== undefined && stream.rstCode === NGHTTP2_NO_ERROR
+    const finish = () => {
+      this.host.onRequestEnd?.(this.request, sent ? this.response : undefined, this.bodyBytes)
+      this.onEnd(this)
+    }
+    const fiber = this.fiber
+    this.fiber = undefined
+    if (fiber === undefined || fiber.pollUnsafe() !== undefined) return finish()
+    fiber.addObserver(finish)
+    fiber.interruptUnsafe(undefined, sent ? undefined : this.host.clientAbortAnnotations)
+  }
+}
+
+const ignore = (): void => {}
