@@ -420,7 +420,7 @@ const startChecked = async (def: ServerDef): Promise<RunningServer> => {
   const problems = [
     ...def.http2 === true
       ? await checkHttp2Hello(server.port, def.tls === true)
-      : await checkRoutes(server.port, def.tls === true, preambleOf(def)),
+      : await checkRoutes(server.port, def.tls === true, preambleOf(def), def.entry === undefined),
     ...def.compress === true ? await checkCompressedJson(server.port) : []
   ]
   if (problems.length > 0) {
