@@ -232,19 +232,29 @@ export const serializeResponse = (
  * names and values in order (an array value copied), to hold a kept head to
  * the headers object it was made from.
  */
-type HeaderSnapshot = ReadonlyArray<string | ReadonlyArray<string>>
+/**
+ * The snapshot of a frozen headers object whose values are all strings
+ * (the constructors' own, or a handler's frozen constant): it cannot change,
+ * so nothing needs comparing.
+ */
+const FROZEN: unique symbol = Symbol("frozen headers")
+
+type HeaderSnapshot = ReadonlyArray<string | ReadonlyArray<string>> | typeof FROZEN
 
 const snapshotOf = (headers: ResponseHeaders): HeaderSnapshot => {
   const snapshot: Array<string | ReadonlyArray<string>> = []
+  let strings = true
   for (const name in headers) {
     const value = headers[name] as string | ReadonlyArray<string>
+    if (typeof value !== "string") strings = false
     snapshot.push(name, typeof value === "string" ? value : [...value])
   }
-  return snapshot
+  return strings && Object.isFrozen(headers) ? FROZEN : snapshot
 }
 
 /** Whether `headers` still holds what `snapshot` recorded, in the same order. */
 const sameHeaders = (headers: ResponseHeaders, snapshot: HeaderSnapshot): boolean => {
+  if (snapshot === FROZEN) return true
   let i = 0
   for (const name in headers) {
     if (snapshot[i] !== name) return false
@@ -378,7 +388,7 @@ const cachedHandlerHead = (
   }
   if (headers === lastHeaders && status === lastStatus && reason === lastReason) {
     const start = handlerHead(status, reason, headers)
-    const made = { status, reason, snapshot: snapshotOf(headers), head: Buffer.from(start.text, "latin1"), hasDate: start.hasDate }
+    const made: HandlerHeadBytes = { status, reason, snapshot: snapshotOf(headers), head: Buffer.from(start.text, "latin1"), hasDate: start.hasDate }
     handlerHeads.set(headers, made)
     return made
   }
