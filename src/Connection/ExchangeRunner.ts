@@ -106,7 +106,9 @@ export class ExchangeRunner {
   /** The handler's exit, as the machine takes it: a response, or a failure for the error table. */
   private settle(exit: Exit.Exit<unknown, unknown>, now: number): void {
     const core = this.core
-    if (!core.awaitsAnswer) return
+    // A late exit (its exchange answered, or gone) changes nothing: the
+    // machine ignores an answer it does not await, and the finish time is
+    // the first one.
     this.request?.markFinished(now)
     if (Exit.isFailure(exit)) {
       const error = Cause.findErrorOption(exit.cause)

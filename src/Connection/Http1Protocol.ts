@@ -71,6 +71,8 @@ export class Http1Protocol {
   /** Re-entry guards: a handler that answers at once, or a reader that asks again while being fed. */
   private advancing = false
   private feeding = false
+  /** The earliest deadline the driver was asked to wake the machine by. */
+  private wakeAt = Number.POSITIVE_INFINITY
   readonly input: ConnectionInput
   readonly deadlines = new Deadlines()
   private readonly options: ProtocolOptions
@@ -268,6 +270,7 @@ export class Http1Protocol {
       this.onDeadline(kind)
     }
     const next = this.deadlines.earliest
+    this.wakeAt = next ?? Number.POSITIVE_INFINITY
     if (next !== undefined && this.phase._tag !== "Closed") this.io.wakeBy(next)
   }
 
@@ -543,7 +546,11 @@ export class Http1Protocol {
 
   private setDeadline(kind: DeadlineKind, at: number): void {
     this.deadlines.set(kind, at)
-    this.io.wakeBy(at)
+    // The driver is woken by the earliest deadline asked for: a later one is asked for then.
+    if (at < this.wakeAt) {
+      this.wakeAt = at
+      this.io.wakeBy(at)
+    }
   }
 
   private onDeadline(kind: DeadlineKind): void {
