@@ -21,6 +21,7 @@ import type * as Tls from "node:tls"
 import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
 import type { ConnectionHost, ServedConnection } from "../Connection/ConnectionHost.ts"
 import { HttpConnection } from "../Connection/HttpConnection.ts"
+import { PendingSockets } from "../Connection/PendingSockets.ts"
 import { Http2Connection } from "./Http2Connection.ts"
 import type { Http2Options } from "./Http2Limits.ts"
 import { prefaceVerdict } from "./Http2Preface.ts"
@@ -53,7 +54,7 @@ export interface Http2AcceptOptions extends Http2Options {
 export class Http2Accept {
   private readonly options: Http2AcceptOptions
   /** Clear sockets whose first bytes have not decided yet. */
-  private readonly undecided = new Set<Net.Socket>()
+  private readonly undecided = new PendingSockets()
 
   constructor(options: Http2AcceptOptions) {
     this.options = options
@@ -77,13 +78,8 @@ export class Http2Accept {
   sniff(socket: Net.Socket, proxyHeader: ProxyHeader | undefined, rest: Buffer): void {
     if (rest.length > 0 && this.decide(socket, proxyHeader, rest)) return
     let received: Buffer = rest
-    this.undecided.add(socket)
     const done = () => {
-      clearTimeout(timer)
-      this.undecided.delete(socket)
-      socket.off("data", onData)
-      socket.off("end", onGone)
-      socket.off("close", onGone)
+      release()
       socket.pause()
     }
     // The client went away (or half-closed) before it could be told apart: no request can follow.
@@ -97,19 +93,19 @@ export class Http2Accept {
       done()
       this.decide(socket, proxyHeader, received)
     }
-    // A client that sends too little to decide is cut off as a slow head would be.
-    const timer = setTimeout(onGone, this.options.host.options.headerTimeoutMillis)
-    timer.unref()
     socket.on("error", ignore)
-    socket.on("data", onData)
-    socket.on("end", onGone)
-    socket.on("close", onGone)
+    // A client that sends too little to decide is cut off as a slow head would be.
+    const release = this.undecided.hold(socket, this.options.host.options.headerTimeoutMillis, onGone, [
+      ["data", onData],
+      ["end", onGone],
+      ["close", onGone]
+    ])
     socket.resume()
   }
 
   /** Destroys the connections not decided yet (shutdown). */
   closeAll(): void {
-    for (const socket of [...this.undecided]) socket.destroy()
+    this.undecided.closeAll()
   }
 
   /**

@@ -16,6 +16,7 @@
  */
 import type * as Net from "node:net"
 import { type ProxyHeader, type ProxyHeaderError, ProxyHeaderReader } from "../Wire/ProxyHeader.ts"
+import { PendingSockets } from "../Connection/PendingSockets.ts"
 
 /**
  * Why a connection was closed in this stage: a peer not in
@@ -50,7 +51,7 @@ export interface ProxyProtocolStageOptions {
  */
 export class ProxyProtocolStage {
   private readonly options: ProxyProtocolStageOptions
-  private readonly pending = new Set<Net.Socket>()
+  private readonly pending = new PendingSockets()
 
   constructor(options: ProxyProtocolStageOptions) {
     this.options = options
@@ -74,18 +75,10 @@ export class ProxyProtocolStage {
       socket.destroy()
       return
     }
-    this.pending.add(socket)
     const reader = new ProxyHeaderReader()
     let received = false
-    const finish = () => {
-      clearTimeout(timer)
-      this.pending.delete(socket)
-      socket.off("data", onData)
-      socket.off("end", onGone)
-      socket.off("close", onGone)
-    }
     const reject = (reason: ProxyRejection) => {
-      finish()
+      release()
       onRejected(reason, socket.remoteAddress)
       socket.destroy()
     }
@@ -94,28 +87,26 @@ export class ProxyProtocolStage {
       const step = reader.push(chunk)
       if (step._tag === "NeedMore") return
       if (step._tag === "Failed") return reject(step.error.kind)
-      finish()
+      release()
       socket.pause()
       next(socket, step.header, takeBuffered(socket, step.rest))
     }
     const onGone = () => {
       if (received) return reject("Truncated")
-      finish()
+      release()
       socket.destroy()
     }
-    const timer = setTimeout(() => reject("HeaderTimeout"), timeoutMillis)
-    socket.on("data", onData)
-    socket.on("end", onGone)
-    socket.on("close", onGone)
+    const release = this.pending.hold(socket, timeoutMillis, () => reject("HeaderTimeout"), [
+      ["data", onData],
+      ["end", onGone],
+      ["close", onGone]
+    ])
     socket.resume()
   }
 
   /** Destroys every socket waiting for its header (shutdown). */
   closeAll(): void {
-    for (const socket of [...this.pending]) {
-      this.pending.delete(socket)
-      socket.destroy()
-    }
+    this.pending.closeAll()
   }
 }
 

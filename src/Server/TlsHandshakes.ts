@@ -19,6 +19,7 @@ import type * as Net from "node:net"
 import * as Tls from "node:tls"
 import { ALPN_PROTOCOLS, contextFor, type TlsConfig } from "../Config/TlsConfig.ts"
 import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
+import { PendingSockets } from "../Connection/PendingSockets.ts"
 
 /**
  * What the handshakes need from the server.
@@ -53,7 +54,7 @@ class HandshakeTimeout extends Error {
  */
 export class TlsHandshakes {
   private readonly options: TlsHandshakesOptions
-  private readonly pending = new Set<Net.Socket>()
+  private readonly pending = new PendingSockets()
   private config: TlsConfig
 
   constructor(config: TlsConfig, options: TlsHandshakesOptions) {
@@ -95,34 +96,31 @@ export class TlsHandshakes {
       this.options.onClientError(error as Error, raw.remoteAddress)
       return
     }
-    this.pending.add(raw)
     let failed = false
     const fail = (error: Error) => {
       if (failed) return
       failed = true
-      finish()
+      release()
       this.options.onClientError(error, raw.remoteAddress)
       socket.destroy()
     }
-    const timer = setTimeout(() => fail(new HandshakeTimeout(this.options.timeoutMillis)), this.options.timeoutMillis)
-    const finish = () => {
-      clearTimeout(timer)
-      this.pending.delete(raw)
-      socket.off("error", fail)
-      socket.off("end", onEnd)
-      socket.off("close", finish)
-    }
     // The client hung up before the handshake was done (the sockets are half-open).
     const onEnd = () => {
-      finish()
+      release()
       socket.destroy()
     }
-    socket.on("error", fail)
-    socket.on("end", onEnd)
-    socket.on("close", finish)
+    const onClose = () => release()
+    const timeoutMillis = this.options.timeoutMillis
+    const release = this.pending.hold(
+      raw,
+      timeoutMillis,
+      () => fail(new HandshakeTimeout(timeoutMillis)),
+      [["error", fail], ["end", onEnd], ["close", onClose]],
+      socket
+    )
     socket.once("secure", () => {
       if (!this.pending.has(raw)) return
-      finish()
+      release()
       // Errors from here on are the connection's (it listens for them).
       socket.on("error", ignore)
       this.options.onSecure(socket, proxyHeader)
@@ -131,10 +129,7 @@ export class TlsHandshakes {
 
   /** Destroys every handshake in progress (shutdown). */
   closeAll(): void {
-    for (const raw of [...this.pending]) {
-      this.pending.delete(raw)
-      raw.destroy()
-    }
+    this.pending.closeAll()
   }
 }
 
