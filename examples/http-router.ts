@@ -6,7 +6,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import * as EffectHttpAdapter from "../src/Server/EffectHttpAdapter.ts"
+import * as EffectHttpAdapter from "../src/EffectHttp/EffectHttpAdapter.ts"
 
 const Routes = Layer.mergeAll(
   HttpRouter.add("GET", "/hello/:name", (request) =>

@@ -9,7 +9,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, PubSub, type Scope, Stream } from "effect"
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
-import * as EffectHttpAdapter from "../src/Server/EffectHttpAdapter.ts"
+import * as EffectHttpAdapter from "../src/EffectHttp/EffectHttpAdapter.ts"
 
 /** Runs `session` on the route's socket; the peer closing ends it, as a normal end. */
 const webSocketRoute = <E>(

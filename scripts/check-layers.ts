@@ -7,12 +7,18 @@
  * (type-only imports count: a cycle of types is still a knot for the
  * reader):
  *
- *   Config, Response < Wire < Request < Compression, Connection < Http2 < Server < cli < index
+ *   Config, Response < Wire, Listen < Request < Compression, Connection, Observation, WebSocket
+ *     < Http2 < Accept < Server < EffectHttp, cli < index
  *
- * `Config` and `Response` are both at the bottom and know nothing of each
- * other; `Compression` (a handler middleware: it needs requests and
- * responses, not the socket) and `Connection` stand side by side the same
- * way.
+ * Modules of one rank stand side by side and know nothing of each other:
+ * `Config` and `Response` at the bottom; `Wire` (the bytes of HTTP) and
+ * `Listen` (listening sockets and worker processes, no HTTP at all); the
+ * four on the request model (`Compression` a handler middleware,
+ * `Connection` the HTTP/1.1 connection, `Observation` spans, metrics and
+ * the access log, `WebSocket` a connection taken from HTTP); the
+ * `effect/http` adapter (`EffectHttp`) and the command (`cli`), both over
+ * `Server`. `Accept` (an accepted socket's stages up to its protocol) is
+ * above both protocols, since it picks one.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -22,13 +28,18 @@ export const layers: Readonly<Record<string, number>> = {
   Config: 0,
   Response: 0,
   Wire: 1,
+  Listen: 1,
   Request: 2,
   Compression: 3,
   Connection: 3,
+  Observation: 3,
+  WebSocket: 3,
   Http2: 4,
-  Server: 5,
-  cli: 6,
-  index: 7
+  Accept: 5,
+  Server: 6,
+  EffectHttp: 7,
+  cli: 7,
+  index: 8
 }
 
 export interface Violation {

@@ -30,22 +30,22 @@ export * as HttpErrors from "./Wire/HttpErrors.ts"
 export * as ServerConfig from "./Config/ServerConfig.ts"
 
 /** Runs `effect/http` apps (HttpRouter, HttpApi) on this server. @since 0.1.0 */
-export * as EffectHttpAdapter from "./Server/EffectHttpAdapter.ts"
+export * as EffectHttpAdapter from "./EffectHttp/EffectHttpAdapter.ts"
 
 /** Listening TCP sockets bound before serving (Tornado's `bind_sockets`). @since 0.1.0 */
-export * as Sockets from "./Server/Sockets.ts"
+export * as Sockets from "./Listen/Sockets.ts"
 
 /** A listening Unix domain socket (Tornado's `bind_unix_socket`). @since 0.1.0 */
-export * as UnixSocket from "./Server/UnixSocket.ts"
+export * as UnixSocket from "./Listen/UnixSocket.ts"
 
 /** Sockets passed by systemd (socket activation, `LISTEN_FDS`). @since 0.1.0 */
-export * as SocketActivation from "./Server/SocketActivation.ts"
+export * as SocketActivation from "./Listen/SocketActivation.ts"
 
 /** Worker processes (Tornado's `fork_processes`, `task_id`). @since 0.1.0 */
-export * as ForkProcesses from "./Server/ForkProcesses.ts"
+export * as ForkProcesses from "./Listen/ForkProcesses.ts"
 
 /** The server's metrics (Effect `Metric`s) and the layer that turns them on. @since 0.1.0 */
-export * as ServerMetrics from "./Server/ServerMetrics.ts"
+export * as ServerMetrics from "./Observation/ServerMetrics.ts"
 
 /** The server's options from the environment (`HTTP_PORT`, ...), through Effect's `ConfigProvider`. @since 0.1.0 */
 export * as ServerConfigFromEnv from "./Config/ServerConfigFromEnv.ts"

@@ -13,7 +13,7 @@
  * It is no HTTP server: it serves wrk's and the runner's requests only.
  */
 import * as Net from "node:net"
-import { readIntoSharedBuffer } from "../../src/Server/SharedReadBuffer.ts"
+import { readIntoSharedBuffer } from "../../src/Accept/SharedReadBuffer.ts"
 import { announce, ECHO_JSON_BODY, HELLO, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1")

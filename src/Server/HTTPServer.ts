@@ -44,14 +44,14 @@ import type { TlsConfigInput } from "../Config/TlsConfig.ts"
 import { defaultLeniency } from "../Wire/HeadParser.ts"
 import type { ServedConnection } from "../Connection/ConnectionHost.ts"
 import type { ConnectionHost, ConnectionOptions } from "../Connection/HttpConnection.ts"
-import { Acceptor } from "./Accept.ts"
-import type { ListenError } from "./ListenError.ts"
-import { describeAddress, type ListeningSocket, type ServerAddress } from "./ListeningSocket.ts"
-import { observeRequests } from "./RequestObservation.ts"
-import { bindSockets } from "./Sockets.ts"
+import { Acceptor } from "../Accept/Accept.ts"
+import type { ListenError } from "../Listen/ListenError.ts"
+import { describeAddress, type ListeningSocket, type ServerAddress } from "../Listen/ListeningSocket.ts"
+import { observeRequests } from "../Observation/RequestObservation.ts"
+import { bindSockets } from "../Listen/Sockets.ts"
 import { layerClient, testServerConfig } from "./TestLayer.ts"
-import { bindUnixSocket } from "./UnixSocket.ts"
-import * as Workers from "./Workers.ts"
+import { bindUnixSocket } from "../Listen/UnixSocket.ts"
+import * as Workers from "../Listen/Workers.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 
@@ -81,7 +81,7 @@ export {
    * @category errors
    */
   ListenError
-} from "./ListenError.ts"
+} from "../Listen/ListenError.ts"
 
 export type {
   /**
@@ -91,7 +91,7 @@ export type {
    * @category models
    */
   ServerAddress
-} from "./ListeningSocket.ts"
+} from "../Listen/ListeningSocket.ts"
 
 /**
  * A running server.

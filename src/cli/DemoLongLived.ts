@@ -11,7 +11,7 @@ import * as Ws from "ws"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import * as Response from "../Response/Response.ts"
 import { HTTPServer } from "../Server/HTTPServer.ts"
-import { acceptWebSocket } from "../Server/WebSocketAccept.ts"
+import { acceptWebSocket } from "../WebSocket/WebSocketAccept.ts"
 
 const encoder = new TextEncoder()
 

@@ -21,7 +21,7 @@
 import { Effect, Logger, type Scope } from "effect"
 import type { ServerConfig } from "../Config/ServerConfig.ts"
 import * as HTTPServer from "../Server/HTTPServer.ts"
-import type { WorkersError } from "../Server/Workers.ts"
+import type { WorkersError } from "../Listen/Workers.ts"
 import { handler } from "./DemoApp.ts"
 
 const printListening = (url: string) => Effect.sync(() => process.stdout.write(`listening on ${url}\n`))

@@ -16,7 +16,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit } from "effect"
 import { flagOf } from "../Config/ServerOptions.ts"
-import type { ListenError } from "../Server/ListenError.ts"
+import type { ListenError } from "../Listen/ListenError.ts"
 import { parseOptions } from "./Options.ts"
 import { serve } from "./ServeDemo.ts"
 

@@ -11,7 +11,7 @@ import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
-import * as EffectHttpAdapter from "../../src/Server/EffectHttpAdapter.ts"
+import * as EffectHttpAdapter from "../../src/EffectHttp/EffectHttpAdapter.ts"
 import * as EffectRoutes from "../support/EffectRoutes.ts"
 import * as Http2Client from "../support/Http2Client.ts"
 

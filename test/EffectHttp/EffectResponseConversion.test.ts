@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import type { ResponseBody, ResponseHeaders } from "../../src/Response/Response.ts"
-import { toResponse } from "../../src/Server/EffectResponseConversion.ts"
+import { toResponse } from "../../src/EffectHttp/EffectResponseConversion.ts"
 import { InvalidResponseStatus } from "../../src/Wire/HttpErrors.ts"
 
 interface Sent {

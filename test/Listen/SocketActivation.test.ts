@@ -10,7 +10,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as SocketActivation from "../../src/Server/SocketActivation.ts"
+import * as SocketActivation from "../../src/Listen/SocketActivation.ts"
 import { describeServer, exitOf, processesMarked, spawnProcess, waitUntil } from "../support/Processes.ts"
 import * as RawClient from "../support/RawClient.ts"
 

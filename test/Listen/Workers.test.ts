@@ -12,7 +12,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import * as Workers from "../../src/Server/Workers.ts"
+import * as Workers from "../../src/Listen/Workers.ts"
 import {
   childrenOf,
   describeServer,

@@ -29,7 +29,7 @@ import * as Socket from "effect/socket/Socket"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as Ws from "ws"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
-import { acceptWebSocket, detachAfterBody } from "./WebSocketAccept.ts"
+import { acceptWebSocket, detachAfterBody } from "../WebSocket/WebSocketAccept.ts"
 
 /**
  * Options of the `ws` `WebSocketServer` that completes WebSocket upgrades

@@ -56,8 +56,8 @@ import { errorResponse } from "../Wire/ErrorResponse.ts"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 import { makeUpgrades, type WebSocketOptions } from "./EffectHttpUpgrade.ts"
-import { type Handler, HTTPServer, type ListenError, listenWith, refuseProcesses, type ServerAddress } from "./HTTPServer.ts"
-import { layerClient, testServerConfig } from "./TestLayer.ts"
+import { type Handler, HTTPServer, type ListenError, listenWith, refuseProcesses, type ServerAddress } from "../Server/HTTPServer.ts"
+import { layerClient, testServerConfig } from "../Server/TestLayer.ts"
 import { makeHandler } from "./EffectHttpHandler.ts"
 
 export {

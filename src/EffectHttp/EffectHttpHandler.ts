@@ -17,7 +17,7 @@ import * as Ws from "ws"
 import type { HTTPServerRequest } from "../Request/HTTPServerRequest.ts"
 import type { Response } from "../Response/Response.ts"
 import type { Upgrades } from "./EffectHttpUpgrade.ts"
-import type { Handler } from "./HTTPServer.ts"
+import type { Handler } from "../Server/HTTPServer.ts"
 import { toResponse } from "./EffectResponseConversion.ts"
 import { type Exchange, ServerRequest } from "./EffectServerRequest.ts"
 

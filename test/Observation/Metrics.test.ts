@@ -7,7 +7,7 @@ import type { DataPoint, Histogram, MetricData } from "@opentelemetry/sdk-metric
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Fiber, Layer, Metric } from "effect"
 import * as HTTPServer from "../../src/Server/HTTPServer.ts"
-import * as ServerMetrics from "../../src/Server/ServerMetrics.ts"
+import * as ServerMetrics from "../../src/Observation/ServerMetrics.ts"
 import * as Response from "../../src/Response/Response.ts"
 import { makeOtel } from "../support/Otel.ts"
 import * as RawClient from "../support/RawClient.ts"
