@@ -50,9 +50,10 @@ export interface Violation {
 /** The import specifiers of a module (exported for the test): `import ... from`, `export ... from`, `import(...)`. */
 export const importsOf = (source: string): Array<string> => {
   const found: Array<string> = []
-  // Between the keyword and `from` only names, braces, commas, `*` and
-  // whitespace: a statement such as `export const x = ...` cannot match.
-  const pattern = /(?:^|\n)\s*(?:import|export)\s[\w$*\s{},]*?\bfrom\s*["']([^"']+)["']|(?:^|\n)\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g
+  // Between the keyword and `from` only names, braces, commas, `*`,
+  // whitespace and block comments (a re-exported name's doc): a statement
+  // such as `export const x = ...` cannot match.
+  const pattern = /(?:^|\n)\s*(?:import|export)\s(?:[\w$*\s{},]|\/\*[\s\S]*?\*\/)*?\bfrom\s*["']([^"']+)["']|(?:^|\n)\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g
   for (const match of source.matchAll(pattern)) found.push((match[1] ?? match[2] ?? match[3]) as string)
   return found
 }

@@ -46,6 +46,7 @@ describe("layers", () => {
       `import "./side-effect.ts"`,
       `export * as F from "./f.ts"`,
       `export { g } from "./g.ts"`,
+      `export {\n  /**\n   * A re-exported name's doc (see \`j.ts\`).\n   *\n   * @since 0.1.0\n   */\n  J\n} from "./j.ts"`,
       `export const h = "from './not-an-import.ts'"`,
       `const i = await import("./i.ts")`
     ].join("\n")
@@ -57,6 +58,7 @@ describe("layers", () => {
       "./side-effect.ts",
       "./f.ts",
       "./g.ts",
+      "./j.ts",
       "./i.ts"
     ])
   })
@@ -89,6 +91,27 @@ describe("layers", () => {
     expect(found.map((v) => v.message).sort()).toEqual([
       "Compression/Middleware.ts (Compression) imports Connection/Conn.ts (Connection), a layer beside it",
       "Request/Up.ts (Request) imports Compression/Middleware.ts (Compression), a higher layer"
+    ])
+  })
+
+  it("Listen knows no HTTP, Accept stands over both protocols, EffectHttp and cli over Server, Observation beside Connection", () => {
+    const found = checkTree({
+      "Request/Req.ts": `export const r = 1\n`,
+      "Listen/Sockets.ts": `import { r } from "../Request/Req.ts"\nexport const l = r\n`,
+      "Connection/Conn.ts": `import { o } from "../Observation/Log.ts"\nexport const c = o\n`,
+      "Observation/Log.ts": `import { r } from "../Request/Req.ts"\nexport const o = r\n`,
+      "Http2/Session.ts": `import { c } from "../Connection/Conn.ts"\nexport const h = c\n`,
+      "Http2/Sniff.ts": `import { a } from "../Accept/Accept.ts"\nexport const s = a\n`,
+      "Accept/Accept.ts": `import { c } from "../Connection/Conn.ts"\nimport { h } from "../Http2/Session.ts"\nexport const a = c + h\n`,
+      "Server/HTTPServer.ts": `import { a } from "../Accept/Accept.ts"\nexport const s = a\n`,
+      "EffectHttp/Adapter.ts": `import { s } from "../Server/HTTPServer.ts"\nexport const e = s\n`,
+      "cli/main.ts": `import { e } from "../EffectHttp/Adapter.ts"\nexport const m = e\n`
+    })
+    expect(found.map((v) => v.message).sort()).toEqual([
+      "Connection/Conn.ts (Connection) imports Observation/Log.ts (Observation), a layer beside it",
+      "Http2/Sniff.ts (Http2) imports Accept/Accept.ts (Accept), a higher layer",
+      "Listen/Sockets.ts (Listen) imports Request/Req.ts (Request), a higher layer",
+      "cli/main.ts (cli) imports EffectHttp/Adapter.ts (EffectHttp), a layer beside it"
     ])
   })
 
