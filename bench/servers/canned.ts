@@ -1,6 +1,6 @@
 /**
  * The "physical limit" row: a canned responder on the same I/O path as ours
- * (accepted paused, read into the shared buffer of src/Server/SharedReadBuffer.ts,
+ * (accepted paused, read into the shared buffer of src/Accept/SharedReadBuffer.ts,
  * one socket write per read) that does no HTTP work. It finds request ends
  * (`\r\n\r\n`), tells the routes apart by a byte or two, skips a POST's
  * `Content-Length` bytes, and answers with ready-made responses (for

@@ -410,7 +410,7 @@ export const listenWith = <E, R>(
     }
 
     // The stages between a socket's accept and its connection: the limit,
-    // the PROXY header, the TLS handshake (see Accept.ts).
+    // the PROXY header, the TLS handshake (see Accept/Accept.ts).
     const acceptor = new Acceptor(config, {
       host,
       openConnections: () => connections.size,

@@ -1,5 +1,5 @@
 /**
- * A program started by "systemd" in `test/Server/SocketActivation.test.ts`:
+ * A program started by "systemd" in `test/Listen/SocketActivation.test.ts`:
  * serves the demo app on the sockets passed to it (`LISTEN_FDS`, from fd 3)
  * and prints `serving URL NAME` for each, or the ListenError's message.
  */

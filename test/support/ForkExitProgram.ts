@@ -1,5 +1,5 @@
 /**
- * For `test/Server/ForkProcesses.test.ts`: `forkProcesses(2, { maxRestarts: 2 })`
+ * For `test/Listen/ForkProcesses.test.ts`: `forkProcesses(2, { maxRestarts: 2 })`
  * whose workers print `worker TASK_ID` and exit at once with `WORKER_EXIT`.
  * The parent prints `gave up: MESSAGE` if the supervisor gives up, and
  * `parent done` when its program's Scope closes.

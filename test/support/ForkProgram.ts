@@ -1,6 +1,6 @@
 /**
  * A program in Tornado's third start-up pattern, for the tests of
- * `test/Server/ForkProcesses.test.ts`: bind (a TCP port, and a Unix socket
+ * `test/Listen/ForkProcesses.test.ts`: bind (a TCP port, and a Unix socket
  * when `UNIX_SOCKET` is set), fork `PROCESSES` workers, serve the demo app
  * on the sockets in each.
  *
