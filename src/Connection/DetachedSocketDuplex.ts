@@ -3,7 +3,7 @@
  * `Request/Detach.ts`): a `Duplex` over the connection's socket.
  *
  * Why not the socket itself: plain sockets are read into the shared read
- * buffer (`Server/SharedReadBuffer.ts`), a mode a `net.Socket` cannot leave,
+ * buffer (`Accept/SharedReadBuffer.ts`), a mode a `net.Socket` cannot leave,
  * and their reads never become `data` events. So the connection keeps
  * receiving the socket's bytes and passes them on here, copied out of the
  * shared buffer; TLS sockets' `data` chunks are passed on as they are. The
