@@ -100,17 +100,30 @@ const CR = 0x0d
  * @since 0.1.0
  */
 export const findHeadEnd = (buffer: Uint8Array, from: number, end: number): number => {
-  let i = buffer.indexOf(LF, from)
-  while (i !== -1 && i < end) {
+  let i = nextLf(buffer, from, end)
+  while (i !== -1) {
     const next = i + 1
     if (next < end) {
       const b = buffer[next]
       if (b === LF) return next + 1
       if (b === CR && next + 1 < end && buffer[next + 1] === LF) return next + 2
     }
-    i = buffer.indexOf(LF, next)
+    i = nextLf(buffer, next, end)
   }
   return -1
+}
+
+/**
+ * The next LF in `buffer[from, end)`, or `-1`. Most header lines are short:
+ * their first bytes are looked at by a plain loop, which costs less than a
+ * call into C++; past them `indexOf` (memchr) takes over.
+ */
+const nextLf = (buffer: Uint8Array, from: number, end: number): number => {
+  const near = from + 32 < end ? from + 32 : end
+  for (let i = from; i < near; i++) if (buffer[i] === LF) return i
+  if (near === end) return -1
+  const i = buffer.indexOf(LF, near)
+  return i < end ? i : -1
 }
 
 /**
@@ -376,11 +389,14 @@ export const parseHead = (
 ): RequestHead => {
   let lineEnd = text.indexOf("\n")
   // The text must hold a whole head (up to findHeadEnd); without this check a
-  // missing LF made lineText cut the last character off (slice(0, -1)).
+  // missing LF made the request line lose its last character.
   if (lineEnd === -1) malformed("head not terminated by an empty line")
-  const line = lineText(text, 0, lineEnd, leniency)
-  if (line.length > maxRequestLineSize) throw requestLineTooLong(line.indexOf(" "), maxRequestLineSize)
-  const { method, target, version } = parseRequestLine(text, line.length)
+  const lineLength = requestLineLength(text, lineEnd, leniency)
+  if (lineLength > maxRequestLineSize) {
+    const sp = text.indexOf(" ")
+    throw requestLineTooLong(sp < lineLength ? sp : -1, maxRequestLineSize)
+  }
+  const { method, target, version } = parseRequestLine(text, lineLength)
 
   const rawHeaders: Array<string> = []
   let contentLength: string | undefined
@@ -501,8 +517,9 @@ export const parseHead = (
   return { method, target, version, rawHeaders, framing, keepAlive, expectContinue, host, upgrade }
 }
 
-const lineText = (text: string, start: number, lineEnd: number, leniency: ParserLeniency): string => {
-  if (lineEnd > start && text.charCodeAt(lineEnd - 1) === CR) return text.slice(start, lineEnd - 1)
+/** The length of the request line ending at the LF `lineEnd`, without its CR. */
+const requestLineLength = (text: string, lineEnd: number, leniency: ParserLeniency): number => {
+  if (lineEnd > 0 && text.charCodeAt(lineEnd - 1) === CR) return lineEnd - 1
   if (!leniency.bareLfInHead) malformed("request line not ended by CRLF")
-  return text.slice(start, lineEnd)
+  return lineEnd
 }
