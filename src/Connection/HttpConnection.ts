@@ -164,7 +164,6 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
 
   close(how: "AfterOutput" | "AtOnce"): void {
     this.output.flush(false)
-    this.output.handOver()
     const socket = this.socket
     socket.off("data", this.onData)
     if (how === "AtOnce") {

@@ -13,14 +13,18 @@ import { Effect } from "effect"
 
 /** Pieces of one event's output up to this size are joined before writing. */
 const COALESCE_MAX_BYTES = 64 * 1024
+
 /**
- * Larger pieces are written in slices of this size (views, not copies), one
- * after the other, each once the socket took the one before: a slow but
- * steady reader then shows progress before the whole piece is out (as
- * nginx's `send_timeout` runs between two writes, not over a response). What
- * is written meanwhile waits behind them, in order.
+ * How much of what was written the socket still holds (the write deadline
+ * looks for progress): what waits in the stream's buffer, and what of the
+ * write in progress libuv has not yet handed to the kernel. The second is
+ * the handle's `writeQueueSize`, which Node's own socket timeout reads to
+ * tell a write in progress from a stalled one (`net.Socket`'s
+ * `_onTimeout`): a large piece is written in one go and a slow but steady
+ * reader still shows progress while it goes out.
  */
-const SLICE_BYTES = 256 * 1024
+const heldBytes = (socket: Net.Socket): number =>
+  socket.writableLength + ((socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0)
 
 /**
  * What the output tells its driver.
@@ -47,16 +51,11 @@ export class SocketOutput {
   private depth = 0
   /** Output waits for the peer (`drain` not yet seen). */
   waiting = false
-  /** What waited in the socket's buffer, and how many slices were written, when last looked at (see {@link progressed}). */
-  private waitingBytes = 0
-  private slicesAtLook = 0
-  /** Slices of large pieces the socket took. */
-  private slicesWritten = 0
-  /** A slice is being written; what is in `backlog` follows it, in order. */
-  private sliceInFlight = false
-  /** Made on first use: most connections never write a piece this large, nor wait for a drain. */
-  private backlog: Array<Uint8Array> | undefined = undefined
+  /** What the socket held when last looked at (see {@link progressed}). */
+  private heldAtLook = 0
+  /** Made on first use: most connections never wait for a drain. */
   private drainWaiters: Array<() => void> | undefined = undefined
+  private onDrain: (() => void) | undefined = undefined
 
   constructor(socket: Net.Socket, events: OutputEvents) {
     this.socket = socket
@@ -77,7 +76,7 @@ export class SocketOutput {
     if (this.socket.destroyed) return
     const batch = this.batch
     if (batch === undefined) {
-      if (!this.writeOut(data)) this.block()
+      if (!this.socket.write(data)) this.block()
       return
     }
     batch.push(data)
@@ -95,14 +94,15 @@ export class SocketOutput {
     if (batch === undefined || batch.length === 0 || socket.destroyed) return
     let flowing: boolean
     if (batch.length === 1) {
-      flowing = this.writeOut(batch[0] as Uint8Array)
+      flowing = socket.write(batch[0] as Uint8Array)
     } else if (size <= COALESCE_MAX_BYTES) {
       // Small responses of a pipelined batch: one copy into one buffer costs
       // less than a vectored write of many small pieces.
       flowing = socket.write(Buffer.concat(batch, size))
     } else {
+      // A large body behind its head: one vectored write, no copy.
       socket.cork()
-      for (const data of batch) this.writeOut(data)
+      for (const data of batch) socket.write(data)
       socket.uncork()
       flowing = !socket.writableNeedDrain
     }
@@ -114,23 +114,10 @@ export class SocketOutput {
    * but steady reader is not one that reads nothing).
    */
   progressed(): boolean {
-    const now = this.socket.writableLength
-    const progressed = now < this.waitingBytes || this.slicesWritten !== this.slicesAtLook
-    this.waitingBytes = now
-    this.slicesAtLook = this.slicesWritten
+    const held = heldBytes(this.socket)
+    const progressed = held < this.heldAtLook
+    this.heldAtLook = held
     return progressed
-  }
-
-  /**
-   * Hands whatever waits behind a slice to the socket now (the connection
-   * ends after it, or the socket is handed over): order is kept, progress
-   * is no longer watched.
-   */
-  handOver(): void {
-    const socket = this.socket
-    const backlog = this.backlog
-    if (backlog === undefined || backlog.length === 0 || socket.destroyed) return
-    for (const data of backlog.splice(0)) socket.write(data)
   }
 
   /** Resolves once nothing waits for the peer; `undefined` when nothing does now. */
@@ -149,7 +136,6 @@ export class SocketOutput {
 
   /** The socket is no longer this output's (closed, or detached): wake whoever waits, watch no more. */
   release(): void {
-    this.handOver()
     if (this.waiting && this.onDrain !== undefined) this.socket.off("drain", this.onDrain)
     this.waiting = false
     this.wakeWaiters()
@@ -166,53 +152,17 @@ export class SocketOutput {
     for (const wake of waiters) wake()
   }
 
-  /** Writes `data` after what waits; `false` when output now waits for the peer. */
-  private writeOut(data: Uint8Array): boolean {
-    if (this.sliceInFlight) {
-      ;(this.backlog ??= []).push(data)
-      return false
-    }
-    if (data.byteLength <= SLICE_BYTES) return this.socket.write(data)
-    this.writeSlice(data)
-    return false
-  }
-
-  private writeSlice(data: Uint8Array): void {
-    this.sliceInFlight = true
-    if (data.byteLength > SLICE_BYTES) (this.backlog ??= []).unshift(data.subarray(SLICE_BYTES))
-    this.socket.write(data.subarray(0, SLICE_BYTES), this.onSliceWritten ??= (error) => this.sliceWritten(error))
-  }
-
-  /** The socket took a slice: the next one goes, then what waited behind them. */
-  /** Made on first use, as `onDrain`: most connections never need them. */
-  private onSliceWritten: ((error?: Error | null) => void) | undefined = undefined
-  private onDrain: (() => void) | undefined = undefined
-
-  private sliceWritten(error?: Error | null): void {
-    this.sliceInFlight = false
-    if (error != null || this.socket.destroyed) return
-    this.slicesWritten++
-    const backlog = this.backlog
-    while (!this.sliceInFlight && backlog !== undefined && backlog.length > 0) {
-      const next = backlog.shift() as Uint8Array
-      if (next.byteLength > SLICE_BYTES) this.writeSlice(next)
-      else this.socket.write(next)
-    }
-    this.checkDrained()
-  }
-
   private block(): void {
     if (this.waiting) return
     this.waiting = true
-    this.waitingBytes = this.socket.writableLength
-    this.slicesAtLook = this.slicesWritten
+    this.heldAtLook = heldBytes(this.socket)
     this.socket.on("drain", this.onDrain ??= () => this.checkDrained())
     this.events.blocked()
   }
 
-  /** Output drained when nothing waits behind a slice nor in the socket's buffer. */
+  /** Output drained when nothing waits in the socket's buffer. */
   private checkDrained(): void {
-    if (!this.waiting || this.sliceInFlight || (this.backlog?.length ?? 0) > 0 || this.socket.writableNeedDrain) return
+    if (!this.waiting || this.socket.writableNeedDrain) return
     this.waiting = false
     if (this.onDrain !== undefined) this.socket.off("drain", this.onDrain)
     this.events.drained()
