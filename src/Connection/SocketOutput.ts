@@ -15,16 +15,15 @@ import { Effect } from "effect"
 const COALESCE_MAX_BYTES = 64 * 1024
 
 /**
- * How much of what was written the socket still holds (the write deadline
- * looks for progress): what waits in the stream's buffer, and what of the
- * write in progress libuv has not yet handed to the kernel. The second is
- * the handle's `writeQueueSize`, which Node's own socket timeout reads to
+ * What libuv has not yet handed to the kernel of the write in progress
+ * (the handle's `writeQueueSize`). Node's own socket timeout reads it to
  * tell a write in progress from a stalled one (`net.Socket`'s
- * `_onTimeout`): a large piece is written in one go and a slow but steady
- * reader still shows progress while it goes out.
+ * `_onTimeout`); so does the write deadline here (see
+ * {@link SocketOutput.progressed}), so a large piece can be written in one
+ * go and a slow but steady reader still shows progress while it goes out.
  */
-const heldBytes = (socket: Net.Socket): number =>
-  socket.writableLength + ((socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0)
+const unsentOfWrite = (socket: Net.Socket): number =>
+  (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0
 
 /**
  * What the output tells its driver.
@@ -51,8 +50,9 @@ export class SocketOutput {
   private depth = 0
   /** Output waits for the peer (`drain` not yet seen). */
   waiting = false
-  /** What the socket held when last looked at (see {@link progressed}). */
-  private heldAtLook = 0
+  /** What the socket held, and what of its write in progress was unsent, when last looked at (see {@link progressed}). */
+  private lengthAtLook = 0
+  private unsentAtLook = 0
   /** Made on first use: most connections never wait for a drain. */
   private drainWaiters: Array<() => void> | undefined = undefined
   private onDrain: (() => void) | undefined = undefined
@@ -114,9 +114,14 @@ export class SocketOutput {
    * but steady reader is not one that reads nothing).
    */
   progressed(): boolean {
-    const held = heldBytes(this.socket)
-    const progressed = held < this.heldAtLook
-    this.heldAtLook = held
+    const length = this.socket.writableLength
+    const unsent = unsentOfWrite(this.socket)
+    // A write completed, or the one in progress moved: as Node's socket
+    // timeout, any change of the unsent count is activity (a write that
+    // completes lets the next, larger or not, start).
+    const progressed = length < this.lengthAtLook || unsent !== this.unsentAtLook
+    this.lengthAtLook = length
+    this.unsentAtLook = unsent
     return progressed
   }
 
@@ -155,7 +160,8 @@ export class SocketOutput {
   private block(): void {
     if (this.waiting) return
     this.waiting = true
-    this.heldAtLook = heldBytes(this.socket)
+    this.lengthAtLook = this.socket.writableLength
+    this.unsentAtLook = unsentOfWrite(this.socket)
     this.socket.on("drain", this.onDrain ??= () => this.checkDrained())
     this.events.blocked()
   }
