@@ -573,11 +573,30 @@ export const serializeStreamHead = (
   declared: number,
   connection: ConnectionField
 ): Buffer => {
-  let head = headStart(response)
-  if (framing._tag === "Length") head += "Content-Length: " + declared + "\r\n"
-  else if (framing._tag === "Chunked") head += "Transfer-Encoding: chunked\r\n"
-  head += connectionLines[connection] + "\r\n"
-  return Buffer.from(head, "latin1")
+  const framingLine = framing._tag === "Length"
+    ? "Content-Length: " + declared + "\r\n"
+    : framing._tag === "Chunked"
+    ? "Transfer-Encoding: chunked\r\n"
+    : ""
+  // Heads are kept as for whole responses (see `cachedHandlerHead`): a
+  // handler streaming under the same headers each time is not validated again.
+  const cached = cachedHandlerHead(response.status, response.reason, response.headers)
+  if (cached !== undefined) {
+    const date = cached.hasDate ? NO_BYTES : currentDateLine()
+    const connectionLine = connectionLineBytes[connection]
+    const out = Buffer.allocUnsafe(cached.head.length + date.byteLength + framingLine.length + connectionLine.length + 2)
+    out.set(cached.head, 0)
+    let at = cached.head.length
+    out.set(date, at)
+    at += date.byteLength
+    at += out.write(framingLine, at, "latin1")
+    out.set(connectionLine, at)
+    at += connectionLine.length
+    out[at] = 0x0d
+    out[at + 1] = 0x0a
+    return out
+  }
+  return Buffer.from(headStart(response) + framingLine + connectionLines[connection] + "\r\n", "latin1")
 }
 
 /**
