@@ -139,21 +139,19 @@ export const makeHandler = <E, R>(
       unknown,
       Request.HttpServerRequest
     >
+    // The app's fiber runs in its own root fiber (as `NodeHttpServer` runs
+    // it), started at once: an app that answers in the turn (most routes)
+    // hands the engine an `Exit`, which it sends without a fiber of its own.
+    const run = (requestContext: Context.Context<Request.HttpServerRequest>) => Effect.runForkWith(requestContext)(handled)
     return (source: HTTPServerRequest): Effect.Effect<Response, unknown> => {
       const exchange: Exchange = { response: undefined, arrayBuffer: undefined, upgrades, onRecorded: undefined }
       const request = new ServerRequest(source, exchange)
-      const requestContext = Context.add(context, Request.HttpServerRequest, request)
-      // The app runs in a fiber of its own, so that the engine gets the
-      // response as soon as it is recorded while the app's fiber (its span,
-      // its log line) goes on until a streamed body has been sent.
-      const run = Effect.flatMap(
-        Effect.forkDetach(handled, { startImmediately: true, uninterruptible: "inherit" }),
-        (app) => {
-          const exit = app.pollUnsafe()
-          return exit !== undefined ? respond(exchange, exit) : awaitResponse(exchange, app)
-        }
-      )
-      return Effect.updateContext(run, (_: Context.Context<never>) => requestContext)
+      const app = run(Context.add(context, Request.HttpServerRequest, request))
+      const exit = app.pollUnsafe()
+      if (exit !== undefined) return respond(exchange, exit)
+      // Recorded, with the app's fiber still on (its streamed body runs next).
+      if (exchange.response !== undefined) return Exit.succeed(exchange.response)
+      return awaitResponse(exchange, app)
     }
   })
 
