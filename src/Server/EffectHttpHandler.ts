@@ -38,6 +38,17 @@ const isReusable = (response: HttpServerResponse.HttpServerResponse): boolean =>
   response.body._tag === "Empty" || response.body._tag === "Uint8Array"
 
 /**
+ * A converted response to keep: frozen, its header fields in a frozen copy
+ * of their own, so that the serializer trusts the bytes it keeps for them
+ * without comparing the fields at each use (`ResponseSerializer`).
+ */
+const kept = (response: Response): Response => {
+  const headers: Record<string, string | ReadonlyArray<string>> = Object.create(null)
+  for (const name in response.headers) headers[name] = response.headers[name] as string | ReadonlyArray<string>
+  return Object.freeze({ ...response, headers: Object.freeze(headers) })
+}
+
+/**
  * The `handleResponse` of `HttpEffect.toHandled`: records the converted
  * response and hands it to the engine (`Exchange.onRecorded`). A streamed
  * body runs in the engine's fiber, with the request's context (services,
@@ -65,12 +76,12 @@ const recordResponse = (
     toResponse(response, request.method === "HEAD", (status, headers, body) => {
       const reason = response.statusText
       if ("_tag" in body) {
-        const made: Response = { status, reason, headers, body }
-        record(exchange, made)
+        let made: Response = { status, reason, headers, body }
         if (isReusable(response)) {
-          if (response === lastConverted) convertedResponses.set(response, made)
+          if (response === lastConverted) convertedResponses.set(response, made = kept(made))
           lastConverted = response
         }
+        record(exchange, made)
         return
       }
       const ended = sent = Deferred.makeUnsafe<void, unknown>()
