@@ -71,7 +71,7 @@ const recordResponse = (
     record(exchange, converted)
     return Effect.void
   }
-  let sent: Deferred.Deferred<void, unknown> | undefined
+  let sent: Effect.Effect<void, unknown> | undefined
   try {
     toResponse(response, request.method === "HEAD", (status, headers, body) => {
       const reason = response.statusText
@@ -84,18 +84,31 @@ const recordResponse = (
         record(exchange, made)
         return
       }
-      const ended = sent = Deferred.makeUnsafe<void, unknown>()
-      let stream = body.stream
+      const ended = Deferred.makeUnsafe<void, unknown>()
+      let started = false
       const fiber = Fiber.getCurrent()
       const scope = fiber === undefined ? undefined : Context.getOption(fiber.context, Scope.Scope)
+      let stream = Stream.suspend(() => {
+        started = true
+        return body.stream
+      })
       if (fiber !== undefined) stream = Stream.provideContext(stream, fiber.context)
       if (scope?._tag === "Some") {
         const closeable = scope.value as Scope.Closeable
         HttpEffect.scopeDisableClose(closeable)
         stream = Stream.onExit(stream, (exit) => Effect.andThen(Scope.close(closeable, exit), Deferred.done(ended, Exit.asVoid(exit))))
+        // A body the engine never runs closes the Scope here, when it drops it.
+        sent = Effect.onExit(Deferred.await(ended), (exit) => started ? Effect.void : Scope.close(closeable, exit))
       } else {
         stream = Stream.onExit(stream, (exit) => Deferred.done(ended, Exit.asVoid(exit)))
+        sent = Deferred.await(ended)
       }
+      // The engine drops a body it will not send (its connection closed
+      // first, its head cannot be sent): the exchange is then over with the
+      // stream never started, and the app's fiber ends interrupted.
+      request.source.whenOver(() => {
+        if (!started) Deferred.doneUnsafe(ended, Exit.interrupt())
+      })
       record(exchange, {
         status,
         reason,
@@ -106,7 +119,7 @@ const recordResponse = (
   } catch (defect) {
     return Effect.die(defect)
   }
-  return sent === undefined ? Effect.void : Deferred.await(sent)
+  return sent ?? Effect.void
 }
 
 const record = (exchange: Exchange, response: Response): void => {
