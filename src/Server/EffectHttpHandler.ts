@@ -55,7 +55,10 @@ const kept = (response: Response): Response => {
  * logger, tracer) and its Scope handed over (closed when the stream ends,
  * fails or is interrupted); the app's fiber waits here until the stream has
  * ended, so that its span and its log line cover the body, and a client
- * leaving mid-stream ends them interrupted, as on `NodeHttpServer`.
+ * leaving mid-stream ends them interrupted, as on `NodeHttpServer`. A body
+ * the engine never runs (the connection closed first, a head it cannot
+ * send) ends the wait interrupted when the engine is done with the request
+ * (`HTTPServerRequest.whenOver`), and the Scope is closed then.
  */
 const recordResponse = (
   request: Request.HttpServerRequest,
@@ -163,9 +166,9 @@ export const makeHandler = <E, R>(
       unknown,
       Request.HttpServerRequest
     >
-    // The app's fiber runs in its own root fiber (as `NodeHttpServer` runs
-    // it), started at once: an app that answers in the turn (most routes)
-    // hands the engine an `Exit`, which it sends without a fiber of its own.
+    // The app runs in a root fiber of its own (as on `NodeHttpServer`),
+    // started at once: an app that answers in the turn (most routes) hands
+    // the engine an `Exit`, which it sends without a fiber of its own.
     const run = (requestContext: Context.Context<Request.HttpServerRequest>) => Effect.runForkWith(requestContext)(handled)
     return (source: HTTPServerRequest): Effect.Effect<Response, unknown> => {
       const exchange: Exchange = { response: undefined, arrayBuffer: undefined, upgrades, onRecorded: undefined }
