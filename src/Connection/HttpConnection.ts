@@ -199,6 +199,7 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
   requestEnded(response: Response | undefined, bodyBytes: number): void {
     const request = this.runner.request
     if (request === undefined) return
+    request.markOver()
     this.host.onRequestEnd?.(request, response, bodyBytes)
     // An idle connection holds no request (its head, body, arguments).
     this.runner.request = undefined

@@ -38,13 +38,27 @@ const isReusable = (response: HttpServerResponse.HttpServerResponse): boolean =>
   response.body._tag === "Empty" || response.body._tag === "Uint8Array"
 
 /**
+ * A converted response to keep: frozen, its header fields in a frozen copy
+ * of their own, so that the serializer trusts the bytes it keeps for them
+ * without comparing the fields at each use (`ResponseSerializer`).
+ */
+const kept = (response: Response): Response => {
+  const headers: Record<string, string | ReadonlyArray<string>> = Object.create(null)
+  for (const name in response.headers) headers[name] = response.headers[name] as string | ReadonlyArray<string>
+  return Object.freeze({ ...response, headers: Object.freeze(headers) })
+}
+
+/**
  * The `handleResponse` of `HttpEffect.toHandled`: records the converted
  * response and hands it to the engine (`Exchange.onRecorded`). A streamed
  * body runs in the engine's fiber, with the request's context (services,
  * logger, tracer) and its Scope handed over (closed when the stream ends,
  * fails or is interrupted); the app's fiber waits here until the stream has
  * ended, so that its span and its log line cover the body, and a client
- * leaving mid-stream ends them interrupted, as on `NodeHttpServer`.
+ * leaving mid-stream ends them interrupted, as on `NodeHttpServer`. A body
+ * the engine never runs (the connection closed first, a head it cannot
+ * send) ends the wait interrupted when the engine is done with the request
+ * (`HTTPServerRequest.whenOver`), and the Scope is closed then.
  */
 const recordResponse = (
   request: Request.HttpServerRequest,
@@ -60,31 +74,44 @@ const recordResponse = (
     record(exchange, converted)
     return Effect.void
   }
-  let sent: Deferred.Deferred<void, unknown> | undefined
+  let sent: Effect.Effect<void, unknown> | undefined
   try {
     toResponse(response, request.method === "HEAD", (status, headers, body) => {
       const reason = response.statusText
       if ("_tag" in body) {
-        const made: Response = { status, reason, headers, body }
-        record(exchange, made)
+        let made: Response = { status, reason, headers, body }
         if (isReusable(response)) {
-          if (response === lastConverted) convertedResponses.set(response, made)
+          if (response === lastConverted) convertedResponses.set(response, made = kept(made))
           lastConverted = response
         }
+        record(exchange, made)
         return
       }
-      const ended = sent = Deferred.makeUnsafe<void, unknown>()
-      let stream = body.stream
+      const ended = Deferred.makeUnsafe<void, unknown>()
+      let started = false
       const fiber = Fiber.getCurrent()
       const scope = fiber === undefined ? undefined : Context.getOption(fiber.context, Scope.Scope)
+      let stream = Stream.suspend(() => {
+        started = true
+        return body.stream
+      })
       if (fiber !== undefined) stream = Stream.provideContext(stream, fiber.context)
       if (scope?._tag === "Some") {
         const closeable = scope.value as Scope.Closeable
         HttpEffect.scopeDisableClose(closeable)
         stream = Stream.onExit(stream, (exit) => Effect.andThen(Scope.close(closeable, exit), Deferred.done(ended, Exit.asVoid(exit))))
+        // A body the engine never runs closes the Scope here, when it drops it.
+        sent = Effect.onExit(Deferred.await(ended), (exit) => started ? Effect.void : Scope.close(closeable, exit))
       } else {
         stream = Stream.onExit(stream, (exit) => Deferred.done(ended, Exit.asVoid(exit)))
+        sent = Deferred.await(ended)
       }
+      // The engine drops a body it will not send (its connection closed
+      // first, its head cannot be sent): the exchange is then over with the
+      // stream never started, and the app's fiber ends interrupted.
+      request.source.whenOver(() => {
+        if (!started) Deferred.doneUnsafe(ended, Exit.interrupt())
+      })
       record(exchange, {
         status,
         reason,
@@ -95,7 +122,7 @@ const recordResponse = (
   } catch (defect) {
     return Effect.die(defect)
   }
-  return sent === undefined ? Effect.void : Deferred.await(sent)
+  return sent ?? Effect.void
 }
 
 const record = (exchange: Exchange, response: Response): void => {
@@ -139,21 +166,19 @@ export const makeHandler = <E, R>(
       unknown,
       Request.HttpServerRequest
     >
+    // The app runs in a root fiber of its own (as on `NodeHttpServer`),
+    // started at once: an app that answers in the turn (most routes) hands
+    // the engine an `Exit`, which it sends without a fiber of its own.
+    const run = (requestContext: Context.Context<Request.HttpServerRequest>) => Effect.runForkWith(requestContext)(handled)
     return (source: HTTPServerRequest): Effect.Effect<Response, unknown> => {
       const exchange: Exchange = { response: undefined, arrayBuffer: undefined, upgrades, onRecorded: undefined }
       const request = new ServerRequest(source, exchange)
-      const requestContext = Context.add(context, Request.HttpServerRequest, request)
-      // The app runs in a fiber of its own, so that the engine gets the
-      // response as soon as it is recorded while the app's fiber (its span,
-      // its log line) goes on until a streamed body has been sent.
-      const run = Effect.flatMap(
-        Effect.forkDetach(handled, { startImmediately: true, uninterruptible: "inherit" }),
-        (app) => {
-          const exit = app.pollUnsafe()
-          return exit !== undefined ? respond(exchange, exit) : awaitResponse(exchange, app)
-        }
-      )
-      return Effect.updateContext(run, (_: Context.Context<never>) => requestContext)
+      const app = run(Context.add(context, Request.HttpServerRequest, request))
+      const exit = app.pollUnsafe()
+      if (exit !== undefined) return respond(exchange, exit)
+      // Recorded, with the app's fiber still on (its streamed body runs next).
+      if (exchange.response !== undefined) return Exit.succeed(exchange.response)
+      return awaitResponse(exchange, app)
     }
   })
 

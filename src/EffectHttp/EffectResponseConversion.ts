@@ -99,6 +99,14 @@ const convertBody = (
   }
 }
 
+/** The header fields with one more (or one replaced), in a copy. */
+const withField = (headers: ResponseHeaders, name: string, value: string | ReadonlyArray<string>): ResponseHeaders => {
+  const copy: Record<string, string | ReadonlyArray<string>> = Object.create(null)
+  for (const key in headers) copy[key] = headers[key] as string | ReadonlyArray<string>
+  copy[name] = value
+  return copy
+}
+
 /**
  * Turns an `HttpServerResponse` into the engine's `Response`: status,
  * headers, `Set-Cookie` lines from its cookies, and its body. The framing
@@ -124,13 +132,14 @@ export const toResponse = (
 ): void => {
   const status = response.status
   if (!isFinalStatus(status)) throw new InvalidResponseStatus({ status })
-  const headers: Record<string, string | ReadonlyArray<string>> = Object.create(null)
   const source = response.headers
-  for (const name of Object.keys(source)) headers[name] = source[name] as string
+  // effect's `Headers` are immutable, with only their fields enumerable: the
+  // engine reads them as they are, copied only to add to them.
+  let headers: ResponseHeaders = source
   if (!Cookies.isEmpty(response.cookies)) {
     const lines = Cookies.toSetCookieHeaders(response.cookies)
     const existing = source["set-cookie"]
-    headers["set-cookie"] = existing === undefined ? lines : [existing, ...lines]
+    headers = withField(source, "set-cookie", existing === undefined ? lines : [existing, ...lines])
   }
   if (HttpServerResponse.omitsBody(response)) {
     if (response.body._tag === "Raw") discardRaw(response.body.body)
@@ -138,7 +147,9 @@ export const toResponse = (
   }
   const body = convertBody(response.body, parseContentLength(source["content-length"]))
   if ("_tag" in body) return send(status, headers, body)
-  if (body.contentType !== undefined && headers["content-type"] === undefined) headers["content-type"] = body.contentType
+  if (body.contentType !== undefined && headers["content-type"] === undefined) {
+    headers = withField(headers, "content-type", body.contentType)
+  }
   if (isHead) {
     if (response.body._tag === "Raw") discardRaw(response.body.body)
     return send(status, headers, { _tag: "Stream", stream: Stream.empty, contentLength: body.contentLength })

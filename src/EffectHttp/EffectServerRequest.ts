@@ -124,12 +124,13 @@ export class ServerRequest extends Inspectable.Class implements Request.HttpServ
   readonly [HttpIncomingMessage.TypeId]: typeof HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
   readonly source: HTTPServerRequest
   readonly url: string
-  readonly protocol: "http" | "https" | undefined
   /** @internal */
   readonly exchange: Exchange
   private headersCache: Headers.Headers | undefined
   private readonly remoteAddressOverride: Option.Option<string> | undefined
   private readonly peerAddressOverride: Option.Option<string> | undefined
+  private readonly protocolOverride: "http" | "https" | undefined
+  private methodCache: string | undefined = undefined
   private cookiesCache: Readonly<Record<string, string>> | undefined = undefined
   private multipartCache:
     | Effect.Effect<Multipart.Persisted, Multipart.MultipartError, Scope.Scope | FileSystem.FileSystem | Path.Path>
@@ -151,12 +152,19 @@ export class ServerRequest extends Inspectable.Class implements Request.HttpServ
     this.headersCache = headers
     this.remoteAddressOverride = remoteAddress
     this.peerAddressOverride = peerAddress
-    this.protocol = protocol ?? (source.protocol === "https" ? "https" : "http")
+    this.protocolOverride = protocol
   }
 
+  // Read on first use, each at most once: a router reads `method` and `url`
+  // only, and the scheme after `Forwarded` / xheaders costs the engine a
+  // look at the peer.
+
   get method(): string {
-    const method = this.source.method
-    return method === method.toUpperCase() ? method : method.toUpperCase()
+    return this.methodCache ??= this.source.method.toUpperCase()
+  }
+
+  get protocol(): "http" | "https" {
+    return this.protocolOverride ?? (this.source.protocol === "https" ? "https" : "http")
   }
 
   /** The URL as the client asked for it: absolute, from `Host` and the scheme when the target was a path. */
@@ -200,7 +208,7 @@ export class ServerRequest extends Inspectable.Class implements Request.HttpServ
       options.headers ?? this.headersCache,
       "remoteAddress" in options ? options.remoteAddress : this.remoteAddressOverride,
       options.peerAddress ?? this.peerAddressOverride,
-      options.protocol ?? this.protocol
+      options.protocol ?? this.protocolOverride
     )
   }
 

@@ -337,6 +337,7 @@ export class Http2Exchange implements BodyHost {
     const stream = this.stream
     const sent = this.response !== undefined && stream.rstCode === NGHTTP2_NO_ERROR
     const finish = () => {
+      this.request.markOver()
       this.host.onRequestEnd?.(this.request, sent ? this.response : undefined, this.bodyBytes)
       this.onEnd(this)
     }

@@ -127,6 +127,8 @@ export class HTTPServerRequest {
   private queryArgumentsCache: Arguments | undefined = undefined
   private parsedBodyCache: ParsedBody | undefined = undefined
   private peer: Peer | undefined = undefined
+  private over = false
+  private onOver: (() => void) | undefined = undefined
 
   constructor(head: RequestHead, body: RequestBody, context: RequestContext, startedAt: number = performance.now()) {
     this.head = head
@@ -297,6 +299,29 @@ export class HTTPServerRequest {
   /** @internal The response is out, at `now` (`performance.now()` or the engine's reading of it). */
   markFinished(now: number = performance.now()): void {
     this.finishedAt ??= now
+  }
+
+  /**
+   * @internal The engine: the exchange is over, its response all written or
+   * never to be (the connection closed first, the response could not be
+   * sent); what {@link whenOver} registered runs now.
+   */
+  markOver(): void {
+    if (this.over) return
+    this.over = true
+    const waiting = this.onOver
+    this.onOver = undefined
+    waiting?.()
+  }
+
+  /**
+   * @internal Runs `f` once the exchange is over, at once if it is: a
+   * handler lets go then of what it holds for a response body the engine
+   * may never run (the `effect/http` adapter's streamed bodies). One `f`.
+   */
+  whenOver(f: () => void): void {
+    if (this.over) f()
+    else this.onOver = f
   }
 
   /** The body size limit in force for this request, in bytes. */

@@ -3,17 +3,23 @@
  * "Sent HTTP response" log line end when the body has been sent, and a
  * client leaving mid-stream ends the span interrupted, on our adapter as
  * on `NodeHttpServer` (the same app, the same client, the same
- * assertions: rows of the parity table with a tracer and a logger).
+ * assertions: rows of the parity table with a tracer and a logger). And on
+ * our adapter, a streamed response the engine never runs (its head cannot
+ * be sent, or its connection closed first) still ends the app's fiber and
+ * closes its request Scope.
  */
 import * as Http from "node:http"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Schedule, Stream } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as EffectHttpAdapter from "../../src/EffectHttp/EffectHttpAdapter.ts"
+import * as HTTPServer from "../../src/Server/HTTPServer.ts"
+import * as Http2Client from "../support/Http2Client.ts"
 import { makeOtel } from "../support/Otel.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { makeLogCapture } from "../support/TestServer.ts"
@@ -142,3 +148,86 @@ for (const target of targets) {
       }))
   })
 }
+
+/**
+ * Routes whose streamed response the engine drops, each with a finalizer
+ * in its request Scope that completes `released`.
+ */
+const droppedRoutes = (released: Deferred.Deferred<string>) => {
+  const releasing = (path: string) =>
+    Effect.addFinalizer((exit) => Deferred.succeed(released, `${path} ${exit._tag}`))
+  const body = Stream.make(encoder.encode("never sent"))
+  return Layer.mergeAll(
+    // A head the serializer refuses (a field value with a line break): 500.
+    HttpRouter.add(
+      "GET",
+      "/bad-head",
+      Effect.as(releasing("/bad-head"), HttpServerResponse.stream(body, { headers: { "x-bad": "line\nbreak" } }))
+    ),
+    // Answers only once its request body fails: the client reset the
+    // connection mid-body, so it is closed when the response comes. Uninterruptible,
+    // so that the client leaving does not stop it first.
+    HttpRouter.add(
+      "POST",
+      "/after-close",
+      Effect.gen(function*() {
+        yield* releasing("/after-close")
+        const request = yield* HttpServerRequest.HttpServerRequest
+        yield* Effect.exit(request.arrayBuffer)
+        return HttpServerResponse.stream(body)
+      }),
+      { uninterruptible: true }
+    )
+  )
+}
+
+describe("streamed responses the engine never runs, on EffectHttpAdapter", () => {
+  const serveDropping = Effect.gen(function*() {
+    const released = yield* Deferred.make<string>()
+    const context = yield* Layer.build(
+      HttpRouter.serve(droppedRoutes(released), { disableListenLog: true, disableLogger: true }).pipe(
+        Layer.provideMerge(
+          EffectHttpAdapter.layer({ host: "127.0.0.1", port: 0, http2: true, shutdownTimeout: "2 seconds" })
+        ),
+        Layer.provide(makeLogCapture().layer)
+      )
+    )
+    const address = Context.get(context, HttpServer.HttpServer).address
+    const port = address._tag === "UnixPathAddress" ? 0 : address.port
+    return { port, released, server: Context.get(context, HTTPServer.HTTPServer) }
+  })
+
+  it.live("a head that cannot be sent: 500, and the app's fiber ends, its request Scope closed", () =>
+    Effect.gen(function*() {
+      const { port, released } = yield* serveDropping
+      const response = yield* RawClient.requestOnce(port, RawClient.get("/bad-head"), { timeoutMillis: 3000 })
+      expect(response.status).toBe(500)
+      const closed = yield* Deferred.await(released).pipe(Effect.timeoutOption("2 seconds"))
+      expect(closed).toEqual(Option.some("/bad-head Failure"))
+    }))
+
+  it.live("a connection closed before the response: the app's fiber ends, its request Scope closed", () =>
+    Effect.gen(function*() {
+      const { port, released, server } = yield* serveDropping
+      const client = yield* RawClient.connect(port)
+      // Half of the body it announces.
+      yield* client.write("POST /after-close HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n12345")
+      yield* RawClient.sleepReal(30)
+      // A reset: the server's side closes at once (after a FIN it could still answer).
+      yield* client.reset()
+      const closed = yield* Deferred.await(released).pipe(Effect.timeoutOption("2 seconds"))
+      expect(closed).toEqual(Option.some("/after-close Failure"))
+      // The engine no longer waits on the app's fiber: the connection is gone.
+      expect(yield* RawClient.eventually(() => server.connectionCount() === 0)).toBe(true)
+    }))
+
+  it.live("over HTTP/2, a head that cannot be sent: 500, and the app's fiber ends, its request Scope closed", () =>
+    Effect.gen(function*() {
+      const { port, released } = yield* serveDropping
+      const session = yield* Http2Client.connect(port)
+      const answer = yield* Http2Client.request(session, { path: "/bad-head" })
+      expect(answer.status).toBe(500)
+      const closed = yield* Deferred.await(released).pipe(Effect.timeoutOption("2 seconds"))
+      expect(closed).toEqual(Option.some("/bad-head Failure"))
+    }))
+})
