@@ -14,7 +14,7 @@ import * as Readline from "node:readline"
 import { parseArgs } from "node:util"
 import { fmtCpu, fmtInt, fmtKiB, fmtMiB, fmtMs, fmtPct, fmtRatio, fmtSeconds, median, ratio, spread, table } from "./lib/format.ts"
 import { buildServers } from "./lib/build.ts"
-import { checkCompressedJson, checkHttp2Hello, checkRoutes, warmUp } from "./lib/http.ts"
+import { checkCompressedJson, checkHttp2Hello, checkRoutes, routeName, routesLacking, warmUp } from "./lib/http.ts"
 import { benchDir, type LoadResult, runLoad, type Tool, wrkVersion } from "./lib/load.ts"
 import { type PeerRuntime, preparePeer } from "./lib/peers.ts"
 import {
@@ -411,6 +411,34 @@ const cpuCount = Os.availableParallelism()
 const placement = getPlacement()
 pinProcess(process.pid, placement.client)
 
+/**
+ * The routes a `--baseline` checkout's server lacks (it may predate some), by
+ * server name: found once before the rounds, not checked, and the scenarios
+ * that need them are skipped for it.
+ */
+const lackingRoutes = new Map<string, ReadonlySet<string>>()
+
+/** The route a scenario's requests go to (the idle scenario's one request per connection is a `GET /hello`). */
+const routeOfScenario = (scenario: Scenario): string =>
+  scenario.kind === "idle" ? routeName("GET", "/hello") : routeName(scenario.method, scenario.path)
+
+/** Whether `def` takes part in `scenario`: named by it (or not excluded), and having its route. */
+const joins = (scenario: Scenario, def: ServerDef): boolean =>
+  takesPart(scenario, def.name) && lackingRoutes.get(def.name)?.has(routeOfScenario(scenario)) !== true
+
+/**
+ * Starts a `--baseline` checkout's server once to ask which routes it lacks
+ * (answers 404), so that the scenarios needing them are skipped for it.
+ */
+const findLackingRoutes = async (def: ServerDef): Promise<ReadonlySet<string>> => {
+  const server = await startServer(def, placement.server)
+  try {
+    return await routesLacking(server.port)
+  } finally {
+    await kill(server.child)
+  }
+}
+
 /** What each connection to `def` begins with: the PROXY header when it requires one. */
 const preambleOf = (def: ServerDef): string | undefined => def.proxyProtocol === true ? PROXY_HEADER : undefined
 
@@ -420,7 +448,7 @@ const startChecked = async (def: ServerDef): Promise<RunningServer> => {
   const problems = [
     ...def.http2 === true
       ? await checkHttp2Hello(server.port, def.tls === true)
-      : await checkRoutes(server.port, def.tls === true, preambleOf(def), def.entry === undefined),
+      : await checkRoutes(server.port, def.tls === true, preambleOf(def), lackingRoutes.get(def.name)),
     ...def.compress === true ? await checkCompressedJson(server.port) : []
   ]
   if (problems.length > 0) {
@@ -668,8 +696,11 @@ const oneLine = (message: string): string => {
   return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat
 }
 
+/** The progress lines' scenario column: as wide as the longest name selected. */
+const scenarioWidth = Math.max(...selectedScenarios.map((s) => s.name.length))
+
 const progressLine = (round: number, scenario: Scenario, def: ServerDef, run: Run): string => {
-  const head = `  round ${round}/${options.rounds}  ${scenario.name.padEnd(11)}  ${labelOf(def).padEnd(29)}`
+  const head = `  round ${round}/${options.rounds}  ${scenario.name.padEnd(scenarioWidth)}  ${labelOf(def).padEnd(29)}`
   if (!run.ok) return `${head}  FAILED: ${oneLine(run.error)}`
   if ("load" in run) {
     const errors = run.load.errors > 0 ? `  errors ${fmtInt(run.load.errors)}` : ""
@@ -773,6 +804,34 @@ const summaryTable = (
   return pairs.length === 0 ? "  no ratios (no result for ours or its peers)" : table(rows)
 }
 
+/**
+ * Each server's result in a scenario against its own in the scenario it is
+ * read against (`readAgainst`: `chunked` against `hello`), when both ran.
+ */
+const againstTable = (
+  scenarios: ReadonlyArray<Scenario>,
+  summaries: ReadonlyMap<string, ReadonlyMap<string, Summary>>,
+  servers: ReadonlyArray<ServerDef>
+): string | undefined => {
+  const rows: Array<Array<string>> = [["scenario", "server", "req/s", "CPU per request"]]
+  for (const scenario of scenarios) {
+    if (scenario.kind !== "load" || scenario.readAgainst === undefined) continue
+    const against = summaries.get(scenario.readAgainst)
+    for (const def of servers) {
+      const subject = summaries.get(scenario.name)?.get(def.name)
+      const base = against?.get(def.name)
+      if (subject?.kind !== "load" || base?.kind !== "load") continue
+      rows.push([
+        `${scenario.name} / ${scenario.readAgainst}`,
+        labelOf(def),
+        fmtRatio(ratio(subject.rps, base.rps)),
+        fmtRatio(ratio(subject.cpuPer100k, base.cpuPer100k))
+      ])
+    }
+  }
+  return rows.length === 1 ? undefined : table(rows)
+}
+
 // ---------------------------------------------------------------------------
 // Main
 
@@ -814,6 +873,14 @@ const main = async (): Promise<void> => {
     if ("unavailable" in runtime) skipped.set(def.name, runtime.unavailable)
     else runtimes.set(def.name, runtime)
   }
+  for (const def of selectedServers) {
+    if (def.entry === undefined || skipped.has(def.name)) continue
+    try {
+      lackingRoutes.set(def.name, await findLackingRoutes(def))
+    } catch (error) {
+      skipped.set(def.name, `could not be started to ask for its routes: ${oneLine(error instanceof Error ? error.message : String(error))}`)
+    }
+  }
   const servers = selectedServers.filter((s) => !skipped.has(s.name))
   if (servers.length === 0 || selectedScenarios.length === 0) {
     for (const [name, reason] of skipped) console.log(`skipping ${name}: ${reason}`)
@@ -840,6 +907,13 @@ const main = async (): Promise<void> => {
       `about ${Math.ceil(estimate)} s`
   )
   for (const [name, reason] of skipped) console.log(`  skipping ${name}: ${reason}`)
+  for (const def of servers) {
+    const lacking = lackingRoutes.get(def.name) ?? new Set()
+    const left = selectedScenarios.filter((s) => takesPart(s, def.name) && !joins(s, def)).map((s) => s.name)
+    if (lacking.size > 0) {
+      console.log(`  ${def.name} lacks ${[...lacking].join(", ")}: ${left.length > 0 ? `not run in ${left.join(", ")}` : "no selected scenario needs it"}`)
+    }
+  }
   const [load1] = Os.loadavg()
   if (load1 !== undefined && load1 > 0.5) {
     console.log(`  warning: load average ${load1.toFixed(2)}: other processes are using the CPUs, expect noisy numbers`)
@@ -848,7 +922,7 @@ const main = async (): Promise<void> => {
 
   const runs = new Map<string, Map<string, Array<Run>>>()
   for (const scenario of selectedScenarios) {
-    runs.set(scenario.name, new Map(servers.filter((s) => takesPart(scenario, s.name)).map((s) => [s.name, []])))
+    runs.set(scenario.name, new Map(servers.filter((s) => joins(scenario, s)).map((s) => [s.name, []])))
   }
 
   for (let round = 1; round <= options.rounds; round++) {
@@ -873,15 +947,15 @@ const main = async (): Promise<void> => {
     if (options.reuse) {
       const loadScenarios = selectedScenarios.filter((s): s is LoadScenario => s.kind === "load")
       for (const def of order) {
-        const own = loadScenarios.filter((s) => takesPart(s, def.name))
+        const own = loadScenarios.filter((s) => joins(s, def))
         await measureLoadSeries(def, own, round, (scenario, run) => record(scenario, def, run))
       }
       for (const scenario of selectedScenarios.filter((s) => s.kind === "idle")) {
-        for (const def of order) if (takesPart(scenario, def.name)) await measure(scenario, def)
+        for (const def of order) if (joins(scenario, def)) await measure(scenario, def)
       }
     } else {
       for (const scenario of selectedScenarios) {
-        for (const def of order) if (takesPart(scenario, def.name)) await measure(scenario, def)
+        for (const def of order) if (joins(scenario, def)) await measure(scenario, def)
       }
     }
   }
@@ -893,7 +967,7 @@ const main = async (): Promise<void> => {
     const byServer = new Map<string, Summary>()
     const failures = new Map<string, string>()
     const results: Record<string, unknown> = {}
-    const taking = servers.filter((def) => takesPart(scenario, def.name))
+    const taking = servers.filter((def) => joins(scenario, def))
     for (const def of taking) {
       const serverRuns = runs.get(scenario.name)?.get(def.name) ?? []
       const summary = summarize(scenario, serverRuns)
@@ -914,6 +988,12 @@ const main = async (): Promise<void> => {
   console.log("")
   console.log("Ratios, subject / peer (req/s: higher is better; CPU per request, p99, RSS: lower is better)")
   console.log(summaryTable(selectedScenarios, summaries))
+  const against = againstTable(selectedScenarios, summaries, servers)
+  if (against !== undefined) {
+    console.log("")
+    console.log("Each server against itself in the scenario read against (chunked / hello: what streaming the answer costs)")
+    console.log(against)
+  }
   console.log("")
   console.log(`done in ${elapsed.toFixed(0)} s`)
 
@@ -941,7 +1021,8 @@ const main = async (): Promise<void> => {
         ...s,
         node: runtimes.get(s.name)?.version ?? process.version,
         run: servers.includes(s),
-        skipped: skipped.get(s.name) ?? (selectedServers.includes(s) ? null : "not selected")
+        skipped: skipped.get(s.name) ?? (selectedServers.includes(s) ? null : "not selected"),
+        lacksRoutes: [...lackingRoutes.get(s.name) ?? []]
       })),
       scenarios: json
     }

@@ -48,6 +48,12 @@ export interface LoadScenario extends ScenarioBase {
    * request. The client warms up over its own connections.
    */
   readonly proxyClient?: true | undefined
+  /**
+   * The scenario this one is read against on the same server, when both run:
+   * the same load with a whole response (`chunked` against `hello`: what
+   * streaming the answer costs).
+   */
+  readonly readAgainst?: string | undefined
 }
 
 /** The idle-connection scenario: memory held per open, idle keep-alive connection. */
@@ -106,6 +112,14 @@ const KEEP_ALIVE_GET = {
   wrkArgs: []
 } as const
 
+/** A GET scenario whose requests are pipelined, {@link PIPELINE_DEPTH} back to back per connection (wrk's pipeline.lua). */
+const PIPELINED_GET = {
+  ...KEEP_ALIVE_GET,
+  pipeline: PIPELINE_DEPTH,
+  wrkScript: "pipeline.lua",
+  wrkArgs: [String(PIPELINE_DEPTH)]
+} as const
+
 export const scenarios: ReadonlyArray<Scenario> = [
   {
     ...KEEP_ALIVE_GET,
@@ -116,18 +130,12 @@ export const scenarios: ReadonlyArray<Scenario> = [
     connections: CONNECTIONS
   },
   {
-    kind: "load",
+    ...PIPELINED_GET,
     name: "pipelined",
     title: `GET /hello, ${PIPELINE_DEPTH} requests pipelined per connection, ${CONNECTIONS} connections`,
     measures: "throughput when many requests arrive in one read (batching, no per-request syscalls)",
-    method: "GET",
     path: "/hello",
-    connections: CONNECTIONS,
-    pipeline: PIPELINE_DEPTH,
-    bodySize: 0,
-    close: false,
-    wrkScript: "pipeline.lua",
-    wrkArgs: [String(PIPELINE_DEPTH)]
+    connections: CONNECTIONS
   },
   {
     kind: "load",
@@ -222,6 +230,24 @@ export const scenarios: ReadonlyArray<Scenario> = [
     measures: "per-request cost when few connections carry the load (fewer requests per read, more event-loop turns per request)",
     path: "/hello",
     connections: FEW_CONNECTIONS
+  },
+  {
+    ...KEEP_ALIVE_GET,
+    name: "chunked",
+    title: `GET /chunked (Hello world streamed as two chunks), keep-alive, ${CONNECTIONS} connections`,
+    measures: "per-request cost of a streamed (chunked) response whose chunks are ready at once; against hello: the cost of streaming",
+    path: "/chunked",
+    connections: CONNECTIONS,
+    readAgainst: "hello"
+  },
+  {
+    ...PIPELINED_GET,
+    name: "chunked-pipelined",
+    title: `GET /chunked, ${PIPELINE_DEPTH} requests pipelined per connection, ${CONNECTIONS} connections`,
+    measures: "streamed responses when many requests arrive in one read; against pipelined: the cost of streaming",
+    path: "/chunked",
+    connections: CONNECTIONS,
+    readAgainst: "pipelined"
   },
   {
     ...KEEP_ALIVE_GET,

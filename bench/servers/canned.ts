@@ -5,16 +5,16 @@
  * (`\r\n\r\n`), tells the routes apart by a byte or two, skips a POST's
  * `Content-Length` bytes, and answers with ready-made responses (for
  * `/json-small` and `/echo-json`, the bytes the other servers serialize per
- * request). What
- * it costs is what the socket I/O and the event loop cost; what ours costs
- * on top of it is HTTP work (parsing, the request object, the handler, the
- * serializer).
+ * request; for `/chunked`, the head and both chunks of the others' streamed
+ * answer). What it costs is what the socket I/O and the event loop cost;
+ * what ours costs on top of it is HTTP work (parsing, the request object,
+ * the handler, the serializer).
  *
  * It is no HTTP server: it serves wrk's and the runner's requests only.
  */
 import * as Net from "node:net"
 import { readIntoSharedBuffer } from "../../src/Accept/SharedReadBuffer.ts"
-import { announce, ECHO_JSON_BODY, HELLO, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
+import { announce, ECHO_JSON_BODY, HELLO, HELLO_PIECES, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1")
 // As wrk and curl write it, and as the runner's node:http client does.
@@ -28,7 +28,8 @@ const smallJson = JSON.stringify(makeSmallJsonValue())
 let date = new Date().toUTCString()
 setInterval(() => {
   date = new Date().toUTCString()
-  helloBatches.length = 0
+  helloBatches.clear()
+  chunkedBatches.clear()
   largeHead = makeLargeHead()
   jsonSmallResponse = makeJsonResponse(smallJson)
   echoJsonResponse = makeJsonResponse(ECHO_JSON_BODY)
@@ -38,16 +39,36 @@ const response = (contentType: string, body: string | number, close = false): st
   `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nContent-Length: ${typeof body === "string" ? Buffer.byteLength(body) : body}\r\n` +
   `${close ? "Connection: close\r\n" : ""}Date: ${date}\r\n\r\n${typeof body === "string" ? body : ""}`
 
-/** `helloBatches[n]`: n hello responses back to back, made when first needed (and again each second for the Date). */
-const helloBatches: Array<Buffer> = []
-const helloBatch = (n: number): Buffer => {
-  let batch = helloBatches[n]
-  if (batch === undefined) {
-    batch = Buffer.from(response("text/plain", HELLO).repeat(n), "latin1")
-    helloBatches[n] = batch
-  }
-  return batch
+/** `/chunked`'s answer: `HELLO_PIECES` as two chunks and the last, empty one (RFC 9112 section 7.1). */
+const chunkedResponse = (): string =>
+  `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nDate: ${date}\r\n\r\n` +
+  HELLO_PIECES.map((piece) => `${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`).join("") + "0\r\n\r\n"
+
+/** One response repeated: `batch(n)` is n of them back to back, made when first needed (and again each second for the Date). */
+interface RepeatedResponse {
+  readonly batch: (n: number) => Buffer
+  readonly clear: () => void
 }
+
+const repeatedResponse = (make: () => string): RepeatedResponse => {
+  const batches: Array<Buffer> = []
+  return {
+    batch: (n) => {
+      let batch = batches[n]
+      if (batch === undefined) {
+        batch = Buffer.from(make().repeat(n), "latin1")
+        batches[n] = batch
+      }
+      return batch
+    },
+    clear: () => {
+      batches.length = 0
+    }
+  }
+}
+
+const helloBatches = repeatedResponse(() => response("text/plain", HELLO))
+const chunkedBatches = repeatedResponse(chunkedResponse)
 const makeLargeHead = (): Buffer => Buffer.from(response("application/octet-stream", large.length), "latin1")
 let largeHead = makeLargeHead()
 const makeJsonResponse = (json: string): Buffer => Buffer.from(response("application/json", json), "utf8")
@@ -84,19 +105,29 @@ const serve = (accepted: Net.Socket): void => {
   let echo = false
   let closing = false
   const out: Array<Buffer> = []
-  let hellos = 0
+  /** Answers to requests of one route in a row (hello or chunked), written as one batch. */
+  let repeating = helloBatches
+  let repeated = 0
 
-  const flushHellos = (): void => {
-    while (hellos > 0) {
-      const n = Math.min(hellos, MAX_BATCH)
-      out.push(helloBatch(n))
-      hellos -= n
+  const flushRepeated = (): void => {
+    while (repeated > 0) {
+      const n = Math.min(repeated, MAX_BATCH)
+      out.push(repeating.batch(n))
+      repeated -= n
     }
+  }
+
+  const repeat = (response: RepeatedResponse): void => {
+    if (response !== repeating) {
+      flushRepeated()
+      repeating = response
+    }
+    repeated++
   }
 
   /** A POST's body has all come: its answer (the echo is the one body every client sends). */
   const postAnswered = (): void => {
-    flushHellos()
+    flushRepeated()
     out.push(echo ? echoJsonResponse : Buffer.from(response("text/plain", String(uploadLength)), "latin1"))
   }
 
@@ -129,23 +160,25 @@ const serve = (accepted: Net.Socket): void => {
         skip = uploadLength
         if (skip === 0) postAnswered()
       } else if (data[pos + 5] === 0x6a) { // "GET /json-small"
-        flushHellos()
+        flushRepeated()
         out.push(jsonSmallResponse)
+      } else if (data[pos + 5] === 0x63) { // "GET /chunked"
+        repeat(chunkedBatches)
       } else if (data[pos + 5] === 0x6c) { // "GET /large"
-        flushHellos()
+        flushRepeated()
         out.push(largeHead, large)
       } else if (head.indexOf(CONNECTION_CLOSE) >= 0) {
         // The client learns from the answer that the connection ends (RFC 9112 section 9.6).
-        flushHellos()
+        flushRepeated()
         out.push(Buffer.from(response("text/plain", HELLO, true), "latin1"))
         closing = true
         break
       } else {
-        hellos++
+        repeat(helloBatches)
       }
       pos = end + 4
     }
-    flushHellos()
+    flushRepeated()
     if (out.length === 1) socket.write(out[0]!)
     else if (out.length > 1) {
       socket.cork()

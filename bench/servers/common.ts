@@ -6,6 +6,19 @@
 /** `GET /hello` answers this, as `text/plain`. */
 export const HELLO = "Hello world"
 
+/**
+ * `GET /chunked` sends {@link HELLO} in these two pieces, as two chunks
+ * (`Transfer-Encoding: chunked`, `text/plain`): a streamed response whose
+ * chunks are all ready in the turn it starts.
+ */
+export const HELLO_PIECES: readonly [string, string] = [HELLO.slice(0, 6), HELLO.slice(6)]
+
+/** {@link HELLO_PIECES} as bytes, for the servers whose streams carry bytes: made once at start-up. */
+export const makeHelloPieceBytes = (): readonly [Uint8Array, Uint8Array] => {
+  const encoder = new TextEncoder()
+  return [encoder.encode(HELLO_PIECES[0]), encoder.encode(HELLO_PIECES[1])]
+}
+
 /** `GET /large` answers this many bytes. */
 export const LARGE_SIZE = 1024 * 1024
 

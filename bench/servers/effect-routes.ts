@@ -3,15 +3,18 @@
  * Effect peers: `NodeHttpServer` (effect-platform.ts) and our adapter
  * (ours-router.ts), so that the two differ only in the server underneath.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
-import { announce, HELLO, makeLargeBody, makeSmallJsonValue } from "./common.ts"
+import { announce, HELLO, makeHelloPieceBytes, makeLargeBody, makeSmallJsonValue } from "./common.ts"
 
 const large = makeLargeBody()
 const smallJson = makeSmallJsonValue()
+const [firstPiece, secondPiece] = makeHelloPieceBytes()
 
 export const Routes = Layer.mergeAll(
   HttpRouter.add("GET", "/hello", HttpServerResponse.text(HELLO)),
+  // A stream of two ready chunks, without a length: sent chunked (one response, its stream run anew each time).
+  HttpRouter.add("GET", "/chunked", HttpServerResponse.stream(Stream.make(firstPiece, secondPiece), { contentType: "text/plain" })),
   HttpRouter.add(
     "POST",
     "/upload",

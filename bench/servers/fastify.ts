@@ -4,7 +4,8 @@
  */
 import FastifyCompress from "@fastify/compress"
 import Fastify from "fastify"
-import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeJsonValue, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
+import { Readable } from "node:stream"
+import { announce, HELLO, HELLO_PIECES, KEEP_ALIVE_TIMEOUT_MS, makeJsonValue, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 const large = makeLargeBody()
 const json = makeJsonValue()
@@ -21,6 +22,11 @@ app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
 
 app.get("/hello", (_request, reply) => {
   reply.type("text/plain").send(HELLO)
+})
+
+// A stream as the reply: fastify pipes it to the response, one chunk per piece.
+app.get("/chunked", (_request, reply) => {
+  reply.type("text/plain").send(Readable.from(HELLO_PIECES))
 })
 
 app.post("/upload", (request, reply) => {

@@ -2,7 +2,7 @@
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
-import { announce, HELLO, KEEP_ALIVE_TIMEOUT_MS, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
+import { announce, HELLO, HELLO_PIECES, KEEP_ALIVE_TIMEOUT_MS, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 const large = makeLargeBody()
 const smallJson = makeSmallJsonValue()
@@ -19,6 +19,11 @@ const handler: Http.RequestListener = (req, res) => {
   if (req.method === "GET" && req.url === "/hello") {
     res.writeHead(200, { "content-type": "text/plain", "content-length": helloLength })
     res.end(HELLO)
+  } else if (req.method === "GET" && req.url === "/chunked") {
+    // No Content-Length: node:http sends each write as a chunk.
+    res.writeHead(200, { "content-type": "text/plain" })
+    res.write(HELLO_PIECES[0])
+    res.end(HELLO_PIECES[1])
   } else if (req.method === "POST" && req.url === "/upload") {
     const chunks: Array<Buffer> = []
     req.on("data", (chunk: Buffer) => chunks.push(chunk))

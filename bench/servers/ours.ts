@@ -7,13 +7,14 @@
  * PROXY scenarios), with `http2` on given BENCH_HTTP2 (the HTTP/2
  * scenarios).
  */
-import { Cause, Effect } from "effect"
+import { Cause, Effect, Stream } from "effect"
 import { HTTPServer, Response, ResponseCompression } from "../../src/index.ts"
-import { announce, HELLO, makeJsonValue, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
+import { announce, HELLO, makeHelloPieceBytes, makeJsonValue, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 const large = makeLargeBody()
 const json = makeJsonValue()
 const smallJson = makeSmallJsonValue()
+const [firstPiece, secondPiece] = makeHelloPieceBytes()
 // The same Content-Type as the peers send (ours would add `; charset=utf-8` by default).
 const textPlain = { "content-type": "text/plain" }
 // As node:http, uWebSockets.js and NodeHttpServer send it (ours would add `; charset=utf-8`).
@@ -22,6 +23,10 @@ const applicationJson = { "content-type": "application/json" }
 const handler = (request: HTTPServer.Request): Effect.Effect<Response.Response, unknown> => {
   if (request.method === "GET" && request.path === "/hello") {
     return Effect.succeed(Response.text(HELLO, { headers: textPlain }))
+  }
+  if (request.method === "GET" && request.path === "/chunked") {
+    // A stream of two ready chunks, without a length: sent chunked.
+    return Effect.succeed(Response.stream(Stream.make(firstPiece, secondPiece), { headers: textPlain }))
   }
   if (request.method === "POST" && request.path === "/upload") {
     return Effect.map(request.body, (body) => Response.text(String(body.length), { headers: textPlain }))

@@ -11,11 +11,12 @@
  */
 import { createRequire } from "node:module"
 import * as Path from "node:path"
-import { announce, HELLO, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
+import { announce, HELLO, HELLO_PIECES, makeLargeBody, makeSmallJsonValue, portFromArgs } from "./common.ts"
 
 interface HttpResponse {
   writeStatus(status: string): HttpResponse
   writeHeader(key: string, value: string): HttpResponse
+  write(chunk: string | Uint8Array): boolean
   end(body?: string | Uint8Array): HttpResponse
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): HttpResponse
   onAborted(handler: () => void): HttpResponse
@@ -58,6 +59,14 @@ const readBody = (res: HttpResponse, done: (body: Buffer) => void): void => {
 uws.App()
   .get("/hello", (res) => {
     res.writeStatus("200 OK").writeHeader("Content-Type", "text/plain").end(HELLO)
+  })
+  .get("/chunked", (res) => {
+    // After a write uWebSockets.js sends the body chunked; the cork makes the head and both chunks one send.
+    res.cork(() => {
+      res.writeStatus("200 OK").writeHeader("Content-Type", "text/plain")
+      res.write(HELLO_PIECES[0])
+      res.end(HELLO_PIECES[1])
+    })
   })
   .post("/upload", (res) => {
     readBody(res, (body) => {
