@@ -33,6 +33,20 @@ export type { ConnectionHost, ConnectionOptions } from "./ConnectionHost.ts"
 const LINGER_MILLIS = 2_000
 
 /**
+ * The connection a socket's events go to, kept on the socket: its listeners
+ * are then shared by every connection, not closures made for each (an idle
+ * connection's memory is mostly such small objects).
+ */
+const CONNECTION: unique symbol = Symbol("effect-httpserver/HttpConnection")
+
+type ConnectionSocket = Net.Socket & { [CONNECTION]?: HttpConnection }
+
+const connectionOf = (socket: Net.Socket): HttpConnection => (socket as ConnectionSocket)[CONNECTION] as HttpConnection
+
+/** ECONNRESET, EPIPE and the like: "close" follows. */
+const ignoreSocketError = (): void => {}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -66,10 +80,11 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
     this.context = new ConnectionContext(socket, host.options, this.detach, proxyHeader)
     this.output = new SocketOutput(socket, this)
     this.write = this.output.write
-    if (!readsByCallback) socket.on("data", this.onData)
-    socket.on("end", this.onEnd)
-    socket.on("close", this.onSocketClose)
-    socket.on("error", () => {}) // ECONNRESET, EPIPE and the like: "close" follows
+    ;(socket as ConnectionSocket)[CONNECTION] = this
+    if (!readsByCallback) socket.on("data", HttpConnection.onData)
+    socket.on("end", HttpConnection.onEnd)
+    socket.on("close", HttpConnection.onClose)
+    socket.on("error", ignoreSocketError)
     this.core = new Http1Protocol(host.options, this, performance.now())
     this.runner = new ExchangeRunner(host, this.core, this)
   }
@@ -97,17 +112,27 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
     if (this.core.state._tag === "Closed") return
     this.closedByServer = true
     this.socket.destroy()
-    this.onSocketClose()
+    this.socketClosed()
   }
 
-  private readonly onData = (chunk: Buffer): void => this.receive(chunk, false)
+  private static onData(this: Net.Socket, chunk: Buffer): void {
+    connectionOf(this).receive(chunk, false)
+  }
 
-  private readonly onEnd = (): void => {
+  private static onEnd(this: Net.Socket): void {
+    connectionOf(this).inputEnded()
+  }
+
+  private static onClose(this: Net.Socket): void {
+    connectionOf(this).socketClosed()
+  }
+
+  private inputEnded(): void {
     if (this.detachedSocket !== undefined) return this.detachedSocket.deliverEnd()
     this.event(() => this.core.inputEnded(performance.now()))
   }
 
-  private readonly onSocketClose = (): void => {
+  private socketClosed(): void {
     this.detachedSocket?.socketClosed()
     this.core.socketClosed(!this.closedByServer)
   }
@@ -165,7 +190,7 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
   close(how: "AfterOutput" | "AtOnce"): void {
     this.output.flush(false)
     const socket = this.socket
-    socket.off("data", this.onData)
+    socket.off("data", HttpConnection.onData)
     if (how === "AtOnce") {
       this.closedByServer = true
       socket.destroy()
