@@ -434,10 +434,16 @@ export const parseHead = (
     let b = end
     while (a < b && (text.charCodeAt(a) === 0x20 || text.charCodeAt(a) === 0x09)) a++
     while (b > a && (text.charCodeAt(b - 1) === 0x20 || text.charCodeAt(b - 1) === 0x09)) b--
-    for (let i = a; i < b; i++) {
-      if (FIELD_VALUE[text.charCodeAt(i)] === 0) malformed("invalid byte in header value")
-    }
     const name = text.slice(pos, colon)
+    const isHost = name.length === 4 && (name === "Host" || name.toLowerCase() === "host")
+    // A Host's own bytes (RFC 3986) are all field-value bytes: a Host made
+    // of them only needs no second look.
+    const hostBytesOnly = isHost && isValidHost(text, a, b)
+    if (!hostBytesOnly) {
+      for (let i = a; i < b; i++) {
+        if (FIELD_VALUE[text.charCodeAt(i)] === 0) malformed("invalid byte in header value")
+      }
+    }
     const value = text.slice(a, b)
     rawHeaders.push(name, value)
 
@@ -445,9 +451,9 @@ export const parseHead = (
     // looked at here; the length switch spares a lowercase copy of the rest.
     switch (name.length) {
       case 4:
-        if (name === "Host" || name.toLowerCase() === "host") {
+        if (isHost) {
           host = value
-          hostValid = isValidHost(text, a, b)
+          hostValid = hostBytesOnly
           hostCount++
         }
         break

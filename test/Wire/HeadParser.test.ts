@@ -9,6 +9,7 @@ import {
   resumeScanAt,
   skipLeadingEmptyLines
 } from "../../src/Wire/HeadParser.ts"
+import { FIELD_VALUE, HOST } from "../../src/Wire/CharClasses.ts"
 import { type HttpError, isHttpError } from "../../src/Wire/HttpErrors.ts"
 import { byteByByte, bytes, drive, encodeChunked, splitAt, summarize, text } from "./corpus/driver.ts"
 
@@ -220,6 +221,17 @@ describe("parseHead: header fields", () => {
       expectError(get11(line), malformed(reason))
     })
   }
+
+  it("refuses a control byte or DEL in a Host value as a bad value byte, other bytes outside RFC 3986's as an invalid Host", () => {
+    expectError(head("GET / HTTP/1.1", "Host: a\0b"), malformed(/invalid byte in header value/))
+    expectError(head("GET / HTTP/1.1", "host: a\x7fb"), malformed(/invalid byte in header value/))
+    expectError(head("GET / HTTP/1.1", "Host: a b"), malformed(/invalid Host/))
+    expectError(head("GET / HTTP/1.1", "Host: a\xe9"), malformed(/invalid Host/))
+  })
+
+  it("holds every Host byte to be a field-value byte (the parser checks a Host's bytes once)", () => {
+    for (let b = 0; b < 256; b++) if (HOST[b] === 1) expect([b, FIELD_VALUE[b]]).toEqual([b, 1])
+  })
 
   it("refuses obs-fold (RFC 9112 section 5.2)", () => {
     expectError(get11("X: a", " b"), malformed(/obsolete line folding/))
