@@ -17,7 +17,7 @@ import { ConnectionContext } from "../Connection/ConnectionContext.ts"
 import type { ConnectionHost, ServedConnection } from "../Connection/ConnectionHost.ts"
 import { DetachError } from "../Request/Detach.ts"
 import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
-import { Http2Exchange } from "./Http2Exchange.ts"
+import { Http2Exchange, waitingForPeer } from "./Http2Exchange.ts"
 import { type Http2Options, sessionOptions } from "./Http2Limits.ts"
 
 /** An HTTP/2 stream cannot be handed over: WebSockets over HTTP/2 (RFC 8441) are not served. */
@@ -32,7 +32,8 @@ export class Http2Connection implements ServedConnection {
   private readonly session: Http2.ServerHttp2Session
   private readonly host: ConnectionHost<Http2Connection>
   private readonly context: ConnectionContext
-  private readonly exchanges = new Set<Http2Exchange>()
+  /** The streams open, each with its exchange (see `Http2Exchange.ts`). */
+  private readonly streams = new Set<Http2.ServerHttp2Stream>()
   private lastStreamId = 0
   /** When its last stream ended (performance.now()). */
   private idleSince = performance.now()
@@ -91,10 +92,10 @@ export class Http2Connection implements ServedConnection {
     if (this.lastStreamId > 0) this.beginShutdown()
   }
 
-  /** Closes the session at once, resetting its streams and interrupting their handlers. */
+  /** Closes the session at once, resetting its streams (CANCEL) and interrupting their handlers. */
   destroy(): void {
     if (this.closed) return
-    for (const exchange of this.exchanges) exchange.destroy()
+    for (const stream of this.streams) if (!stream.destroyed) stream.close(Http2.constants.NGHTTP2_CANCEL)
     this.session.destroy()
   }
 
@@ -107,16 +108,15 @@ export class Http2Connection implements ServedConnection {
     const first = this.lastStreamId === 0
     this.lastStreamId = Math.max(this.lastStreamId, stream.id ?? 0)
     if (first) this.armQuietTimer(this.quietMillis())
-    const exchange = new Http2Exchange(stream, rawBlock, this.context, this.host, this.onExchangeEnd)
-    this.exchanges.add(exchange)
-    exchange.start()
+    this.streams.add(stream)
+    new Http2Exchange(stream, rawBlock, this.context, this.host, this.onStreamEnd).start()
     if (this.draining) this.beginShutdown()
   }
 
-  private readonly onExchangeEnd = (exchange: Http2Exchange): void => {
-    this.exchanges.delete(exchange)
-    if (this.exchanges.size === 0) this.idleSince = performance.now()
-    if (this.closed && this.exchanges.size === 0) this.host.onClose(this)
+  private readonly onStreamEnd = (stream: Http2.ServerHttp2Stream): void => {
+    this.streams.delete(stream)
+    if (this.streams.size === 0) this.idleSince = performance.now()
+    if (this.closed && this.streams.size === 0) this.host.onClose(this)
   }
 
   /** How long a session may go without a frame before {@link onQuiet} looks at it. */
@@ -138,14 +138,14 @@ export class Http2Connection implements ServedConnection {
    */
   private readonly onQuiet = (): void => {
     if (this.lastStreamId === 0) return this.beginShutdown()
-    if (this.exchanges.size === 0) {
+    if (this.streams.size === 0) {
       const idleFor = performance.now() - this.idleSince
       const left = this.host.options.idleTimeoutMillis - idleFor
       if (left <= 1) return this.beginShutdown()
       return this.armQuietTimer(Math.min(left, this.quietMillis()))
     }
-    for (const exchange of this.exchanges) {
-      if (exchange.waitingForPeer) {
+    for (const stream of this.streams) {
+      if (waitingForPeer(stream)) {
         this.destroy()
         return
       }
@@ -156,7 +156,7 @@ export class Http2Connection implements ServedConnection {
   private readonly onSessionClose = (): void => {
     this.closed = true
     // The streams' "close" events end their exchanges (their handlers stopped first).
-    if (this.exchanges.size === 0) this.host.onClose(this)
+    if (this.streams.size === 0) this.host.onClose(this)
   }
 }
 
