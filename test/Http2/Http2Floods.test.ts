@@ -31,6 +31,25 @@ const servedDuring = <A, E>(port: number, abuse: Effect.Effect<A, E, Scope.Scope
     return result
   })
 
+/**
+ * An abusive client on raw frames: `count` frames from `make` (after
+ * `before`, if given), as fast as the server takes them, until the server
+ * closes the connection (or all are sent); `read: false` reads nothing back.
+ */
+const abuse = (
+  port: number,
+  make: (i: number) => Buffer,
+  count: number,
+  options: { readonly read?: boolean; readonly before?: Buffer } = {}
+) =>
+  Effect.gen(function*() {
+    const raw = yield* Frames.open(port, { read: options.read ?? true })
+    if (options.before !== undefined) raw.socket.write(options.before)
+    const sent = yield* Frames.flood(raw, make, count)
+    yield* raw.whenClosed
+    return { raw, sent }
+  })
+
 /** The abusive session is gone from the server: only the other client's remains, and a new client is served. */
 const onlyOthersLeft = (port: number, server: HTTPServer.RunningServer) =>
   Effect.gen(function*() {
@@ -71,15 +90,7 @@ describe("HTTP/2 floods", () => {
   it.live("rapid reset: streams opened and reset at once; the session is closed with GOAWAY, others are served", () =>
     Effect.gen(function*() {
       const { port, server } = yield* serveDemo({ http2: true })
-      const { raw, sent } = yield* servedDuring(
-        port,
-        Effect.gen(function*() {
-          const raw = yield* Frames.open(port)
-          const sent = yield* Frames.flood(raw, rapidReset, 100_000)
-          yield* raw.whenClosed
-          return { raw, sent }
-        })
-      )
+      const { raw, sent } = yield* servedDuring(port, abuse(port, rapidReset, 100_000))
       expect(sent).toBeGreaterThan(1000)
       // nghttp2's reset rate limit (streamResetBurst, streamResetRate) ends the session with GOAWAY.
       expect(Frames.goawayCodes(raw.received()).length).toBeGreaterThan(0)
@@ -107,15 +118,7 @@ describe("HTTP/2 floods", () => {
     it.live(`${name} flood from a client that reads no ACK: the session is closed, others are served`, () =>
       Effect.gen(function*() {
         const { port, server } = yield* serveDemo({ http2: true })
-        const sent = yield* servedDuring(
-          port,
-          Effect.gen(function*() {
-            const raw = yield* Frames.open(port, { read: false })
-            const sent = yield* Frames.flood(raw, make, 2_000_000)
-            yield* raw.whenClosed
-            return sent
-          })
-        )
+        const { sent } = yield* servedDuring(port, abuse(port, make, 2_000_000, { read: false }))
         // Cut off long before the flood's end: the ACKs it leaves unread are capped (nghttp2), not queued.
         expect(sent).toBeLessThan(2_000_000)
         yield* onlyOthersLeft(port, server)
@@ -125,18 +128,11 @@ describe("HTTP/2 floods", () => {
   it.live("endless CONTINUATION frames: the session is closed with GOAWAY, others are served", () =>
     Effect.gen(function*() {
       const { port, server } = yield* serveDemo({ http2: true })
-      const raw = yield* servedDuring(
-        port,
-        Effect.gen(function*() {
-          const raw = yield* Frames.open(port)
-          yield* Frames.flood(raw, (i) =>
-            i === 0
-              ? Frames.frame(Frames.FRAME.HEADERS, 0, 1, Frames.GET_ROOT)
-              : Frames.frame(Frames.FRAME.CONTINUATION, 0, 1, Frames.literal(`x-h${i % 1000}`, "v".repeat(100))), 1_000_000)
-          yield* raw.whenClosed
-          return raw
-        })
-      )
+      const continuation = (i: number) =>
+        Frames.frame(Frames.FRAME.CONTINUATION, 0, 1, Frames.literal(`x-h${i % 1000}`, "v".repeat(100)))
+      // A HEADERS frame without END_HEADERS, then CONTINUATION frames that never end the block.
+      const before = Frames.frame(Frames.FRAME.HEADERS, 0, 1, Frames.GET_ROOT)
+      const { raw } = yield* servedDuring(port, abuse(port, continuation, 1_000_000, { before }))
       expect(Frames.goawayCodes(raw.received()).length).toBeGreaterThan(0)
       yield* onlyOthersLeft(port, server)
     }))
@@ -144,15 +140,7 @@ describe("HTTP/2 floods", () => {
   it.live("streams past maxConcurrentStreams before the SETTINGS ACK: each refused, no handler runs; the session is closed after about a hundred", () =>
     Effect.gen(function*() {
       const { counts, port, server } = yield* hangingServer(5)
-      const raw = yield* servedDuring(
-        port,
-        Effect.gen(function*() {
-          const raw = yield* Frames.open(port)
-          yield* Frames.flood(raw, getHang, 10_000)
-          yield* raw.whenClosed
-          return raw
-        })
-      )
+      const { raw } = yield* servedDuring(port, abuse(port, getHang, 10_000))
       const refused = Frames.resets(raw.received()).filter((reset) => reset.code === Frames.ERROR.REFUSED_STREAM)
       // Only streams past the first five were refused, and only as many as the invalid-frame limit allows.
       expect(refused.every((reset) => reset.streamId > 9)).toBe(true)
@@ -167,16 +155,7 @@ describe("HTTP/2 floods", () => {
   it.live("a stream past maxConcurrentStreams after the SETTINGS ACK: the session is closed with GOAWAY PROTOCOL_ERROR", () =>
     Effect.gen(function*() {
       const { counts, port, server } = yield* hangingServer(5)
-      const raw = yield* servedDuring(
-        port,
-        Effect.gen(function*() {
-          const raw = yield* Frames.open(port)
-          raw.socket.write(Frames.SETTINGS_ACK)
-          yield* Frames.flood(raw, getHang, 6)
-          yield* raw.whenClosed
-          return raw
-        })
-      )
+      const { raw } = yield* servedDuring(port, abuse(port, getHang, 6, { before: Frames.SETTINGS_ACK }))
       // RFC 9113 section 5.1.2: a connection error, at the first stream past the limit.
       expect(Frames.goawayCodes(raw.received())).toEqual([Frames.ERROR.PROTOCOL_ERROR])
       expect(counts.handlers).toBe(5)
