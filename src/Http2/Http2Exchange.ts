@@ -46,9 +46,10 @@ const HEADERS_THEN_BODY: Http2.ServerStreamResponseOptions = { endStream: false 
  * body has had its response handed to the stream whole and nothing observes
  * requests, a {@link SentResponse} that holds only the stream. The request,
  * its body and the response are then garbage at once rather than when the
- * client has read the response: per-stream memory that outlives a young
- * generation collection makes V8 move such objects to the old generation
- * (allocation-site pretenuring), and every collection slower.
+ * client has read the response: under load, per-stream objects held that
+ * long survive young-generation collections, which then cost more (and V8
+ * may start allocating such objects in the old generation, where only the
+ * slower full collections free them).
  */
 interface StreamEnd {
   /** Response bytes wait for the client to read (its flow-control window, or the socket, full). */
