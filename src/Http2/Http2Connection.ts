@@ -17,7 +17,7 @@ import { ConnectionContext } from "../Connection/ConnectionContext.ts"
 import type { ConnectionHost, ServedConnection } from "../Connection/ConnectionHost.ts"
 import { DetachError } from "../Request/Detach.ts"
 import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
-import { Http2Exchange } from "./Http2Exchange.ts"
+import { Http2Exchange, waitingForPeer } from "./Http2Exchange.ts"
 import { type Http2Options, sessionOptions } from "./Http2Limits.ts"
 
 /** An HTTP/2 stream cannot be handed over: WebSockets over HTTP/2 (RFC 8441) are not served. */
@@ -30,12 +30,18 @@ const noDetach = (): DetachError =>
  */
 export class Http2Connection implements ServedConnection {
   private readonly session: Http2.ServerHttp2Session
+  private readonly socket: Net.Socket
   private readonly host: ConnectionHost<Http2Connection>
   private readonly context: ConnectionContext
-  private readonly exchanges = new Set<Http2Exchange>()
+  /** The streams open, each with its exchange (see `Http2Exchange.ts`). */
+  private readonly streams = new Set<Http2.ServerHttp2Stream>()
   private lastStreamId = 0
   /** When its last stream ended (performance.now()). */
   private idleSince = performance.now()
+  /** Looks at the session from its first stream on (see {@link look}). */
+  private lookTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** A response waits for the client: the bytes the session had written when it began to wait, and when. */
+  private stalled: { readonly written: number; readonly since: number } | undefined = undefined
   private closing = false
   private draining = false
   private closed = false
@@ -51,6 +57,7 @@ export class Http2Connection implements ServedConnection {
     proxyHeader: ProxyHeader | undefined
   ) {
     this.host = host
+    this.socket = socket
     this.context = new ConnectionContext(socket, host.options, noDetach, proxyHeader)
     socket.on("error", ignore)
     // A server-side TLSSocket made outside `tls.Server` keeps `secureConnecting`
@@ -68,8 +75,9 @@ export class Http2Connection implements ServedConnection {
       })))
     this.session.on("stream", this.onStream)
     this.session.once("close", this.onSessionClose)
-    // Until its first request a session has the header timeout; then see onQuiet.
-    this.session.setTimeout(host.options.headerTimeoutMillis, this.onQuiet)
+    // Until its first request a session has the header timeout (Node's timer,
+    // pushed back by every frame); from its first stream on, see `look`.
+    this.session.setTimeout(host.options.headerTimeoutMillis, this.onHeaderTimeout)
   }
 
   /** Shutdown: GOAWAY with the last stream id; the streams in flight finish, then the session closes. */
@@ -91,10 +99,10 @@ export class Http2Connection implements ServedConnection {
     if (this.lastStreamId > 0) this.beginShutdown()
   }
 
-  /** Closes the session at once, resetting its streams and interrupting their handlers. */
+  /** Closes the session at once, resetting its streams (CANCEL) and interrupting their handlers. */
   destroy(): void {
     if (this.closed) return
-    for (const exchange of this.exchanges) exchange.destroy()
+    for (const stream of this.streams) if (!stream.destroyed) stream.close(Http2.constants.NGHTTP2_CANCEL)
     this.session.destroy()
   }
 
@@ -104,59 +112,78 @@ export class Http2Connection implements ServedConnection {
     _flags: number,
     rawBlock: Array<string>
   ): void => {
-    const first = this.lastStreamId === 0
+    if (this.lastStreamId === 0) {
+      // Node's timer is pushed back by every frame, a cost on every stream: from here on, `look`.
+      this.session.setTimeout(0, this.onHeaderTimeout)
+      this.lookIn(this.lookMillis())
+    }
     this.lastStreamId = Math.max(this.lastStreamId, stream.id ?? 0)
-    if (first) this.armQuietTimer(this.quietMillis())
-    const exchange = new Http2Exchange(stream, rawBlock, this.context, this.host, this.onExchangeEnd)
-    this.exchanges.add(exchange)
-    exchange.start()
+    this.streams.add(stream)
+    new Http2Exchange(stream, rawBlock, this.context, this.host, this.onStreamEnd).start()
     if (this.draining) this.beginShutdown()
   }
 
-  private readonly onExchangeEnd = (exchange: Http2Exchange): void => {
-    this.exchanges.delete(exchange)
-    if (this.exchanges.size === 0) this.idleSince = performance.now()
-    if (this.closed && this.exchanges.size === 0) this.host.onClose(this)
+  private readonly onStreamEnd = (stream: Http2.ServerHttp2Stream): void => {
+    this.streams.delete(stream)
+    if (this.streams.size === 0) this.idleSince = performance.now()
+    if (this.closed && this.streams.size === 0) this.host.onClose(this)
   }
 
-  /** How long a session may go without a frame before {@link onQuiet} looks at it. */
-  private quietMillis(): number {
-    return Math.min(this.host.options.idleTimeoutMillis, this.host.options.writeTimeoutMillis)
+  /** Before its first request: the header timeout, close. */
+  private readonly onHeaderTimeout = (): void => {
+    if (this.lastStreamId === 0) this.beginShutdown()
   }
 
-  private armQuietTimer(millis: number): void {
-    if (!this.session.destroyed) this.session.setTimeout(Math.max(1, millis), this.onQuiet)
+  /** How often {@link look} looks: half the shorter of the idle and the write timeouts. */
+  private lookMillis(): number {
+    return Math.max(1, Math.min(this.host.options.idleTimeoutMillis, this.host.options.writeTimeoutMillis) / 2)
+  }
+
+  private lookIn(millis: number): void {
+    if (this.closed) return
+    this.lookTimer = setTimeout(this.look, Math.max(1, millis))
+    this.lookTimer.unref()
   }
 
   /**
-   * No frame either way for a while. Before its first request: the header
-   * timeout, close. With no stream: idle; closed once `idleTimeoutMillis`
-   * have passed since its last stream ended (else looked at again then).
-   * With a response waiting for a client that reads nothing (its window or
-   * the socket full): the write timeout, the session is cut off. Streams
-   * that only wait for their handlers are theirs to end.
+   * With no stream: idle; closed once `idleTimeoutMillis` have passed since
+   * its last stream ended. With a response waiting for a client that reads
+   * nothing (its window or the socket full) and not a byte written to it
+   * for `writeTimeoutMillis`: the write timeout, the session is cut off. A
+   * client that reads, however slowly, lets the session write (its
+   * WINDOW_UPDATEs open the window). Streams that only wait for their
+   * handlers are theirs to end.
    */
-  private readonly onQuiet = (): void => {
-    if (this.lastStreamId === 0) return this.beginShutdown()
-    if (this.exchanges.size === 0) {
-      const idleFor = performance.now() - this.idleSince
-      const left = this.host.options.idleTimeoutMillis - idleFor
+  private readonly look = (): void => {
+    this.lookTimer = undefined
+    const now = performance.now()
+    const options = this.host.options
+    if (this.streams.size === 0) {
+      this.stalled = undefined
+      const left = options.idleTimeoutMillis - (now - this.idleSince)
       if (left <= 1) return this.beginShutdown()
-      return this.armQuietTimer(Math.min(left, this.quietMillis()))
+      return this.lookIn(Math.min(left, this.lookMillis()))
     }
-    for (const exchange of this.exchanges) {
-      if (exchange.waitingForPeer) {
-        this.destroy()
-        return
+    let waiting = false
+    for (const stream of this.streams) {
+      if (waitingForPeer(stream)) {
+        waiting = true
+        break
       }
     }
-    this.armQuietTimer(this.quietMillis())
+    const written = this.socket.bytesWritten
+    const before = this.stalled
+    if (!waiting) this.stalled = undefined
+    else if (before === undefined || before.written !== written) this.stalled = { written, since: now }
+    else if (now - before.since >= options.writeTimeoutMillis - 1) return this.destroy()
+    this.lookIn(this.lookMillis())
   }
 
   private readonly onSessionClose = (): void => {
     this.closed = true
+    if (this.lookTimer !== undefined) clearTimeout(this.lookTimer)
     // The streams' "close" events end their exchanges (their handlers stopped first).
-    if (this.exchanges.size === 0) this.host.onClose(this)
+    if (this.streams.size === 0) this.host.onClose(this)
   }
 }
 

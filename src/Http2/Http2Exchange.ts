@@ -37,16 +37,73 @@ import { headerListSize, requestHeadOf } from "./Http2RequestHead.ts"
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = Http2.constants
 
+/** `stream.respond`'s options, read only by Node: one object each, not one per response. */
+const HEADERS_ONLY: Http2.ServerStreamResponseOptions = { endStream: true }
+const HEADERS_THEN_BODY: Http2.ServerStreamResponseOptions = { endStream: false }
+
+/**
+ * What a stream's end needs: its exchange, or, once a request without a
+ * body has had its response handed to the stream whole and nothing observes
+ * requests, a {@link SentResponse} that holds only the stream. The request,
+ * its body and the response are then garbage at once rather than when the
+ * client has read the response: under load, per-stream objects held that
+ * long survive young-generation collections, which then cost more (and V8
+ * may start allocating such objects in the old generation, where only the
+ * slower full collections free them).
+ */
+interface StreamEnd {
+  /** Response bytes wait for the client to read (its flow-control window, or the socket, full). */
+  readonly waitingForPeer: boolean
+  /** The stream closed. */
+  streamClosed(): void
+}
+
+/**
+ * Where a stream keeps its {@link StreamEnd}, so that every stream's
+ * listeners are the same three functions (none made per stream).
+ */
+const END: unique symbol = Symbol("Http2StreamEnd")
+type TrackedStream = Http2.ServerHttp2Stream & { [END]: StreamEnd }
+/** A stream whose input is still read: its end is its exchange's. */
+type ExchangeStream = Http2.ServerHttp2Stream & { [END]: Http2Exchange }
+
+/**
+ * Whether the response on a stream given to an exchange waits for the client to read.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const waitingForPeer = (stream: Http2.ServerHttp2Stream): boolean => (stream as TrackedStream)[END].waitingForPeer
+
+/** A response given to its stream whole: all that is left is telling the session when the stream closes. */
+class SentResponse implements StreamEnd {
+  private readonly stream: Http2.ServerHttp2Stream
+  private readonly onEnd: (stream: Http2.ServerHttp2Stream) => void
+
+  constructor(stream: Http2.ServerHttp2Stream, onEnd: (stream: Http2.ServerHttp2Stream) => void) {
+    this.stream = stream
+    this.onEnd = onEnd
+  }
+
+  get waitingForPeer(): boolean {
+    return this.stream.writableLength > 0
+  }
+
+  streamClosed(): void {
+    this.onEnd(this.stream)
+  }
+}
+
 /**
  * @since 0.1.0
  * @category models
  */
-export class Http2Exchange implements BodyHost {
+export class Http2Exchange implements BodyHost, StreamEnd {
   readonly request: HTTPServerRequest
   private readonly stream: Http2.ServerHttp2Stream
   private readonly host: ConnectionHost<never>
   private readonly body: RequestBody
-  private readonly onEnd: (exchange: Http2Exchange) => void
+  private readonly onEnd: (stream: Http2.ServerHttp2Stream) => void
   /** The handler's fiber, then the response stream's. */
   private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
   /** Body bytes the body did not take yet (it was not reading, or is behind). */
@@ -73,7 +130,7 @@ export class Http2Exchange implements BodyHost {
     rawBlock: ReadonlyArray<string>,
     context: RequestContext,
     host: ConnectionHost<never>,
-    onEnd: (exchange: Http2Exchange) => void
+    onEnd: (stream: Http2.ServerHttp2Stream) => void
   ) {
     this.stream = stream
     this.host = host
@@ -86,9 +143,12 @@ export class Http2Exchange implements BodyHost {
     this.inputEnded = stream.endAfterHeaders
     this.expectContinue = head.expectContinue
     this.headerTooLarge = headerListSize(rawBlock) > host.options.maxHeaderSize
+    ;(stream as TrackedStream)[END] = this
     stream.on("error", ignore) // a reset by the peer, a session torn down: "close" follows
-    stream.on("end", this.onInputEnd)
-    stream.once("close", this.onStreamClose)
+    // A stream's END_STREAM came with its HEADERS (a GET, most often): no body, no "end" to wait for.
+    if (!this.inputEnded) stream.on("end", Http2Exchange.onInputEnd)
+    // "close" is emitted once: `on`, not `once` (which wraps the listener).
+    stream.on("close", Http2Exchange.onStreamClose)
   }
 
   /** Response bytes wait for the client to read (its flow-control window, or the socket, full). */
@@ -117,11 +177,6 @@ export class Http2Exchange implements BodyHost {
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) return this.settle(exit)
     fiber.addObserver((exit) => this.settle(exit))
-  }
-
-  /** Resets the stream and interrupts what runs for it (the session is torn down). */
-  destroy(): void {
-    if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL)
   }
 
   // BodyHost: the handler reads the body
@@ -164,13 +219,17 @@ export class Http2Exchange implements BodyHost {
     if (this.pending === undefined && body.wantsInput) {
       if (!this.reading) {
         this.reading = true
-        this.stream.on("data", this.onData)
+        this.stream.on("data", Http2Exchange.onData)
       }
       this.stream.resume()
     }
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  private static onData(this: ExchangeStream, chunk: Buffer): void {
+    this[END].data(chunk)
+  }
+
+  private data(chunk: Buffer): void {
     this.take(chunk)
     // Taking may have ended the exchange (a limit answered): its input is discarded then.
     if (this.discarding) return
@@ -186,7 +245,11 @@ export class Http2Exchange implements BodyHost {
     }
   }
 
-  private readonly onInputEnd = (): void => {
+  private static onInputEnd(this: ExchangeStream): void {
+    this[END].inputEnd()
+  }
+
+  private inputEnd(): void {
     this.inputEnded = true
     if (this.pending === undefined) this.body.endOfStream()
   }
@@ -225,19 +288,26 @@ export class Http2Exchange implements BodyHost {
     const stream = this.stream
     if (this.over || stream.destroyed) return
     const body = response.body
-    const sendsBody = !statusHasNoBody(response.status) && this.request.method !== "HEAD"
-    const bytes = body._tag === "Text"
-      ? Buffer.from(body.text, "utf8")
+    const noBody = statusHasNoBody(response.status)
+    const sendsBody = !noBody && this.request.method !== "HEAD"
+    // A text body goes to Node as it is (Node encodes it as it writes): no copy of it here.
+    const whole: string | Uint8Array | undefined = body._tag === "Text"
+      ? body.text
       : body._tag === "Bytes"
       ? body.bytes
       : undefined
-    const length = statusHasNoBody(response.status)
+    const wholeLength = whole === undefined
+      ? 0
+      : typeof whole === "string"
+      ? Buffer.byteLength(whole, "utf8")
+      : whole.byteLength
+    const length = noBody
       ? undefined
       : body._tag === "Empty"
       ? 0
       : body._tag === "Stream"
       ? body.contentLength
-      : (bytes as Uint8Array).byteLength
+      : wholeLength
     let block: Http2.OutgoingHttpHeaders
     try {
       block = responseHeaderBlock(response, length)
@@ -245,18 +315,18 @@ export class Http2Exchange implements BodyHost {
       return this.respondWithFailure(error, Cause.fail(error))
     }
     this.response = response
-    const endsNow = !sendsBody || body._tag === "Empty" || (bytes !== undefined && bytes.byteLength === 0)
+    const endsNow = !sendsBody || body._tag === "Empty" || (whole !== undefined && wholeLength === 0)
     try {
-      stream.respond(block, { endStream: endsNow })
+      stream.respond(block, endsNow ? HEADERS_ONLY : HEADERS_THEN_BODY)
     } catch (error) {
       // Node refused a field nghttp2 cannot carry.
       this.response = undefined
       return this.respondWithFailure(error, Cause.die(error))
     }
     if (endsNow) return this.responseSent()
-    if (bytes !== undefined) {
-      this.bodyBytes = bytes.byteLength
-      stream.end(bytes)
+    if (whole !== undefined) {
+      this.bodyBytes = wholeLength
+      stream.end(whole)
       return this.responseSent()
     }
     if (body._tag === "Stream") this.runStream(body.stream, body.contentLength)
@@ -309,7 +379,16 @@ export class Http2Exchange implements BodyHost {
 
   /** The response is all given to the stream; a body the client is still sending is refused (RFC 9113 section 8.1). */
   private responseSent(): void {
-    if (this.inputEnded || this.stream.destroyed) return
+    if (this.inputEnded) {
+      // Nothing runs for the request and nothing will read it: its stream's end needs only the stream.
+      const done = this.fiber === undefined && this.host.onRequestEnd === undefined && this.body.framing._tag === "NoBody"
+      if (done) {
+        this.request.markOver()
+        ;(this.stream as TrackedStream)[END] = new SentResponse(this.stream, this.onEnd)
+      }
+      return
+    }
+    if (this.stream.destroyed) return
     this.discardInput()
     this.stream.close(NGHTTP2_NO_ERROR)
   }
@@ -318,7 +397,7 @@ export class Http2Exchange implements BodyHost {
   private discardInput(): void {
     this.discarding = true
     this.pending = undefined
-    this.stream.off("data", this.onData)
+    this.stream.off("data", Http2Exchange.onData)
     this.stream.on("data", ignore)
     this.stream.resume()
   }
@@ -329,23 +408,31 @@ export class Http2Exchange implements BodyHost {
     this.discardInput()
   }
 
+  private static onStreamClose(this: TrackedStream): void {
+    this[END].streamClosed()
+  }
+
   /** The stream closed: whatever still runs for it stops, then the request is over. */
-  private readonly onStreamClose = (): void => {
+  streamClosed(): void {
     this.over = true
     this.clearBodyTimer()
     this.body.closed("the stream was closed")
-    const stream = this.stream
-    const sent = this.response !== undefined && stream.rstCode === NGHTTP2_NO_ERROR
-    const finish = () => {
-      this.request.markOver()
-      this.host.onRequestEnd?.(this.request, sent ? this.response : undefined, this.bodyBytes)
-      this.onEnd(this)
-    }
     const fiber = this.fiber
     this.fiber = undefined
-    if (fiber === undefined || fiber.pollUnsafe() !== undefined) return finish()
-    fiber.addObserver(finish)
-    fiber.interruptUnsafe(undefined, sent ? undefined : this.host.clientAbortAnnotations)
+    if (fiber === undefined || fiber.pollUnsafe() !== undefined) return this.finish()
+    fiber.addObserver(() => this.finish())
+    fiber.interruptUnsafe(undefined, this.sentWhole() ? undefined : this.host.clientAbortAnnotations)
+  }
+
+  /** The response went out whole: given to the stream, which closed without a reset. */
+  private sentWhole(): boolean {
+    return this.response !== undefined && this.stream.rstCode === NGHTTP2_NO_ERROR
+  }
+
+  private finish(): void {
+    this.request.markOver()
+    this.host.onRequestEnd?.(this.request, this.sentWhole() ? this.response : undefined, this.bodyBytes)
+    this.onEnd(this.stream)
   }
 }
 

@@ -19,7 +19,10 @@ const STREAM_END: BodyFraming = { _tag: "StreamEnd" }
 /**
  * The head of a request from its stream's raw header block
  * (`[name0, value0, ...]` as Node gives it, pseudo-headers included).
- * `endAfterHeaders`: the HEADERS frame ended the stream (no body).
+ * `endAfterHeaders`: the HEADERS frame ended the stream (no body). Only what
+ * every request needs is read at once; the headers without the
+ * pseudo-headers ({@link RequestHead.rawHeaders}) are made on first use (a
+ * handler that never looks at them costs no copy).
  *
  * @since 0.1.0
  * @category decoders
@@ -31,7 +34,6 @@ export const requestHeadOf = (rawBlock: ReadonlyArray<string>, endAfterHeaders: 
   let host: string | undefined = undefined
   let contentLength: string | undefined = undefined
   let expect: string | undefined = undefined
-  const rawHeaders: Array<string> = []
   for (let i = 0; i + 1 < rawBlock.length; i += 2) {
     const name = rawBlock[i] as string
     const value = rawBlock[i + 1] as string
@@ -39,31 +41,71 @@ export const requestHeadOf = (rawBlock: ReadonlyArray<string>, endAfterHeaders: 
       if (name === ":method") method = value
       else if (name === ":path") path = value
       else if (name === ":authority") authority = value
-      continue
-    }
-    if (name === "host") host = value
+    } else if (name === "host") host = value
     else if (name === "content-length") contentLength = value
     else if (name === "expect") expect = value
-    rawHeaders.push(name, value)
   }
-  if (host === undefined && authority !== undefined) rawHeaders.unshift("host", authority)
   const length = contentLength === undefined ? undefined : Number(contentLength)
   const framing: BodyFraming = endAfterHeaders || length === 0
     ? NO_BODY
     : length !== undefined && Number.isSafeInteger(length)
     ? { _tag: "ContentLength", length }
     : STREAM_END
-  return {
+  return new StreamRequestHead(
     method,
-    target: path ?? authority ?? "/",
-    version: "HTTP/2.0",
-    rawHeaders,
+    path ?? authority ?? "/",
     framing,
-    keepAlive: true,
     // RFC 9110 section 10.1.1; in HTTP/2 the 100 is a HEADERS frame of its own (RFC 9113 section 8.1).
-    expectContinue: !endAfterHeaders && expect !== undefined && expect.toLowerCase() === "100-continue",
-    host: authority ?? host,
-    upgrade: undefined
+    !endAfterHeaders && expect !== undefined && expect.toLowerCase() === "100-continue",
+    authority ?? host,
+    rawBlock,
+    host === undefined ? authority : undefined
+  )
+}
+
+class StreamRequestHead implements RequestHead {
+  readonly method: string
+  readonly target: string
+  readonly version = "HTTP/2.0" as const
+  readonly framing: BodyFraming
+  readonly keepAlive = true
+  readonly expectContinue: boolean
+  readonly host: string | undefined
+  readonly upgrade = undefined
+  private readonly rawBlock: ReadonlyArray<string>
+  /** The `host` field to add, from `:authority`, when the client sent none. */
+  private readonly hostFromAuthority: string | undefined
+  private headers: Array<string> | undefined = undefined
+
+  constructor(
+    method: string,
+    target: string,
+    framing: BodyFraming,
+    expectContinue: boolean,
+    host: string | undefined,
+    rawBlock: ReadonlyArray<string>,
+    hostFromAuthority: string | undefined
+  ) {
+    this.method = method
+    this.target = target
+    this.framing = framing
+    this.expectContinue = expectContinue
+    this.host = host
+    this.rawBlock = rawBlock
+    this.hostFromAuthority = hostFromAuthority
+  }
+
+  /** The header fields, pseudo-headers left out; a `host` from `:authority` first when the client sent none. */
+  get rawHeaders(): Array<string> {
+    if (this.headers !== undefined) return this.headers
+    const block = this.rawBlock
+    const headers: Array<string> = this.hostFromAuthority === undefined ? [] : ["host", this.hostFromAuthority]
+    for (let i = 0; i + 1 < block.length; i += 2) {
+      const name = block[i] as string
+      if (name.charCodeAt(0) !== 0x3a) headers.push(name, block[i + 1] as string)
+    }
+    this.headers = headers
+    return headers
   }
 }
 

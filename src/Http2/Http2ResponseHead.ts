@@ -39,20 +39,35 @@ export const responseHeaderBlock = (
   contentLength: number | undefined
 ): Http2.OutgoingHttpHeaders => {
   if (!isFinalStatus(response.status)) throw new InvalidResponseStatus({ status: response.status })
-  const block: Record<string, string | Array<string> | number> = Object.create(null)
-  block[":status"] = response.status
-  for (const name in response.headers) {
-    const lower = name.toLowerCase()
+  // A plain object literal (not `Object.create(null)`): Node copies it key
+  // by key, and a dictionary-mode object makes that copy slow.
+  const block: Record<string, string | Array<string> | number> = { ":status": response.status }
+  const headers = response.headers
+  for (const name in headers) {
+    const value = headers[name] as string | ReadonlyArray<string>
+    const lower = lowerCased(name)
     if (DROPPED.has(lower)) continue
-    if (!isToken(name)) throw new InvalidResponseHeader({ headerName: name })
-    const value = response.headers[name] as string | ReadonlyArray<string>
-    const values = typeof value === "string" ? [value] : value
-    for (const v of values) if (!isValidFieldValue(v)) throw new InvalidResponseHeader({ headerName: name })
-    const before = block[lower]
+    // `__proto__` would set the block's prototype, not a field.
+    if (!isToken(name) || lower === "__proto__") throw new InvalidResponseHeader({ headerName: name })
+    if (typeof value === "string") {
+      if (!isValidFieldValue(value)) throw new InvalidResponseHeader({ headerName: name })
+    } else {
+      for (const v of value) if (!isValidFieldValue(v)) throw new InvalidResponseHeader({ headerName: name })
+    }
+    const before = Object.hasOwn(block, lower) ? block[lower] : undefined
     block[lower] = before === undefined
-      ? (values.length === 1 ? values[0] as string : [...values])
-      : [...(Array.isArray(before) ? before : [String(before)]), ...values]
+      ? (typeof value === "string" ? value : value.length === 1 ? value[0] as string : [...value])
+      : [...(Array.isArray(before) ? before : [String(before)]), ...(typeof value === "string" ? [value] : value)]
   }
   if (contentLength !== undefined) block["content-length"] = contentLength
   return block
+}
+
+/** `name` lower-cased, without a new string when it already is (as most handlers write them). */
+const lowerCased = (name: string): string => {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 0x41 && c <= 0x5a) return name.toLowerCase()
+  }
+  return name
 }

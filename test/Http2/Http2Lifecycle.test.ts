@@ -11,6 +11,9 @@ import * as Response from "../../src/Response/Response.ts"
 import * as Http2Client from "../support/Http2Client.ts"
 import * as RawClient from "../support/RawClient.ts"
 import { serve, serveDemo } from "../support/TestServer.ts"
+import { suiteTlsMaterial } from "../support/TlsMaterial.ts"
+
+const tls = suiteTlsMaterial()
 
 /** The first GOAWAY a client session receives: its last stream id. */
 const goawayOf = (session: Http2.ClientHttp2Session) =>
@@ -163,6 +166,35 @@ describe("HTTP/2 write timeout", () => {
         expect((yield* Http2Client.request(other)).text).toBe("hello")
         expect(yield* RawClient.eventually(() => server.connectionCount() === 1)).toBe(true)
       }))
+  }
+
+  for (const secure of [false, true]) {
+    it.live(`a client that reads slowly but steadily is not cut off${secure ? " (TLS)" : ""}: the write timeout counts time without a byte written`, () =>
+      Effect.gen(function*() {
+        const size = 1_000_000
+        const { port } = yield* serve(() => Effect.succeed(Response.bytes(new Uint8Array(size))), {
+          http2: true,
+          writeTimeout: "300 millis",
+          ...(secure ? { ssl: tls.ssl() } : {})
+        })
+        const session = yield* Http2Client.connect(port, { tls: secure })
+        // 16 KiB every 40 ms: the response always waits for this client, and always moves (about 2.5 s in all).
+        const received = yield* Effect.callback<number>((resume) => {
+          const stream = session.request({ ":path": "/" })
+          let bytes = 0
+          stream.pause()
+          stream.on("error", () => {})
+          const reader = setInterval(() => {
+            const chunk: Buffer | null = stream.read(16 * 1024) ?? stream.read()
+            if (chunk !== null) bytes += chunk.byteLength
+          }, 40)
+          stream.on("close", () => {
+            clearInterval(reader)
+            resume(Effect.succeed(bytes))
+          })
+        })
+        expect(received).toBe(size)
+      }), { timeout: 15_000 })
   }
 
   it.live("a stream whose handler is slow is not cut by the write timeout (nothing waits for the client)", () =>

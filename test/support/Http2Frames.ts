@@ -9,7 +9,10 @@ import { Effect, type Scope } from "effect"
 import { HTTP2_PREFACE } from "../../src/Http2/Http2Preface.ts"
 
 export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, CONTINUATION: 9 } as const
-export const FLAG = { END_STREAM: 0x1, END_HEADERS: 0x4 } as const
+export const FLAG = { ACK: 0x1, END_STREAM: 0x1, END_HEADERS: 0x4 } as const
+
+/** GOAWAY and RST_STREAM error codes (RFC 9113 section 7). */
+export const ERROR = { PROTOCOL_ERROR: 1, INTERNAL_ERROR: 2, REFUSED_STREAM: 7, CANCEL: 8, ENHANCE_YOUR_CALM: 11 } as const
 
 /** One frame: 9-byte header, then the payload. */
 export const frame = (type: number, flags: number, streamId: number, payload: Uint8Array = new Uint8Array(0)): Buffer => {
@@ -43,6 +46,9 @@ export const GET_ROOT: Buffer = Buffer.concat([Buffer.from([0x82, 0x84, 0x86, 0x
 
 /** The client's opening: the preface and an empty SETTINGS frame. */
 export const OPENING: Buffer = Buffer.concat([HTTP2_PREFACE, frame(FRAME.SETTINGS, 0, 0)])
+
+/** The acknowledgement of the server's SETTINGS (RFC 9113 section 6.5.3). */
+export const SETTINGS_ACK: Buffer = frame(FRAME.SETTINGS, FLAG.ACK, 0)
 
 export interface RawHttp2 {
   readonly socket: Net.Socket
