@@ -155,7 +155,7 @@ export class RequestBody {
     this.transientInput = transient
     try {
       const framer = this.framer
-      const stop = framer.feed(input, start, end, this.onWireData)
+      const stop = framer.feed(input, start, end, this.wireSink ??= (data) => this.onWireData(data))
       if (framer.done) this.endOfFraming()
       return stop
     } catch (error) {
@@ -213,8 +213,11 @@ export class RequestBody {
     this.whole = undefined
   }
 
+  /** {@link onWireData} for the framer: made when a body is first fed (most requests have none). */
+  private wireSink: ((data: Uint8Array) => void) | undefined = undefined
+
   /** Body bytes as they come off the wire (still encoded, if they are). */
-  private readonly onWireData = (data: Uint8Array): void => {
+  private onWireData(data: Uint8Array): void {
     const state = this.state
     if (data.byteLength === 0 || state._tag !== "Reading") return
     if (state.mode === "Drain") {
