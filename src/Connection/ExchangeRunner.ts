@@ -77,7 +77,7 @@ export class ExchangeRunner {
   /** Runs a response body stream into the machine. */
   runStream(stream: Stream.Stream<Uint8Array, unknown>): void {
     const exchange = this.core.exchange
-    const fiber = this.host.fork(Stream.runForEachArray(stream, this.writePieces))
+    const fiber = this.host.fork(Stream.runForEachArray(stream, this.pieceWriter ??= (pieces) => this.writePieces(pieces)))
     this.fiber = fiber
     const done = (exit: Exit.Exit<void, unknown>) => {
       if (this.core.exchange !== exchange) return
@@ -140,7 +140,10 @@ export class ExchangeRunner {
     return true
   }
 
-  private readonly writePieces = (pieces: ReadonlyArray<Uint8Array>): Effect.Effect<void> => {
+  /** {@link writePieces} for the stream: made at the connection's first streamed response (most never have one). */
+  private pieceWriter: ((pieces: ReadonlyArray<Uint8Array>) => Effect.Effect<void>) | undefined = undefined
+
+  private writePieces(pieces: ReadonlyArray<Uint8Array>): Effect.Effect<void> {
     const more = this.driver.event(() => this.sendPieces(pieces))
     if (!more) return Effect.interrupt
     // Backpressure: wait for the peer to read (the machine's write deadline runs meanwhile).
