@@ -1,0 +1,117 @@
+/**
+ * A streamed body of an `effect/http` app, handed to the engine: the engine
+ * runs the stream in its own fiber, with the request's context and its
+ * Scope (closed when the stream ends, fails or is interrupted), while the
+ * app's fiber waits ({@link StreamedBody.wait}) until the stream has ended,
+ * so that its span and its log line cover the body, and a client leaving
+ * mid-stream ends them interrupted, as on `NodeHttpServer`.
+ *
+ * One object per streamed response does it all, in one stream operator:
+ * the context is set (not merged) around the stream's start and each pull,
+ * with the effects that do so made once per body; the Scope is closed and
+ * the app's fiber resumed by one finalizer of the run's Scope. (Built of
+ * `Stream.suspend`, `Stream.provideContext` and `Stream.onExit`, the same
+ * cost four times as much: a WeakMap entry, two merges of the whole
+ * context per pull, a forked Scope and a generator.)
+ *
+ * @since 0.1.0
+ */
+import { Channel, type Context, Effect, Exit, Scope, Stream } from "effect"
+
+type Resume = (effect: Effect.Effect<void, unknown>) => void
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class StreamedBody {
+  /** The stream the engine runs. */
+  readonly stream: Stream.Stream<Uint8Array, unknown>
+  /** What the app's fiber waits on: the stream's end (its exit), or the engine dropping it unrun. */
+  readonly wait: Effect.Effect<void, unknown>
+  private started = false
+  private ended: Exit.Exit<void, unknown> | undefined = undefined
+  private resume: Resume | undefined = undefined
+  private readonly body: Stream.Stream<Uint8Array, unknown>
+  private readonly context: Context.Context<never> | undefined
+  private readonly scope: Scope.Closeable | undefined
+
+  constructor(
+    body: Stream.Stream<Uint8Array, unknown>,
+    context: Context.Context<never> | undefined,
+    scope: Scope.Closeable | undefined) {
+    this.body = body
+    this.context = context
+    this.scope = scope
+    this.stream = Stream.fromChannel(Channel.fromTransform(this.transform))
+    this.wait = Effect.callback<void, unknown>(this.register)
+  }
+
+  /**
+   * The engine is done with the request: a body it never ran (its
+   * connection closed first, a head it cannot send) ends the app's wait
+   * interrupted, its Scope closed.
+   */
+  dropIfUnstarted(): void {
+    if (!this.started) this.end(Exit.interrupt())
+  }
+
+  /** Runs the body's own channel, in the request's context, its end told to {@link finish}. */
+  private readonly transform = (
+    upstream: Parameters<ReturnType<typeof Channel.toTransform>>[0],
+    scope: Scope.Scope
+  ) => {
+    this.started = true
+    const inner = Channel.toTransform(this.body.channel)(upstream, scope)
+    return Effect.andThen(
+      Scope.addFinalizerExit(scope, this.finish),
+      Effect.map(this.inContext(inner), (pull) => this.inContext(pull))
+    )
+  }
+
+  /**
+   * The request's context, set for the effect's run and restored after it:
+   * the context the app's fiber had, whole (a merge with the engine's would
+   * copy it at each pull, for services the body cannot require).
+   */
+  private inContext<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return this.context === undefined ? effect : Effect.updateContext(effect, this.requestContext)
+  }
+
+  private readonly requestContext = (): Context.Context<never> => this.context as Context.Context<never>
+
+  /** The stream's run ended: its Scope closed, then the app's wait ended with the same exit. */
+  private readonly finish = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
+    const ended = Exit.asVoid(exit)
+    if (this.scope === undefined) return Effect.sync(() => this.end(ended))
+    return Effect.andThen(Scope.close(this.scope, exit), Effect.sync(() => this.end(ended)))
+  }
+
+  private end(exit: Exit.Exit<void, unknown>): void {
+    if (this.ended !== undefined) return
+    this.ended = exit
+    const resume = this.resume
+    this.resume = undefined
+    if (resume !== undefined) resume(this.settled(exit))
+  }
+
+  /** The app's fiber goes on with the exit; a body never run closes its Scope first. */
+  private settled(exit: Exit.Exit<void, unknown>): Effect.Effect<void, unknown> {
+    return this.started || this.scope === undefined ? exit : Effect.andThen(Scope.close(this.scope, exit), exit)
+  }
+
+  private readonly register = (resume: Resume): Effect.Effect<void> | undefined => {
+    if (this.ended !== undefined) {
+      resume(this.settled(this.ended))
+      return undefined
+    }
+    this.resume = resume
+    // The app's fiber interrupted while it waits: a body not yet run closes its Scope.
+    return this.onWaitInterrupted
+  }
+
+  private readonly onWaitInterrupted: Effect.Effect<void> = Effect.suspend(() => {
+    this.resume = undefined
+    return this.started || this.scope === undefined ? Effect.void : Scope.close(this.scope, Exit.interrupt())
+  })
+}
