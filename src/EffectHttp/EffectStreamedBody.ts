@@ -7,16 +7,17 @@
  * mid-stream ends them interrupted, as on `NodeHttpServer`.
  *
  * One object per streamed response does it all, in one stream operator:
- * the context is set (not merged) around the stream's start and each pull,
- * with the effects that do so made once per body; the Scope is closed and
- * the app's fiber resumed by one finalizer of the run's Scope. (Built of
- * `Stream.suspend`, `Stream.provideContext` and `Stream.onExit`, the same
- * cost four times as much: a WeakMap entry, two merges of the whole
- * context per pull, a forked Scope and a generator.)
+ * the request's context is set on the engine's fiber once, when the run
+ * starts (not merged, not per pull), and given back when it ends; the Scope
+ * is closed and the app's fiber resumed by one finalizer of the run's
+ * Scope. (Built of `Stream.suspend`, `Stream.provideContext` and
+ * `Stream.onExit`, the same cost twice as much CPU: a WeakMap entry, two
+ * merges of the whole context per pull, a forked Scope, a generator and a
+ * Deferred.)
  *
  * @since 0.1.0
  */
-import { Channel, type Context, Effect, Exit, Scope, Stream } from "effect"
+import { Channel, type Context, Effect, Exit, type Fiber, Scope, Stream } from "effect"
 
 type Resume = (effect: Effect.Effect<void, unknown>) => void
 
@@ -32,6 +33,9 @@ export class StreamedBody {
   private started = false
   private ended: Exit.Exit<void, unknown> | undefined = undefined
   private resume: Resume | undefined = undefined
+  /** The engine's fiber and its own context, while it runs the body in the request's. */
+  private engine: { readonly fiber: Fiber.Fiber<unknown, unknown>; readonly context: Context.Context<never> } | undefined =
+    undefined
   private readonly body: Stream.Stream<Uint8Array, unknown>
   private readonly context: Context.Context<never> | undefined
   private readonly scope: Scope.Closeable | undefined
@@ -39,7 +43,8 @@ export class StreamedBody {
   constructor(
     body: Stream.Stream<Uint8Array, unknown>,
     context: Context.Context<never> | undefined,
-    scope: Scope.Closeable | undefined) {
+    scope: Scope.Closeable | undefined
+  ) {
     this.body = body
     this.context = context
     this.scope = scope
@@ -56,32 +61,35 @@ export class StreamedBody {
     if (!this.started) this.end(Exit.interrupt())
   }
 
-  /** Runs the body's own channel, in the request's context, its end told to {@link finish}. */
+  /**
+   * Runs the body's own channel in the request's context, its end told to
+   * {@link finish}. The context is set on the engine's fiber once, for the
+   * whole run (the engine runs each body in a fiber of its own), and given
+   * back when the run ends: not around each pull, and not merged with the
+   * engine's (the body cannot require the engine's services).
+   */
   private readonly transform = (
     upstream: Parameters<ReturnType<typeof Channel.toTransform>>[0],
     scope: Scope.Scope
   ) => {
     this.started = true
-    const inner = Channel.toTransform(this.body.channel)(upstream, scope)
-    return Effect.andThen(
-      Scope.addFinalizerExit(scope, this.finish),
-      Effect.map(this.inContext(inner), (pull) => this.inContext(pull))
-    )
+    const pull = Effect.andThen(Scope.addFinalizerExit(scope, this.finish), Channel.toTransform(this.body.channel)(upstream, scope))
+    return this.context === undefined ? pull : Effect.andThen(this.enterContext, pull)
   }
 
-  /**
-   * The request's context, set for the effect's run and restored after it:
-   * the context the app's fiber had, whole (a merge with the engine's would
-   * copy it at each pull, for services the body cannot require).
-   */
-  private inContext<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
-    return this.context === undefined ? effect : Effect.updateContext(effect, this.requestContext)
-  }
-
-  private readonly requestContext = (): Context.Context<never> => this.context as Context.Context<never>
+  private readonly enterContext: Effect.Effect<void> = Effect.withFiber((fiber) => {
+    this.engine = { fiber, context: fiber.context }
+    fiber.setContext(this.context as Context.Context<never>)
+    return Effect.void
+  })
 
   /** The stream's run ended: its Scope closed, then the app's wait ended with the same exit. */
   private readonly finish = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
+    const engine = this.engine
+    if (engine !== undefined) {
+      this.engine = undefined
+      engine.fiber.setContext(engine.context)
+    }
     const ended = Exit.asVoid(exit)
     if (this.scope === undefined) return Effect.sync(() => this.end(ended))
     return Effect.andThen(Scope.close(this.scope, exit), Effect.sync(() => this.end(ended)))
