@@ -37,8 +37,9 @@ export class StreamedBody {
   private engine: { readonly fiber: Fiber.Fiber<unknown, unknown>; readonly context: Context.Context<never> } | undefined =
     undefined
   private readonly body: Stream.Stream<Uint8Array, unknown>
-  private readonly context: Context.Context<never> | undefined
-  private readonly scope: Scope.Closeable | undefined
+  // Let go of when the run ends (see `finish`).
+  private context: Context.Context<never> | undefined
+  private scope: Scope.Closeable | undefined
 
   constructor(
     body: Stream.Stream<Uint8Array, unknown>,
@@ -83,16 +84,27 @@ export class StreamedBody {
     return Effect.void
   })
 
-  /** The stream's run ended: its Scope closed, then the app's wait ended with the same exit. */
+  /**
+   * The stream's run ended: its Scope closed, then the app's wait ended
+   * with the same exit. The request's context and Scope are let go of now:
+   * the response (and so this body) stays reachable a while after the
+   * request, and through them the whole request would too, long enough for
+   * V8 to see its objects survive and allocate every request's objects as
+   * long-lived from then on (allocation-site pretenuring): measured,
+   * scavenges of 10-30 ms instead of 0.3, 7 us of GC per streamed request.
+   */
   private readonly finish = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
     const engine = this.engine
     if (engine !== undefined) {
       this.engine = undefined
       engine.fiber.setContext(engine.context)
     }
+    const scope = this.scope
+    this.context = undefined
+    this.scope = undefined
     const ended = Exit.asVoid(exit)
-    if (this.scope === undefined) return Effect.sync(() => this.end(ended))
-    return Effect.andThen(Scope.close(this.scope, exit), Effect.sync(() => this.end(ended)))
+    if (scope === undefined) return Effect.sync(() => this.end(ended))
+    return Effect.andThen(Scope.close(scope, exit), Effect.sync(() => this.end(ended)))
   }
 
   private end(exit: Exit.Exit<void, unknown>): void {
