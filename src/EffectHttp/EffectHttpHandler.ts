@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, Effect, Exit, Fiber, Scope, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Scope } from "effect"
 import * as HttpEffect from "effect/http/HttpEffect"
 import type * as HttpMiddleware from "effect/http/HttpMiddleware"
 import * as Request from "effect/http/HttpServerRequest"
@@ -20,6 +20,7 @@ import type { Upgrades } from "./EffectHttpUpgrade.ts"
 import type { Handler } from "../Server/HTTPServer.ts"
 import { toResponse } from "./EffectResponseConversion.ts"
 import { type Exchange, ServerRequest } from "./EffectServerRequest.ts"
+import { StreamedBody } from "./EffectStreamedBody.ts"
 
 /**
  * Responses an app answers with again and again (a constant
@@ -87,36 +88,21 @@ const recordResponse = (
         record(exchange, made)
         return
       }
-      const ended = Deferred.makeUnsafe<void, unknown>()
-      let started = false
-      const fiber = Fiber.getCurrent()
-      const scope = fiber === undefined ? undefined : Context.getOption(fiber.context, Scope.Scope)
-      let stream = Stream.suspend(() => {
-        started = true
-        return body.stream
-      })
-      if (fiber !== undefined) stream = Stream.provideContext(stream, fiber.context)
-      if (scope?._tag === "Some") {
-        const closeable = scope.value as Scope.Closeable
-        HttpEffect.scopeDisableClose(closeable)
-        stream = Stream.onExit(stream, (exit) => Effect.andThen(Scope.close(closeable, exit), Deferred.done(ended, Exit.asVoid(exit))))
-        // A body the engine never runs closes the Scope here, when it drops it.
-        sent = Effect.onExit(Deferred.await(ended), (exit) => started ? Effect.void : Scope.close(closeable, exit))
-      } else {
-        stream = Stream.onExit(stream, (exit) => Deferred.done(ended, Exit.asVoid(exit)))
-        sent = Deferred.await(ended)
-      }
+      // `handleResponse` runs in the app's fiber: its context is the request's.
+      const context = Fiber.getCurrent()?.context
+      const scope = context === undefined ? undefined : Context.getOrUndefined(context, Scope.Scope) as Scope.Closeable | undefined
+      if (scope !== undefined) HttpEffect.scopeDisableClose(scope)
+      const streamed = new StreamedBody(body.stream, context, scope)
       // The engine drops a body it will not send (its connection closed
       // first, its head cannot be sent): the exchange is then over with the
       // stream never started, and the app's fiber ends interrupted.
-      request.source.whenOver(() => {
-        if (!started) Deferred.doneUnsafe(ended, Exit.interrupt())
-      })
+      request.source.whenOver(() => streamed.dropIfUnstarted())
+      sent = streamed.wait
       record(exchange, {
         status,
         reason,
         headers,
-        body: { _tag: "Stream", stream, contentLength: body.contentLength }
+        body: { _tag: "Stream", stream: streamed.stream, contentLength: body.contentLength }
       })
     })
   } catch (defect) {

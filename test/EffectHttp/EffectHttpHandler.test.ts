@@ -51,6 +51,22 @@ const routes = Layer.mergeAll(
       { contentType: "application/octet-stream", contentLength: 2000 }
     )
   ),
+  // A body whose every piece is made, in the stream, from the request it answers (its pulls see the request's context).
+  HttpRouter.add(
+    "GET",
+    "/context",
+    HttpServerResponse.stream(
+      Stream.make(1, 2).pipe(
+        Stream.mapEffect(() =>
+          Effect.withFiber((fiber) => {
+            const request = Context.getOption(fiber.context, HttpServerRequest.HttpServerRequest)
+            return Effect.succeed(encoder.encode(Option.isSome(request) ? `${request.value.url};` : "none;"))
+          })
+        )
+      ),
+      { contentType: "text/plain", contentLength: 18 }
+    )
+  ),
   // Events that never end.
   HttpRouter.add(
     "GET",
@@ -134,6 +150,13 @@ for (const target of targets) {
         const response = yield* RawClient.requestOnce(port, RawClient.get("/download"), { timeoutMillis: 3000 })
         expect([response.status, response.body.length]).toEqual([200, 2000])
         expect(millisOf(yield* spanOf(otel.spans, "/download"))).toBeGreaterThanOrEqual(140)
+      }))
+
+    it.live("the body runs in the request's context: each piece sees the request", () =>
+      Effect.gen(function*() {
+        const { port } = yield* serveOn(target)
+        const response = yield* RawClient.requestOnce(port, RawClient.get("/context"), { timeoutMillis: 3000 })
+        expect([response.status, response.body.toString()]).toEqual([200, "/context;/context;"])
       }))
 
     it.live("a client leaving mid-stream ends the span interrupted", () =>
