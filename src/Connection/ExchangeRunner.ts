@@ -64,14 +64,23 @@ export class ExchangeRunner {
     }
     if (isExit(effect)) return this.settle(effect, this.sameTurnClock(now))
     const fiber = this.host.forkHandler(effect)
-    this.fiber = fiber
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) return this.settle(exit, this.sameTurnClock(now))
     // The connection may have closed while the handler ran its first steps.
     if (this.request !== request) return fiber.interruptUnsafe()
+    this.fiber = fiber
     fiber.addObserver((exit) => {
+      this.letGo(fiber)
       if (this.request === request) this.driver.event(() => this.settle(exit, performance.now()))
     })
+  }
+
+  /**
+   * A fiber that ended is not kept: an idle connection would hold through
+   * it its last request, response and context until the next request.
+   */
+  private letGo(fiber: Fiber.Fiber<unknown, unknown>): void {
+    if (this.fiber === fiber) this.fiber = undefined
   }
 
   /** Runs a response body stream into the machine. */
@@ -80,6 +89,7 @@ export class ExchangeRunner {
     const fiber = this.host.fork(Stream.runForEachArray(stream, this.pieceWriter ??= (pieces) => this.writePieces(pieces)))
     this.fiber = fiber
     const done = (exit: Exit.Exit<void, unknown>) => {
+      this.letGo(fiber)
       if (this.core.exchange !== exchange) return
       this.driver.event(() =>
         Exit.isSuccess(exit) ? this.core.endStream(performance.now()) : this.core.abortStream(exit.cause)
