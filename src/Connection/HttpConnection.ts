@@ -172,9 +172,9 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
   }
 
   openExchange(head: RequestHead, now: number): RequestBody {
-    const { bodyTimeoutMillis, chunkSize, decodedContentEncoding, maxBodySize, maxBufferSize } = this.host.options
-    const limits = { maxBodySize, maxBufferSize, chunkSize, bodyTimeoutMillis }
-    const body = new RequestBody(head.framing, limits, this, contentCodingOf(head, decodedContentEncoding))
+    // The options are the body's limits (shared until a handler changes its own).
+    const options = this.host.options
+    const body = new RequestBody(head.framing, options, this, contentCodingOf(head, options.decodedContentEncoding))
     this.runner.open(new HTTPServerRequest(head, body, this.context, now))
     return body
   }

@@ -136,9 +136,9 @@ export class Http2Exchange implements BodyHost, StreamEnd {
     this.host = host
     this.onEnd = onEnd
     const head = requestHeadOf(rawBlock, stream.endAfterHeaders)
-    const { bodyTimeoutMillis, chunkSize, decodedContentEncoding, maxBodySize, maxBufferSize } = host.options
-    const limits = { maxBodySize, maxBufferSize, chunkSize, bodyTimeoutMillis }
-    this.body = new RequestBody(head.framing, limits, this, contentCodingOf(head, decodedContentEncoding))
+    // The options are the body's limits (shared until a handler changes its own).
+    const options = host.options
+    this.body = new RequestBody(head.framing, options, this, contentCodingOf(head, options.decodedContentEncoding))
     this.request = new HTTPServerRequest(head, this.body, context, performance.now())
     this.inputEnded = stream.endAfterHeaders
     this.expectContinue = head.expectContinue

@@ -335,7 +335,7 @@ export class HTTPServerRequest {
    */
   setMaxBodySize(bytes: number): Effect.Effect<void> {
     return Effect.sync(() => {
-      this.bodyReader.limits.maxBodySize = bytes
+      this.bodyReader.changeLimits({ maxBodySize: bytes })
     })
   }
 
@@ -346,7 +346,7 @@ export class HTTPServerRequest {
    */
   setBodyTimeout(timeout: Duration.Input): Effect.Effect<void> {
     return Effect.sync(() => {
-      this.bodyReader.limits.bodyTimeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(timeout))
+      this.bodyReader.changeLimits({ bodyTimeoutMillis: Duration.toMillis(Duration.fromInputUnsafe(timeout)) })
     })
   }
 

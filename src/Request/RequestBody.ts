@@ -22,14 +22,16 @@ import { type ContentCoding, Decompressor } from "./BodyDecompression.ts"
 
 /**
  * The limits a body is read under; `maxBodySize` and `bodyTimeoutMillis` can be
- * changed by the handler before it starts reading.
+ * changed by the handler before it starts reading ({@link RequestBody.changeLimits}).
+ * One object serves every request of a connection until a handler changes
+ * its own request's: a request costs no object of its own for them.
  *
  * @since 0.1.0
  * @category models
  */
 export interface BodyLimits {
-  maxBodySize: number
-  bodyTimeoutMillis: number | undefined
+  readonly maxBodySize: number
+  readonly bodyTimeoutMillis: number | undefined
   readonly maxBufferSize: number
   readonly chunkSize: number
 }
@@ -123,7 +125,8 @@ export class RequestBody {
   /** The buffer a body of known length is gathered into (see `gather`). */
   private whole: Buffer | undefined = undefined
   private buffered: Uint8Array | undefined = undefined
-  readonly limits: BodyLimits
+  /** The limits in force: the connection's, until {@link changeLimits}. */
+  limits: BodyLimits
   private readonly host: BodyHost
   readonly framing: BodyFraming
 
@@ -135,6 +138,12 @@ export class RequestBody {
     this.framer = framing._tag === "NoBody" ? NO_BODY : new BodyFramer(framing)
     this.framingComplete = framing._tag === "NoBody"
     if (this.framingComplete) this.state = COMPLETE
+  }
+
+  /** Changes this request's limits only (the object it was given is shared: it is replaced, not changed). */
+  changeLimits(changes: Partial<Pick<BodyLimits, "maxBodySize" | "bodyTimeoutMillis">>): void {
+    const { bodyTimeoutMillis, chunkSize, maxBodySize, maxBufferSize } = this.limits
+    this.limits = { maxBodySize, bodyTimeoutMillis, maxBufferSize, chunkSize, ...changes }
   }
 
   /** Whether the connection should feed input now. */
