@@ -17,7 +17,7 @@ import { ConnectionContext } from "../Connection/ConnectionContext.ts"
 import type { ConnectionHost, ServedConnection } from "../Connection/ConnectionHost.ts"
 import { DetachError } from "../Request/Detach.ts"
 import type { ProxyHeader } from "../Wire/ProxyHeader.ts"
-import { Http2Exchange, waitingForPeer } from "./Http2Exchange.ts"
+import { Http2Exchange, SentStreams, waitingForPeer } from "./Http2Exchange.ts"
 import { type Http2Options, sessionOptions } from "./Http2Limits.ts"
 
 /** An HTTP/2 stream cannot be handed over: WebSockets over HTTP/2 (RFC 8441) are not served. */
@@ -119,7 +119,7 @@ export class Http2Connection implements ServedConnection {
     }
     this.lastStreamId = Math.max(this.lastStreamId, stream.id ?? 0)
     this.streams.add(stream)
-    new Http2Exchange(stream, rawBlock, this.context, this.host, this.onStreamEnd).start()
+    new Http2Exchange(stream, rawBlock, this.context, this.host, this.sentStreams).start()
     if (this.draining) this.beginShutdown()
   }
 
@@ -128,6 +128,9 @@ export class Http2Connection implements ServedConnection {
     if (this.streams.size === 0) this.idleSince = performance.now()
     if (this.closed && this.streams.size === 0) this.host.onClose(this)
   }
+
+  /** The end of every stream whose response went out whole (see `Http2Exchange`). */
+  private readonly sentStreams = new SentStreams(this.onStreamEnd)
 
   /** Before its first request: the header timeout, close. */
   private readonly onHeaderTimeout = (): void => {

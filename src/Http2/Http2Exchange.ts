@@ -44,18 +44,18 @@ const HEADERS_THEN_BODY: Http2.ServerStreamResponseOptions = { endStream: false 
 /**
  * What a stream's end needs: its exchange, or, once a request without a
  * body has had its response handed to the stream whole and nothing observes
- * requests, a {@link SentResponse} that holds only the stream. The request,
- * its body and the response are then garbage at once rather than when the
- * client has read the response: under load, per-stream objects held that
- * long survive young-generation collections, which then cost more (and V8
- * may start allocating such objects in the old generation, where only the
- * slower full collections free them).
+ * requests, its connection's {@link SentStreams}, one object for all such
+ * streams. The request, its body and the response are then garbage at once
+ * rather than when the client has read the response: under load, per-stream
+ * objects held that long survive young-generation collections, which then
+ * cost more (and V8 may start allocating such objects in the old
+ * generation, where only the slower full collections free them).
  */
 interface StreamEnd {
   /** Response bytes wait for the client to read (its flow-control window, or the socket, full). */
-  readonly waitingForPeer: boolean
+  waitingForPeer(stream: Http2.ServerHttp2Stream): boolean
   /** The stream closed. */
-  streamClosed(): void
+  streamClosed(stream: Http2.ServerHttp2Stream): void
 }
 
 /**
@@ -73,24 +73,29 @@ type ExchangeStream = Http2.ServerHttp2Stream & { [END]: Http2Exchange }
  * @since 0.1.0
  * @category getters
  */
-export const waitingForPeer = (stream: Http2.ServerHttp2Stream): boolean => (stream as TrackedStream)[END].waitingForPeer
+export const waitingForPeer = (stream: Http2.ServerHttp2Stream): boolean =>
+  (stream as TrackedStream)[END].waitingForPeer(stream)
 
-/** A response given to its stream whole: all that is left is telling the session when the stream closes. */
-class SentResponse implements StreamEnd {
-  private readonly stream: Http2.ServerHttp2Stream
+/**
+ * A connection's streams whose responses were given to them whole: all that
+ * is left is telling the connection when each closes. One per connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class SentStreams implements StreamEnd {
   private readonly onEnd: (stream: Http2.ServerHttp2Stream) => void
 
-  constructor(stream: Http2.ServerHttp2Stream, onEnd: (stream: Http2.ServerHttp2Stream) => void) {
-    this.stream = stream
+  constructor(onEnd: (stream: Http2.ServerHttp2Stream) => void) {
     this.onEnd = onEnd
   }
 
-  get waitingForPeer(): boolean {
-    return this.stream.writableLength > 0
+  waitingForPeer(stream: Http2.ServerHttp2Stream): boolean {
+    return stream.writableLength > 0
   }
 
-  streamClosed(): void {
-    this.onEnd(this.stream)
+  streamClosed(stream: Http2.ServerHttp2Stream): void {
+    this.onEnd(stream)
   }
 }
 
@@ -103,7 +108,7 @@ export class Http2Exchange implements BodyHost, StreamEnd {
   private readonly stream: Http2.ServerHttp2Stream
   private readonly host: ConnectionHost<never>
   private readonly body: RequestBody
-  private readonly onEnd: (stream: Http2.ServerHttp2Stream) => void
+  private readonly sent: SentStreams
   /** The handler's fiber, then the response stream's. */
   private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
   /** Body bytes the body did not take yet (it was not reading, or is behind). */
@@ -130,11 +135,11 @@ export class Http2Exchange implements BodyHost, StreamEnd {
     rawBlock: ReadonlyArray<string>,
     context: RequestContext,
     host: ConnectionHost<never>,
-    onEnd: (stream: Http2.ServerHttp2Stream) => void
+    sent: SentStreams
   ) {
     this.stream = stream
     this.host = host
-    this.onEnd = onEnd
+    this.sent = sent
     const head = requestHeadOf(rawBlock, stream.endAfterHeaders)
     // The options are the body's limits (shared until a handler changes its own).
     const options = host.options
@@ -152,7 +157,7 @@ export class Http2Exchange implements BodyHost, StreamEnd {
   }
 
   /** Response bytes wait for the client to read (its flow-control window, or the socket, full). */
-  get waitingForPeer(): boolean {
+  waitingForPeer(): boolean {
     return this.waitingForDrain || (!this.over && this.stream.writableLength > 0)
   }
 
@@ -384,7 +389,7 @@ export class Http2Exchange implements BodyHost, StreamEnd {
       const done = this.fiber === undefined && this.host.onRequestEnd === undefined && this.body.framing._tag === "NoBody"
       if (done) {
         this.request.markOver()
-        ;(this.stream as TrackedStream)[END] = new SentResponse(this.stream, this.onEnd)
+        ;(this.stream as TrackedStream)[END] = this.sent
       }
       return
     }
@@ -409,7 +414,7 @@ export class Http2Exchange implements BodyHost, StreamEnd {
   }
 
   private static onStreamClose(this: TrackedStream): void {
-    this[END].streamClosed()
+    this[END].streamClosed(this)
   }
 
   /** The stream closed: whatever still runs for it stops, then the request is over. */
@@ -432,7 +437,7 @@ export class Http2Exchange implements BodyHost, StreamEnd {
   private finish(): void {
     this.request.markOver()
     this.host.onRequestEnd?.(this.request, this.sentWhole() ? this.response : undefined, this.bodyBytes)
-    this.onEnd(this.stream)
+    this.sent.streamClosed(this.stream)
   }
 }
 
