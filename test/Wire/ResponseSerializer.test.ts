@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Stream } from "effect"
 import { InvalidResponseHeader } from "../../src/Wire/HttpErrors.ts"
-import { framingOf } from "../../src/Wire/ResponseFraming.ts"
+import { framingOf, type ResponseFraming } from "../../src/Wire/ResponseFraming.ts"
 import {
   type ConnectionField,
   serializeResponse,
@@ -222,6 +222,30 @@ describe("serializeResponse", () => {
     expect(lines).toEqual(["HTTP/1.1 200 One", "HTTP/1.1 200 One", "HTTP/1.1 200 Two", "HTTP/1.1 200 OK", "HTTP/1.1 200 Two"])
     const streamed = Response.stream(Stream.empty, { status: 202, reason: "Later" })
     expect(serializeStreamHead(streamed, framingOf(202, false, false, true), 0, "none").toString("latin1")).toMatch(/^HTTP\/1\.1 202 Later\r\n/)
+  })
+
+  it("streamed heads from one headers object the handler changes between responses: each head as it is now, framing and Connection line included", () => {
+    // A literal response: the handler's own headers object reaches the serializer as it is.
+    const headers: Record<string, string> = { "X-Count": "0" }
+    const streamed = (): Response.Response => ({ status: 200, headers, body: { _tag: "Stream", stream: Stream.empty, contentLength: undefined } })
+    const chunked = framingOf(200, false, false, true)
+    const length = framingOf(200, true, false, true)
+    const steps: Array<[string, ResponseFraming, ConnectionField, string]> = [
+      ["1", chunked, "none", "Transfer-Encoding: chunked\r\n"],
+      ["1", chunked, "none", "Transfer-Encoding: chunked\r\n"],
+      ["2", chunked, "close", "Transfer-Encoding: chunked\r\nConnection: close\r\n"],
+      ["2", length, "none", "Content-Length: 7\r\n"],
+      ["3", length, "keep-alive", "Content-Length: 7\r\nConnection: Keep-Alive\r\n"],
+      ["3", chunked, "none", "Transfer-Encoding: chunked\r\n"]
+    ]
+    for (const [count, framing, connection, tail] of steps) {
+      headers["X-Count"] = count
+      const head = serializeStreamHead(streamed(), framing, 7, connection).toString("latin1")
+      expect(withoutDate(head)).toBe(`HTTP/1.1 200 OK\r\nX-Count: ${count}\r\nDate: -\r\n${tail}\r\n`)
+    }
+    // A value the kept head was not made of is validated again.
+    headers["X-Count"] = "4\r\nX-Injected: yes"
+    expect(() => serializeStreamHead(streamed(), chunked, 0, "none")).toThrow(InvalidResponseHeader)
   })
 
   it("a reason phrase with CR, LF or a control character is refused: by the constructors and on the wire", () => {
