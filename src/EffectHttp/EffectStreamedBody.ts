@@ -117,7 +117,13 @@ export class StreamedBody {
 
   /** The app's fiber goes on with the exit; a body never run closes its Scope first. */
   private settled(exit: Exit.Exit<void, unknown>): Effect.Effect<void, unknown> {
-    return this.started || this.scope === undefined ? exit : Effect.andThen(Scope.close(this.scope, exit), exit)
+    const scope = this.unrunScope()
+    return scope === undefined ? exit : Effect.andThen(Scope.close(scope, exit), exit)
+  }
+
+  /** The request's Scope while the body has not started: then it is the app's side to close it (a run closes it in `finish`). */
+  private unrunScope(): Scope.Closeable | undefined {
+    return this.started ? undefined : this.scope
   }
 
   private readonly register = (resume: Resume): Effect.Effect<void> | undefined => {
@@ -132,6 +138,7 @@ export class StreamedBody {
 
   private readonly onWaitInterrupted: Effect.Effect<void> = Effect.suspend(() => {
     this.resume = undefined
-    return this.started || this.scope === undefined ? Effect.void : Scope.close(this.scope, Exit.interrupt())
+    const scope = this.unrunScope()
+    return scope === undefined ? Effect.void : Scope.close(scope, Exit.interrupt())
   })
 }
