@@ -35,8 +35,10 @@ export interface RunnerDriver {
 export class ExchangeRunner {
   /** The request in flight. */
   request: HTTPServerRequest | undefined = undefined
-  /** Its handler's fiber, then its response stream's. */
+  /** Its handler's fiber, then its response stream's; let go of once it ends. */
   private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  /** {@link writePieces} for the stream: made at the connection's first streamed response (most never have one). */
+  private pieceWriter: ((pieces: ReadonlyArray<Uint8Array>) => Effect.Effect<void>) | undefined = undefined
   private readonly host: ConnectionHost<never>
   private readonly core: Http1Protocol
   private readonly driver: RunnerDriver
@@ -149,9 +151,6 @@ export class ExchangeRunner {
     }
     return true
   }
-
-  /** {@link writePieces} for the stream: made at the connection's first streamed response (most never have one). */
-  private pieceWriter: ((pieces: ReadonlyArray<Uint8Array>) => Effect.Effect<void>) | undefined = undefined
 
   private writePieces(pieces: ReadonlyArray<Uint8Array>): Effect.Effect<void> {
     const more = this.driver.event(() => this.sendPieces(pieces))
