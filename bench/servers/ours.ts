@@ -29,7 +29,8 @@ const handler = (request: HTTPServer.Request): Effect.Effect<Response.Response, 
     return Effect.succeed(Response.stream(Stream.make(firstPiece, secondPiece), { headers: textPlain }))
   }
   if (request.method === "POST" && request.path === "/upload") {
-    return Effect.map(request.body, (body) => Response.text(String(body.length), { headers: textPlain }))
+    // Lent: the body is used only while answering (see `HTTPServerRequest.lentBody`).
+    return Effect.map(request.lentBody, (body) => Response.text(String(body.length), { headers: textPlain }))
   }
   if (request.method === "GET" && request.path === "/large") {
     return Effect.succeed(Response.bytes(large))

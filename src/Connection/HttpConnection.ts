@@ -224,7 +224,8 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
   requestEnded(response: Response | undefined, bodyBytes: number): void {
     const request = this.runner.request
     if (request === undefined) return
-    request.markOver()
+    const lent = request.bodyReader.lentMemory
+    request.markOver(lent !== undefined && this.output.holds(lent))
     this.host.onRequestEnd?.(request, response, bodyBytes)
     // An idle connection holds no request (its head, body, arguments).
     this.runner.request = undefined

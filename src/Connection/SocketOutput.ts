@@ -110,6 +110,17 @@ export class SocketOutput {
   }
 
   /**
+   * Whether a write not yet taken by the kernel may still read `memory`:
+   * a gathered piece on it, or anything the socket still queues.
+   */
+  holds(memory: ArrayBufferLike): boolean {
+    if (this.socket.writableLength > 0) return true
+    const batch = this.batch
+    if (batch !== undefined) for (const data of batch) if (data.buffer === memory) return true
+    return false
+  }
+
+  /**
    * Whether the peer read some of what waits since the last look (a slow
    * but steady reader is not one that reads nothing).
    */

@@ -245,8 +245,16 @@ export class ServerRequest extends Inspectable.Class implements Request.HttpServ
     })
   }
 
+  /** The body decoded as UTF-8, read lent (`HTTPServerRequest.lentBody`): only the string is kept. */
   get text(): Effect.Effect<string, HttpServerError> {
-    return Effect.mapEager(this.arrayBuffer, (buffer) => textDecoder.decode(buffer))
+    return Effect.suspend(() => {
+      const cached = this.exchange.arrayBuffer
+      if (cached !== undefined) return Effect.succeed(textDecoder.decode(cached))
+      return Effect.mapEager(
+        Effect.mapErrorEager(this.limited(this.source.lentBody), (error) => bodyError(this, error)),
+        (bytes) => textDecoder.decode(bytes)
+      )
+    })
   }
 
   /** The body parsed as JSON; an empty body is `null`. */

@@ -429,13 +429,24 @@ export class Http2Exchange implements BodyHost, StreamEnd {
     fiber.interruptUnsafe(undefined, this.sentWhole() ? undefined : this.host.clientAbortAnnotations)
   }
 
+  /**
+   * Whether the stream may still read `lent` memory: Node hands DATA to the
+   * socket without copying it, so a body given to the stream could be read
+   * after the stream is done with. A streamed body may hold any memory.
+   */
+  private mayStillWrite(lent: ArrayBufferLike | undefined): boolean {
+    if (lent === undefined) return false
+    const body = this.response?.body
+    return body !== undefined && (body._tag === "Stream" || (body._tag === "Bytes" && body.bytes.buffer === lent))
+  }
+
   /** The response went out whole: given to the stream, which closed without a reset. */
   private sentWhole(): boolean {
     return this.response !== undefined && this.stream.rstCode === NGHTTP2_NO_ERROR
   }
 
   private finish(): void {
-    this.request.markOver()
+    this.request.markOver(this.mayStillWrite(this.body.lentMemory))
     this.host.onRequestEnd?.(this.request, this.sentWhole() ? this.response : undefined, this.bodyBytes)
     this.sent.streamClosed(this.stream)
   }

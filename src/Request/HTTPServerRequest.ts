@@ -304,11 +304,14 @@ export class HTTPServerRequest {
   /**
    * @internal The engine: the exchange is over, its response all written or
    * never to be (the connection closed first, the response could not be
-   * sent); what {@link whenOver} registered runs now.
+   * sent); what {@link whenOver} registered runs now, and a body read lent
+   * goes back to the pool, unless a write in progress still reads its
+   * memory (`lentStillWritten`: the engine knows, `RequestBody.lentMemory`).
    */
-  markOver(): void {
+  markOver(lentStillWritten = false): void {
     if (this.over) return
     this.over = true
+    this.bodyReader.takeBackLent(lentStillWritten)
     const waiting = this.onOver
     this.onOver = undefined
     waiting?.()
@@ -360,9 +363,21 @@ export class HTTPServerRequest {
     return this.bodyReader.stream
   }
 
-  /** The whole body decoded as UTF-8. */
+  /**
+   * The whole body, as {@link body}, but lent, not given: a body of more than
+   * 4 KiB sits in memory the server takes back and reuses once this request
+   * is over (its response sent). Use it while answering; a view of it kept
+   * past that reads as empty (its memory is detached), never as another
+   * request's bytes. It spares a large upload its own allocation, which V8
+   * pays for with full collections.
+   */
+  get lentBody(): Effect.Effect<Uint8Array, BodyError> {
+    return this.bodyReader.lent
+  }
+
+  /** The whole body decoded as UTF-8 (read lent: only the string is kept). */
   get text(): Effect.Effect<string, BodyError> {
-    return Effect.map(this.bodyReader.all, (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
+    return Effect.map(this.bodyReader.lent, (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
   }
 
   /** The whole body parsed as JSON. */

@@ -19,6 +19,7 @@ import { BodyFramer } from "../Wire/BodyFramer.ts"
 import type { BodyFraming } from "../Wire/HeadParser.ts"
 import { type BodyError, BodyTooLarge, ConnectionClosed } from "../Wire/HttpErrors.ts"
 import { type ContentCoding, Decompressor } from "./BodyDecompression.ts"
+import { isLendable, lend, takeBack } from "./LentBodyPool.ts"
 
 /**
  * The limits a body is read under; `maxBodySize` and `bodyTimeoutMillis` can be
@@ -125,6 +126,12 @@ export class RequestBody {
   /** The buffer a body of known length is gathered into (see `gather`). */
   private whole: Buffer | undefined = undefined
   private buffered: Uint8Array | undefined = undefined
+  /** The body is being read whole on lent memory ({@link lent}). */
+  private lending = false
+  /** The pooled memory a body read with {@link lent} sits in, until {@link takeBackLent}. */
+  private lentWhole: Buffer | undefined = undefined
+  /** The lent memory went back: the bytes read on it are gone. */
+  private tookBack = false
   /** The limits in force: the connection's, until {@link changeLimits}. */
   limits: BodyLimits
   private readonly host: BodyHost
@@ -279,9 +286,12 @@ export class RequestBody {
   private gather(data: Uint8Array): void {
     const framing = this.framing
     if (this.whole === undefined && this.queue.length === 0 && this.coding === undefined &&
-      framing._tag === "ContentLength" && data.byteLength < framing.length)
+      framing._tag === "ContentLength" && (data.byteLength < framing.length || this.transientInput))
     {
-      this.whole = Buffer.allocUnsafe(framing.length)
+      // A lent body is copied into pooled memory, also when it came whole
+      // in a read buffer (where any other is copied into a buffer of its own).
+      if (this.lending && isLendable(framing.length)) this.whole = this.lentWhole = lend(framing.length)
+      else if (data.byteLength < framing.length) this.whole = Buffer.allocUnsafe(framing.length)
     }
     if (this.whole !== undefined) {
       this.whole.set(data, this.queuedBytes)
@@ -440,11 +450,60 @@ export class RequestBody {
    */
   get all(): Effect.Effect<Uint8Array, BodyError> {
     return Effect.suspend(() => {
-      if (this.buffered !== undefined) return Effect.succeed(this.buffered)
-      const error = this.begin("Whole")
-      if (error !== undefined) return Effect.fail(error)
-      return this.collect()
+      const buffered = this.buffered
+      if (buffered !== undefined) {
+        // Read lent before: the caller owns what it gets, so it gets a copy.
+        if (this.lentWhole === undefined || buffered.buffer !== this.lentWhole.buffer) return Effect.succeed(buffered)
+        return Effect.succeed(this.buffered = Buffer.from(buffered))
+      }
+      return this.readWhole()
     })
+  }
+
+  /**
+   * The whole body, as {@link all}, but lent: a body of more than 4 KiB and
+   * a known length sits in pooled memory that the server takes back when
+   * the request is over (`LentBodyPool`); after that, every view of it reads
+   * as empty. Read whole before (with {@link all}), it is the same bytes.
+   *
+   * @since 0.1.0
+   */
+  get lent(): Effect.Effect<Uint8Array, BodyError> {
+    return Effect.suspend(() => {
+      if (this.buffered !== undefined) return Effect.succeed(this.buffered)
+      if (this.state._tag === "Unread") this.lending = true
+      return this.readWhole()
+    })
+  }
+
+  /** The pooled memory this body was read on, if it was read lent. */
+  get lentMemory(): ArrayBufferLike | undefined {
+    return this.lentWhole?.buffer
+  }
+
+  /**
+   * The request is over: lent memory goes back to the pool, unless a write
+   * in progress still reads it (`stillWritten`: a response that echoes the
+   * body); it is then left to the garbage collector, views and all. Bytes
+   * read on it can no longer be read.
+   */
+  takeBackLent(stillWritten: boolean): void {
+    const lent = this.lentWhole
+    if (lent === undefined) return
+    this.lentWhole = undefined
+    if (this.buffered !== undefined && this.buffered.buffer === lent.buffer) {
+      this.buffered = undefined
+      this.tookBack = true
+    }
+    this.whole = undefined
+    if (!stillWritten) takeBack(lent)
+  }
+
+  private readWhole(): Effect.Effect<Uint8Array, BodyError> {
+    if (this.tookBack) return Effect.fail(new ConnectionClosed({ reason: "the request is over: its lent body was taken back" }))
+    const error = this.begin("Whole")
+    if (error !== undefined) return Effect.fail(error)
+    return this.collect()
   }
 
   private collect(): Effect.Effect<Uint8Array, BodyError> {
