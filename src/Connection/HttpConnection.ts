@@ -174,7 +174,9 @@ export class HttpConnection implements ProtocolIO, BodyHost, OutputEvents {
   openExchange(head: RequestHead, now: number): RequestBody {
     // The options are the body's limits (shared until a handler changes its own).
     const options = this.host.options
-    const body = new RequestBody(head.framing, options, this, contentCodingOf(head, options.decodedContentEncoding))
+    const body = head.framing._tag === "NoBody"
+      ? RequestBody.bodiless(options)
+      : new RequestBody(head.framing, options, this, contentCodingOf(head, options.decodedContentEncoding))
     this.runner.open(new HTTPServerRequest(head, body, this.context, now))
     return body
   }

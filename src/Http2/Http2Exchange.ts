@@ -143,7 +143,9 @@ export class Http2Exchange implements BodyHost, StreamEnd {
     const head = requestHeadOf(rawBlock, stream.endAfterHeaders)
     // The options are the body's limits (shared until a handler changes its own).
     const options = host.options
-    this.body = new RequestBody(head.framing, options, this, contentCodingOf(head, options.decodedContentEncoding))
+    this.body = head.framing._tag === "NoBody"
+      ? RequestBody.bodiless(options)
+      : new RequestBody(head.framing, options, this, contentCodingOf(head, options.decodedContentEncoding))
     this.request = new HTTPServerRequest(head, this.body, context, performance.now())
     this.inputEnded = stream.endAfterHeaders
     this.expectContinue = head.expectContinue

@@ -12,7 +12,7 @@ import { Duration, Effect, type Scope, Stream } from "effect"
 import type { RequestHead } from "../Wire/HeadParser.ts"
 import { type BodyError, InvalidBody, UnsupportedContentEncoding } from "../Wire/HttpErrors.ts"
 import type { ConnectionInfo } from "./ConnectionInfo.ts"
-import type { RequestBody } from "./RequestBody.ts"
+import { RequestBody } from "./RequestBody.ts"
 import { DetachError, type DetachedSocket, type DetachOptions } from "./Detach.ts"
 import { parseBodyArguments } from "./BodyArguments.ts"
 import { parseContentType } from "./HeaderParameters.ts"
@@ -120,7 +120,7 @@ export class HTTPServerRequest {
 
   private readonly head: RequestHead
   /** @internal */
-  readonly bodyReader: RequestBody
+  bodyReader: RequestBody
   private readonly context: RequestContext
   private headersCache: HTTPHeaders | undefined = undefined
   private cookiesCache: Readonly<Record<string, string>> | undefined = undefined
@@ -338,7 +338,7 @@ export class HTTPServerRequest {
    */
   setMaxBodySize(bytes: number): Effect.Effect<void> {
     return Effect.sync(() => {
-      this.bodyReader.changeLimits({ maxBodySize: bytes })
+      this.ownBody().changeLimits({ maxBodySize: bytes })
     })
   }
 
@@ -349,8 +349,15 @@ export class HTTPServerRequest {
    */
   setBodyTimeout(timeout: Duration.Input): Effect.Effect<void> {
     return Effect.sync(() => {
-      this.bodyReader.changeLimits({ bodyTimeoutMillis: Duration.toMillis(Duration.fromInputUnsafe(timeout)) })
+      this.ownBody().changeLimits({ bodyTimeoutMillis: Duration.toMillis(Duration.fromInputUnsafe(timeout)) })
     })
+  }
+
+  /** The body, made this request's own if it was the shared one of bodiless requests (its limits are to change). */
+  private ownBody(): RequestBody {
+    const body = this.bodyReader
+    if (!body.shared) return body
+    return this.bodyReader = new RequestBody(body.framing, body.limits, body.host)
   }
 
   /** The whole body, in memory (bounded by `maxBufferSize`). */

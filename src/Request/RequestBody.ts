@@ -93,7 +93,15 @@ const DRAINING: BodyState = { _tag: "Reading", mode: "Drain" }
 const COMPLETE: BodyState = { _tag: "Complete" }
 const EMPTY = new Uint8Array(0)
 /** The framer of every body without one: done from the start, it takes nothing and never changes. */
-const NO_BODY = new BodyFramer({ _tag: "NoBody" })
+const NO_BODY_FRAMING: BodyFraming = { _tag: "NoBody" }
+const NO_BODY = new BodyFramer(NO_BODY_FRAMING)
+
+/** The host of a body without one: it never reads, so it is never told anything. */
+const NO_HOST: BodyHost = { onReadStart: () => {}, onDemand: () => {}, onBodyComplete: () => {} }
+
+/** Shared bodies of bodiless requests, by the limits they report (see {@link RequestBody.bodiless}). */
+const bodilessByLimits = new WeakMap<BodyLimits, RequestBody>()
+let lastBodiless: RequestBody | undefined = undefined
 
 /** Decoded bytes queued before a decompressor is paused. */
 const DECODED_HIGH_WATER = 256 * 1024
@@ -103,6 +111,29 @@ const DECODED_HIGH_WATER = 256 * 1024
  * @category models
  */
 export class RequestBody {
+  /**
+   * The body of every request without one (most of them) under the same
+   * limits: done from the start, it takes nothing and never changes, so one
+   * object serves them all. A handler that changes its request's limits
+   * gets a body of its own first (`HTTPServerRequest`), as {@link changeLimits}
+   * must not touch a shared one.
+   *
+   * @since 0.1.0
+   */
+  static bodiless(limits: BodyLimits): RequestBody {
+    const last = lastBodiless
+    if (last !== undefined && last.limits === limits) return last
+    let body = bodilessByLimits.get(limits)
+    if (body === undefined) {
+      body = new RequestBody(NO_BODY_FRAMING, limits, NO_HOST)
+      body.shared = true
+      bodilessByLimits.set(limits, body)
+    }
+    return lastBodiless = body
+  }
+
+  /** Whether this is a {@link bodiless} body, shared by requests. */
+  shared = false
   state: BodyState = UNREAD
   /**
    * Whether the framing reached the end of the body on the wire: from here
@@ -134,7 +165,8 @@ export class RequestBody {
   private tookBack = false
   /** The limits in force: the connection's, until {@link changeLimits}. */
   limits: BodyLimits
-  private readonly host: BodyHost
+  /** @internal */
+  readonly host: BodyHost
   readonly framing: BodyFraming
 
   constructor(framing: BodyFraming, limits: BodyLimits, host: BodyHost, coding?: ContentCoding) {
@@ -149,6 +181,7 @@ export class RequestBody {
 
   /** Changes this request's limits only (the object it was given is shared: it is replaced, not changed). */
   changeLimits(changes: Partial<Pick<BodyLimits, "maxBodySize" | "bodyTimeoutMillis">>): void {
+    if (this.shared) throw new Error("the limits of a shared bodiless body cannot change")
     const { bodyTimeoutMillis, chunkSize, maxBodySize, maxBufferSize } = this.limits
     this.limits = { maxBodySize, bodyTimeoutMillis, maxBufferSize, chunkSize, ...changes }
   }

@@ -98,3 +98,28 @@ describe("requestTime", () => {
       expect(Math.abs((seen?.startTime.getTime() ?? 0) - Date.now())).toBeLessThan(5000)
     }))
 })
+
+describe("limits of a request without a body", () => {
+  it.live("setMaxBodySize and setBodyTimeout on a bodiless request change that request's limits only", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serve((request) =>
+        Effect.gen(function*() {
+          const before = request.maxBodySize
+          if (request.path === "/change") {
+            yield* request.setMaxBodySize(7)
+            yield* request.setBodyTimeout("1 second")
+          }
+          const body = yield* request.body
+          return Response.json({ before, after: request.maxBodySize, bodyBytes: body.byteLength })
+        }), { maxBodySize: 1000 })
+      const first = yield* RawClient.connect(port)
+      const second = yield* RawClient.connect(port)
+      yield* first.write("GET /change HTTP/1.1\r\nHost: x\r\n\r\n")
+      expect((yield* first.readResponse()).json()).toEqual({ before: 1000, after: 7, bodyBytes: 0 })
+      // Another connection, and the next request on the same one, have the server's limit.
+      yield* second.write("GET /same HTTP/1.1\r\nHost: x\r\n\r\n")
+      expect((yield* second.readResponse()).json()).toEqual({ before: 1000, after: 1000, bodyBytes: 0 })
+      yield* first.write("GET /same HTTP/1.1\r\nHost: x\r\n\r\n")
+      expect((yield* first.readResponse()).json()).toEqual({ before: 1000, after: 1000, bodyBytes: 0 })
+    }))
+})
