@@ -32,6 +32,7 @@ import type { ParserLeniency, RequestHead } from "./HeadParser.ts"
 import { findHeadEnd, parseHead, requestLineTooLong, resumeScanAt, skipLeadingEmptyLines } from "./HeadParser.ts"
 import { TOKEN } from "./CharClasses.ts"
 import { HeaderTooLarge, MalformedRequest } from "./HttpErrors.ts"
+import { latin1 } from "./Latin1.ts"
 
 /**
  * @since 0.1.0
@@ -109,7 +110,7 @@ export class HeadReader {
       return undefined
     }
     if (headEnd - headStart > this.maxHeaderSize) this.refuseOversized(input, headStart, headEnd)
-    const head = parseHead(input.toString("latin1", headStart, headEnd), this.leniency, this.maxRequestLineSize)
+    const head = parseHead(latin1(input, headStart, headEnd), this.leniency, this.maxRequestLineSize)
     this.headEnd = headEnd
     this.scanFrom = headEnd
     this.started = false
