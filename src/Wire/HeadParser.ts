@@ -189,26 +189,27 @@ const isToken = (s: string): boolean => {
 
 /**
  * Parses the request line: `method SP request-target SP HTTP-version`, single
- * spaces only (RFC 9112 section 3). It is `text[0, end)`: the checks read the
- * head's own (flat) string by index, which is faster than reading slices of
- * it, and only the method and target become strings of their own (the
- * common methods and the versions are constants).
+ * spaces only (RFC 9112 section 3). It is `text[from, end)`: the checks read
+ * the (flat) string by index, which is faster than reading slices of it,
+ * and only the method and target become strings of their own (the common
+ * methods and the versions are constants).
  */
 const parseRequestLine = (
   text: string,
+  from: number,
   end: number
 ): { method: string; target: string; version: "HTTP/1.0" | "HTTP/1.1" } => {
-  const sp1 = text.indexOf(" ")
-  if (sp1 <= 0 || sp1 >= end) return malformed("request line has no method")
+  const sp1 = text.indexOf(" ", from)
+  if (sp1 <= from || sp1 >= end) return malformed("request line has no method")
   const sp2 = text.indexOf(" ", sp1 + 1)
   if (sp2 === -1 || sp2 >= end) return malformed("request line has no version")
-  for (let i = 0; i < sp1; i++) if (TOKEN[text.charCodeAt(i)] === 0) return malformed("invalid method")
+  for (let i = from; i < sp1; i++) if (TOKEN[text.charCodeAt(i)] === 0) return malformed("invalid method")
   if (sp2 === sp1 + 1) return malformed("empty request-target")
   for (let i = sp1 + 1; i < sp2; i++) {
     const c = text.charCodeAt(i)
     if (TARGET[c] === 0) return malformed(c === 0x23 ? "fragment in request-target" : "invalid byte in request-target")
   }
-  const method = knownMethod(text, sp1) ?? text.slice(0, sp1)
+  const method = knownMethod(text, from, sp1 - from) ?? text.slice(from, sp1)
   const target = text.slice(sp1 + 1, sp2)
   const version = versionAt(text, sp2 + 1, end)
   if (version === undefined) {
@@ -237,17 +238,25 @@ const parseRequestLine = (
   return { method, target, version }
 }
 
-/** `GET`, `POST` or `HEAD` when the method `text[0, length)` is one of them. */
-const knownMethod = (text: string, length: number): string | undefined => {
+/** `GET`, `POST` or `HEAD` when the method `text[at, at + length)` is one of them. */
+const knownMethod = (text: string, at: number, length: number): string | undefined => {
   if (length === 3) {
-    return text.charCodeAt(0) === 0x47 && text.charCodeAt(1) === 0x45 && text.charCodeAt(2) === 0x54 ? "GET" : undefined
+    return text.charCodeAt(at) === 0x47 && text.charCodeAt(at + 1) === 0x45 && text.charCodeAt(at + 2) === 0x54
+      ? "GET"
+      : undefined
   }
   if (length === 4) {
-    const c0 = text.charCodeAt(0)
-    if (c0 === 0x50 && text.charCodeAt(1) === 0x4f && text.charCodeAt(2) === 0x53 && text.charCodeAt(3) === 0x54) {
+    const c0 = text.charCodeAt(at)
+    if (
+      c0 === 0x50 && text.charCodeAt(at + 1) === 0x4f && text.charCodeAt(at + 2) === 0x53 &&
+      text.charCodeAt(at + 3) === 0x54
+    ) {
       return "POST"
     }
-    if (c0 === 0x48 && text.charCodeAt(1) === 0x45 && text.charCodeAt(2) === 0x41 && text.charCodeAt(3) === 0x44) {
+    if (
+      c0 === 0x48 && text.charCodeAt(at + 1) === 0x45 && text.charCodeAt(at + 2) === 0x41 &&
+      text.charCodeAt(at + 3) === 0x44
+    ) {
       return "HEAD"
     }
   }
@@ -374,9 +383,10 @@ const trimOws = (s: string): string => {
 
 /**
  * Parses a complete request head: the latin1 text from the request-line up to
- * and including the empty line that ends it. A request-line (without its
- * line end) longer than `maxRequestLineSize` bytes is refused
- * ({@link requestLineTooLong}).
+ * and including the empty line that ends it, at `from` in `text` (the heads
+ * of a pipelined batch are one string; what follows a head's empty line is
+ * not read). A request-line (without its line end) longer than
+ * `maxRequestLineSize` bytes is refused ({@link requestLineTooLong}).
  *
  * @throws MalformedRequest | VersionNotSupported | UnsupportedTransferEncoding |
  *   MethodTooLong | TargetTooLong
@@ -385,18 +395,19 @@ const trimOws = (s: string): string => {
 export const parseHead = (
   text: string,
   leniency: ParserLeniency = defaultLeniency,
-  maxRequestLineSize: number = Infinity
+  maxRequestLineSize: number = Infinity,
+  from: number = 0
 ): RequestHead => {
-  let lineEnd = text.indexOf("\n")
+  let lineEnd = text.indexOf("\n", from)
   // The text must hold a whole head (up to findHeadEnd); without this check a
   // missing LF made the request line lose its last character.
   if (lineEnd === -1) malformed("head not terminated by an empty line")
-  const lineLength = requestLineLength(text, lineEnd, leniency)
-  if (lineLength > maxRequestLineSize) {
-    const sp = text.indexOf(" ")
-    throw requestLineTooLong(sp < lineLength ? sp : -1, maxRequestLineSize)
+  const lineStop = requestLineEnd(text, from, lineEnd, leniency)
+  if (lineStop - from > maxRequestLineSize) {
+    const sp = text.indexOf(" ", from)
+    throw requestLineTooLong(sp !== -1 && sp < lineStop ? sp - from : -1, maxRequestLineSize)
   }
-  const { method, target, version } = parseRequestLine(text, lineLength)
+  const { method, target, version } = parseRequestLine(text, from, lineStop)
 
   const rawHeaders: Array<string> = []
   let contentLength: string | undefined
@@ -523,9 +534,9 @@ export const parseHead = (
   return { method, target, version, rawHeaders, framing, keepAlive, expectContinue, host, upgrade }
 }
 
-/** The length of the request line ending at the LF `lineEnd`, without its CR. */
-const requestLineLength = (text: string, lineEnd: number, leniency: ParserLeniency): number => {
-  if (lineEnd > 0 && text.charCodeAt(lineEnd - 1) === CR) return lineEnd - 1
+/** Where the request line starting at `from` and ending at the LF `lineEnd` ends, without its CR. */
+const requestLineEnd = (text: string, from: number, lineEnd: number, leniency: ParserLeniency): number => {
+  if (lineEnd > from && text.charCodeAt(lineEnd - 1) === CR) return lineEnd - 1
   if (!leniency.bareLfInHead) malformed("request line not ended by CRLF")
   return lineEnd
 }

@@ -35,6 +35,42 @@ import { HeaderTooLarge, MalformedRequest } from "./HttpErrors.ts"
 import { latin1 } from "./Latin1.ts"
 
 /**
+ * The most input converted to text at once: 16 pipelined heads of a
+ * benchmark client are about 720 bytes, a browser's head 500 to 2,000.
+ */
+const BATCH_TEXT_MAX_BYTES = 4096
+
+/**
+ * The Latin-1 text of `batch.of[batch.start, batch.end)`. When more input
+ * follows a head (pipelined heads), the text of it all is made once and the
+ * heads after the first are parsed in it, each at its offset, rather than
+ * converted one by one (a call into C++ each, 10% of a pipelined request).
+ * One for the process: an input is read whole in the turn it arrives, and a
+ * connection's input is a new buffer whenever it changes (never rewritten
+ * in place), so a buffer seen again is the same bytes.
+ */
+const batch: { of: Buffer | undefined; text: string; start: number; end: number } = {
+  of: undefined,
+  text: "",
+  start: 0,
+  end: 0
+}
+
+/** Where the head `input[headStart, headEnd)` starts in `batch.text`, made if need be. */
+const batchTextFor = (input: Buffer, headStart: number, headEnd: number, end: number): number => {
+  if (batch.of !== input || headStart < batch.start || headEnd > batch.end) {
+    // A small input is taken whole (the heads after this one are in it);
+    // of a large one (a body follows), only the head.
+    const textEnd = end - headStart <= BATCH_TEXT_MAX_BYTES ? end : headEnd
+    batch.text = latin1(input, headStart, textEnd)
+    batch.of = input
+    batch.start = headStart
+    batch.end = textEnd
+  }
+  return headStart - batch.start
+}
+
+/**
  * @since 0.1.0
  * @category parsers
  */
@@ -73,6 +109,7 @@ export class HeadReader {
 
   private readonly smallerLimit: number
 
+
   /**
    * Reads the next head from `input[start, end)`, resuming the scan for its
    * end at `scanFrom` (from an earlier read of the same bytes, or `start`).
@@ -110,7 +147,10 @@ export class HeadReader {
       return undefined
     }
     if (headEnd - headStart > this.maxHeaderSize) this.refuseOversized(input, headStart, headEnd)
-    const head = parseHead(latin1(input, headStart, headEnd), this.leniency, this.maxRequestLineSize)
+    // Nothing after the head (one request per read): its own text; else
+    // the text of the heads that follow too.
+    const from = batchTextFor(input, headStart, headEnd, end)
+    const head = parseHead(batch.text, this.leniency, this.maxRequestLineSize, from)
     this.headEnd = headEnd
     this.scanFrom = headEnd
     this.started = false

@@ -34,6 +34,54 @@ describe("HeadReader", () => {
     expect([reader.start, reader.headEnd, reader.scanFrom, reader.started]).toEqual([0, GET.length, GET.length, false])
   })
 
+  it("reads pipelined heads one after the other, each its own, whatever their lengths and methods", () => {
+    const heads = [
+      "GET /a HTTP/1.1\r\nHost: one.example\r\n\r\n",
+      "POST /upload?x=1 HTTP/1.1\r\nHost: two.example\r\nContent-Length: 0\r\nX-Long: " + "v".repeat(300) + "\r\n\r\n",
+      "\r\nHEAD / HTTP/1.0\r\n\r\n",
+      "DELETE /d HTTP/1.1\r\nhost: three\r\n\r\n"
+    ]
+    const input = latin1(heads.join(""))
+    const reader = new HeadReader(65536, defaultLeniency)
+    const read: Array<unknown> = []
+    let start = 0
+    for (let i = 0; i < heads.length; i++) {
+      const head = reader.read(input, start, input.length, start)
+      read.push([head?.method, head?.target, head?.version, head?.host, head?.rawHeaders.length])
+      start = reader.headEnd
+    }
+    expect(read).toEqual([
+      ["GET", "/a", "HTTP/1.1", "one.example", 2],
+      ["POST", "/upload?x=1", "HTTP/1.1", "two.example", 6],
+      ["HEAD", "/", "HTTP/1.0", undefined, 0],
+      ["DELETE", "/d", "HTTP/1.1", "three", 2]
+    ])
+    expect(start).toBe(input.length)
+  })
+
+  it("a pipelined head that is malformed fails on its own, after the heads before it were read", () => {
+    const input = latin1(GET + "GET /x HTTP/1.1\r\nBad Name: 1\r\n\r\n" + GET)
+    const reader = new HeadReader(65536, defaultLeniency)
+    expect(reader.read(input, 0, input.length, 0)?.target).toBe("/")
+    const error = thrownBy(() => reader.read(input, reader.headEnd, input.length, reader.headEnd))
+    expect(error?._tag).toBe("MalformedRequest")
+  })
+
+  it("new input at the same offsets is read anew (another buffer, other bytes)", () => {
+    const reader = new HeadReader(65536, defaultLeniency)
+    const first = latin1("GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+    const second = latin1("GET /other HTTP/1.1\r\nHost: b\r\n\r\nGET /again HTTP/1.1\r\nHost: b\r\n\r\n")
+    expect(reader.read(first, 0, first.length, 0)?.target).toBe("/first")
+    expect(reader.read(second, 0, second.length, 0)?.target).toBe("/other")
+    expect(reader.read(second, reader.headEnd, second.length, reader.headEnd)?.target).toBe("/again")
+    // And the same buffer's bytes beyond what was read before (a head and a large body after it).
+    const large = latin1("POST /big HTTP/1.1\r\nHost: c\r\nContent-Length: 5000\r\n\r\n" + "z".repeat(5000) + GET)
+    const post = reader.read(large, 0, large.length, 0)
+    expect([post?.method, post?.target]).toEqual(["POST", "/big"])
+    const after = reader.headEnd + 5000
+    expect(reader.read(large, after, large.length, after)?.host).toBe("a")
+  })
+
   it("consumes empty lines before a head (RFC 9112 section 2.2) without starting one", () => {
     const input = latin1("\r\n\n\r\n")
     const reader = new HeadReader(65536, defaultLeniency)
