@@ -234,12 +234,17 @@ export class ServerRequest extends Inspectable.Class implements Request.HttpServ
     return Stream.mapError(this.bodyStream, (error) => bodyError(this, error))
   }
 
+  /** A whole-body read under the app's `MaxBodySize`, its errors as `HttpServerError`s. */
+  private readWhole(read: Effect.Effect<Uint8Array, BodyError>): Effect.Effect<Uint8Array, HttpServerError> {
+    return Effect.mapErrorEager(this.limited(read), (error) => bodyError(this, error))
+  }
+
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpServerError> {
     return Effect.suspend(() => {
       const cached = this.exchange.arrayBuffer
       if (cached !== undefined) return Effect.succeed(cached)
       return Effect.mapEager(
-        Effect.mapErrorEager(this.limited(this.source.body), (error) => bodyError(this, error)),
+        this.readWhole(this.source.body),
         (bytes) => (this.exchange.arrayBuffer = toArrayBuffer(bytes.byteLength === 0 ? EMPTY : bytes))
       )
     })
@@ -250,10 +255,7 @@ export class ServerRequest extends Inspectable.Class implements Request.HttpServ
     return Effect.suspend(() => {
       const cached = this.exchange.arrayBuffer
       if (cached !== undefined) return Effect.succeed(textDecoder.decode(cached))
-      return Effect.mapEager(
-        Effect.mapErrorEager(this.limited(this.source.lentBody), (error) => bodyError(this, error)),
-        (bytes) => textDecoder.decode(bytes)
-      )
+      return Effect.mapEager(this.readWhole(this.source.lentBody), (bytes) => textDecoder.decode(bytes))
     })
   }
 

@@ -48,6 +48,12 @@ const free: Array<Array<ArrayBuffer>> = Array.from(
 const classOf = (size: number): number =>
   Math.max(0, 32 - Math.clz32(size - 1) - SMALLEST_CLASS_BITS)
 
+/** The bytes of a size class's memory. */
+const classBytes = (sizeClass: number): number => 1 << (sizeClass + SMALLEST_CLASS_BITS)
+
+/** How many free buffers a size class keeps: 1 MiB of them, and at least one. */
+const keptOf = (sizeClass: number): number => Math.max(1, FREE_BYTES_PER_CLASS / classBytes(sizeClass))
+
 /**
  * A buffer of `length` bytes (contents undefined) on pooled memory; the
  * length must be {@link isLendable}.
@@ -56,7 +62,7 @@ const classOf = (size: number): number =>
  */
 export const lend = (length: number): Buffer => {
   const sizeClass = classOf(length)
-  const memory = free[sizeClass]?.pop() ?? new ArrayBuffer(1 << (sizeClass + SMALLEST_CLASS_BITS))
+  const memory = free[sizeClass]?.pop() ?? new ArrayBuffer(classBytes(sizeClass))
   return Buffer.from(memory, 0, length)
 }
 
@@ -72,15 +78,12 @@ export const takeBack = (lent: Uint8Array): void => {
   const moved = memory.transfer()
   const sizeClass = classOf(moved.byteLength)
   const list = free[sizeClass]
-  if (list !== undefined && moved.byteLength === 1 << (sizeClass + SMALLEST_CLASS_BITS) &&
-    (list.length + 1) * moved.byteLength <= Math.max(FREE_BYTES_PER_CLASS, moved.byteLength))
-  {
-    list.push(moved)
-  }
+  // Only memory of a class's own size goes back (what `lend` made).
+  if (list !== undefined && moved.byteLength === classBytes(sizeClass) && list.length < keptOf(sizeClass)) list.push(moved)
 }
 
 /**
- * The free memory the pool holds, in bytes (for tests and metrics).
+ * The free memory the pool holds, in bytes (what its tests read).
  *
  * @since 0.1.0
  */

@@ -109,7 +109,6 @@ export class HeadReader {
 
   private readonly smallerLimit: number
 
-
   /**
    * Reads the next head from `input[start, end)`, resuming the scan for its
    * end at `scanFrom` (from an earlier read of the same bytes, or `start`).
@@ -147,8 +146,7 @@ export class HeadReader {
       return undefined
     }
     if (headEnd - headStart > this.maxHeaderSize) this.refuseOversized(input, headStart, headEnd)
-    // Nothing after the head (one request per read): its own text; else
-    // the text of the heads that follow too.
+    // The head's text, with the heads that follow it in a small input.
     const from = batchTextFor(input, headStart, headEnd, end)
     const head = parseHead(batch.text, this.leniency, this.maxRequestLineSize, from)
     this.headEnd = headEnd

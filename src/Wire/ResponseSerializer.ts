@@ -428,6 +428,22 @@ const putContentLength = (out: Buffer, at: number, n: number, digits: number): n
   return end
 }
 
+/** Writes a kept head's status line and handler fields, then the Date line, at 0; returns where the framing line goes. */
+const putHeadStart = (out: Buffer, head: Uint8Array, date: Uint8Array): number => {
+  out.set(head, 0)
+  out.set(date, head.length)
+  return head.length + date.byteLength
+}
+
+/** Writes the Connection line and the empty line that ends the head at `at`; returns where the body goes. */
+const putHeadEnd = (out: Buffer, at: number, connectionLine: Uint8Array): number => {
+  out.set(connectionLine, at)
+  at += connectionLine.length
+  out[at] = 0x0d
+  out[at + 1] = 0x0a
+  return at + 2
+}
+
 /** Text bodies up to this length are checked for ASCII and copied by a loop. */
 const SHORT_TEXT = 128
 
@@ -493,15 +509,9 @@ const writeWithHead = (
   const sent = framing.sendsBody ? bodyLength : 0
   const inline = !(body._tag === "Bytes" && sent >= ZERO_COPY_MIN_BYTES)
   const out = Buffer.allocUnsafe(headLength + (inline ? sent : 0))
-  out.set(start.head, 0)
-  let at = start.head.length
-  out.set(date, at)
-  at += date.byteLength
+  let at = putHeadStart(out, start.head, date)
   if (!noBody) at = putContentLength(out, at, bodyLength, digits)
-  out.set(connectionLine, at)
-  at += connectionLine.length
-  out[at++] = 0x0d
-  out[at++] = 0x0a
+  at = putHeadEnd(out, at, connectionLine)
   if (sent > 0 && inline) {
     if (body._tag === "Text") {
       if (ascii >= 0) {
@@ -537,16 +547,9 @@ const writePrepared = (
   const headLength = ready.head.length + date.byteLength + ready.contentLength.length + connectionLine.length + 2
   const inline = body.byteLength < ZERO_COPY_MIN_BYTES
   const out = Buffer.allocUnsafe(headLength + (inline ? body.byteLength : 0))
-  out.set(ready.head, 0)
-  let at = ready.head.length
-  out.set(date, at)
-  at += date.byteLength
+  let at = putHeadStart(out, ready.head, date)
   out.set(ready.contentLength, at)
-  at += ready.contentLength.length
-  out.set(connectionLine, at)
-  at += connectionLine.length
-  out[at++] = 0x0d
-  out[at++] = 0x0a
+  at = putHeadEnd(out, at + ready.contentLength.length, connectionLine)
   if (inline) {
     out.set(body, at)
     if (ready.ownBody) ready.written = { date, connection, framing, bytes: out }
@@ -585,15 +588,8 @@ export const serializeStreamHead = (
     const date = cached.hasDate ? NO_BYTES : currentDateLine()
     const connectionLine = connectionLineBytes[connection]
     const out = Buffer.allocUnsafe(cached.head.length + date.byteLength + framingLine.length + connectionLine.length + 2)
-    out.set(cached.head, 0)
-    let at = cached.head.length
-    out.set(date, at)
-    at += date.byteLength
-    at += out.write(framingLine, at, "latin1")
-    out.set(connectionLine, at)
-    at += connectionLine.length
-    out[at] = 0x0d
-    out[at + 1] = 0x0a
+    const at = putHeadStart(out, cached.head, date)
+    putHeadEnd(out, at + out.write(framingLine, at, "latin1"), connectionLine)
     return out
   }
   return Buffer.from(headStart(response) + framingLine + connectionLines[connection] + "\r\n", "latin1")

@@ -32,7 +32,7 @@ interface Probe {
 
 const routes = (probe: Probe) =>
   Layer.mergeAll(
-    HttpRouter.add("GET", "/hello", HttpServerResponse.text("Hello world")),
+    EffectRoutes.hello,
     HttpRouter.add(
       "GET",
       "/users/:id",

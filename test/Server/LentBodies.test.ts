@@ -24,16 +24,18 @@ const filled = (length: number, byte: number) => Buffer.alloc(length, byte)
 /** Answers with the lent body itself: the response's bytes are the request's memory. */
 const echoLent = (request: HTTPServerRequest) => Effect.map(request.lentBody, (body) => Response.bytes(body))
 
+/** Reads the body lent and keeps it in `kept` (past its request); answers with its length and SHA-256. */
+const keepLent = (kept: Array<Uint8Array>) => (request: HTTPServerRequest) =>
+  Effect.map(request.lentBody, (body) => {
+    kept.push(body)
+    return Response.text(`${body.byteLength} ${digest(body)}`)
+  })
+
 describe("lentBody over HTTP/1.1", () => {
   it.live("gives the body's bytes; a view kept past the response reads as empty; the next body is its own", () =>
     Effect.gen(function*() {
       const kept: Array<Uint8Array> = []
-      const { port } = yield* serve((request) =>
-        Effect.map(request.lentBody, (body) => {
-          kept.push(body)
-          return Response.text(`${body.byteLength} ${digest(body)}`)
-        })
-      )
+      const { port } = yield* serve(keepLent(kept))
       const client = yield* RawClient.connect(port)
       const first = filled(64 * 1024, 0x61)
       const second = filled(64 * 1024, 0x62)
@@ -49,20 +51,16 @@ describe("lentBody over HTTP/1.1", () => {
   it.live("a body of 4 KiB or less, or of unknown length (chunked), is the handler's own: it stays readable", () =>
     Effect.gen(function*() {
       const kept: Array<Uint8Array> = []
-      const { port } = yield* serve((request) =>
-        Effect.map(request.lentBody, (body) => {
-          kept.push(body)
-          return Response.text(String(body.byteLength))
-        })
-      )
+      const { port } = yield* serve(keepLent(kept))
       const client = yield* RawClient.connect(port)
-      yield* client.write(post(filled(4096, 0x63)))
-      expect((yield* client.readResponse()).text).toBe("4096")
+      const small = filled(4096, 0x63)
+      yield* client.write(post(small))
+      expect((yield* client.readResponse()).text).toBe(`4096 ${digest(small)}`)
       const chunk = filled(10_000, 0x64).toString("latin1")
       yield* client.write(
         `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`
       )
-      expect((yield* client.readResponse()).text).toBe("10000")
+      expect((yield* client.readResponse()).text).toBe(`10000 ${digest(filled(10_000, 0x64))}`)
       yield* RawClient.sleepReal(20)
       expect(kept.map((body) => body.byteLength)).toEqual([4096, 10_000])
       expect(Buffer.from(kept[1] as Uint8Array).equals(filled(10_000, 0x64))).toBe(true)
